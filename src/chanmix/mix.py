@@ -1,0 +1,193 @@
+"""The Mix value: an affine map from N input channels to M output channels.
+
+One convention, everywhere in chanmix: ``W`` is ``(M, N)`` "out from in", rows are outputs,
+and on a channels-last block ``out = block @ W.T + b``. Values are in normalized units
+(integer samples divided by their dtype's maximum, float samples as they are), so a bias of
+0.5 is mid-grey at any bit depth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from .errors import MatrixError
+
+__all__ = ["Mix", "compose"]
+
+
+def _frozen_array(values: Any, what: str, ndim: int) -> np.ndarray:
+    try:
+        arr = np.array(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise MatrixError(f"{what} must be numbers: {exc}") from exc
+    if arr.ndim != ndim:
+        shape = "a list of rows (M x N)" if ndim == 2 else "a list of numbers"
+        raise MatrixError(f"{what} must be {shape}, got an array of shape {arr.shape}")
+    if arr.size == 0:
+        raise MatrixError(f"{what} is empty")
+    if not np.all(np.isfinite(arr)):
+        raise MatrixError(f"{what} holds NaN or infinite values")
+    arr.setflags(write=False)
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class Mix:
+    """An immutable affine channel mix ``out = W @ in + b``, pixel by pixel.
+
+    Parameters
+    ----------
+    weights : (M, N) array_like
+        Row ``m`` holds the coefficients of output channel ``m`` over the N input channels.
+    bias : (M,) array_like, optional
+        Added to each output channel, in normalized units. Zero when omitted.
+    names : sequence of M str, optional
+        Names of the output channels (written as band descriptions where a format holds them).
+    provenance : mapping, optional
+        Free-form description of where the mix comes from (preset name, source, fit statistics).
+        Preserved when the mix is written to JSON.
+
+    Raises
+    ------
+    MatrixError
+        When the weights are not a finite 2-D array, or the bias or names do not have M entries.
+    """
+
+    weights: np.ndarray
+    bias: np.ndarray = field(default=None)  # type: ignore[assignment]
+    names: tuple[str, ...] | None = None
+    provenance: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        weights = _frozen_array(self.weights, "weights", 2)
+        m = weights.shape[0]
+        if self.bias is None:
+            bias = np.zeros(m)
+            bias.setflags(write=False)
+        else:
+            bias = _frozen_array(self.bias, "bias", 1)
+        if bias.shape != (m,):
+            raise MatrixError(f"bias has {bias.size} values but the weights have {m} rows")
+        names = None if self.names is None else tuple(str(n) for n in self.names)
+        if names is not None and len(names) != m:
+            raise MatrixError(f"{len(names)} channel names given for {m} output channels")
+        object.__setattr__(self, "weights", weights)
+        object.__setattr__(self, "bias", bias)
+        object.__setattr__(self, "names", names)
+        object.__setattr__(self, "provenance", MappingProxyType(dict(self.provenance)))
+
+    @property
+    def n_inputs(self) -> int:
+        """N, the number of input channels the mix reads."""
+        return int(self.weights.shape[1])
+
+    @property
+    def n_outputs(self) -> int:
+        """M, the number of output channels the mix writes."""
+        return int(self.weights.shape[0])
+
+    @property
+    def has_bias(self) -> bool:
+        """True when any bias term is non-zero."""
+        return bool(np.any(self.bias != 0))
+
+    @classmethod
+    def identity(cls, n: int) -> Mix:
+        """The mix that copies N channels unchanged."""
+        return cls(np.eye(n))
+
+    def then(self, after: Mix) -> Mix:
+        """The single mix equal to applying ``self`` and then ``after``.
+
+        ``after.W @ (W @ x + b) + after.b``; output names come from ``after``.
+
+        Raises
+        ------
+        MatrixError
+            When ``after`` does not read as many channels as ``self`` writes.
+        """
+        if after.n_inputs != self.n_outputs:
+            raise MatrixError(
+                f"cannot chain a {self.n_outputs}-output mix into a mix that reads "
+                f"{after.n_inputs} channels"
+            )
+        return Mix(
+            after.weights @ self.weights,
+            after.weights @ self.bias + after.bias,
+            names=after.names,
+            provenance={"composed_of": [_describe(self), _describe(after)]},
+        )
+
+    def inverse(self) -> Mix:
+        """The mix that undoes this one: Moore-Penrose pseudo-inverse with its bias.
+
+        For an invertible square mix this is the exact inverse; for a reduction (M < N) it is
+        the least-squares reconstruction ``x = W+ @ (y - b)``.
+        """
+        pinv = np.linalg.pinv(self.weights)
+        return Mix(pinv, -pinv @ self.bias, provenance={"inverse_of": _describe(self)})
+
+    def with_info(
+        self, *, names: Sequence[str] | None = None, provenance: Mapping[str, Any] | None = None
+    ) -> Mix:
+        """A copy with other channel names and/or provenance."""
+        return Mix(
+            self.weights,
+            self.bias,
+            names=self.names if names is None else names,
+            provenance=self.provenance if provenance is None else provenance,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: provenance keys first, then ``weights``, ``bias`` and ``names``."""
+        data: dict[str, Any] = {k: v for k, v in self.provenance.items()}
+        data["weights"] = self.weights.tolist()
+        data["bias"] = self.bias.tolist()
+        if self.names is not None:
+            data["names"] = list(self.names)
+        return data
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Mix):
+            return NotImplemented
+        return (
+            np.array_equal(self.weights, other.weights)
+            and np.array_equal(self.bias, other.bias)
+            and self.names == other.names
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        label = self.provenance.get("name") or self.provenance.get("source") or ""
+        label = f" {label!r}" if label else ""
+        return f"<Mix{label} {self.n_inputs} -> {self.n_outputs}>"
+
+
+def _describe(mix: Mix) -> str:
+    return str(mix.provenance.get("name") or f"{mix.n_inputs}->{mix.n_outputs} matrix")
+
+
+def compose(mixes: Iterable[Mix]) -> Mix:
+    """Collapse mixes applied in the given order into one.
+
+    ``compose([a, b, c])`` equals applying ``a``, then ``b``, then ``c``; a single mix is
+    returned unchanged.
+
+    Raises
+    ------
+    MatrixError
+        When the list is empty or the channel counts do not chain.
+    """
+    mixes = list(mixes)
+    if not mixes:
+        raise MatrixError("no matrix to compose")
+    result = mixes[0]
+    for step in mixes[1:]:
+        result = result.then(step)
+    return result

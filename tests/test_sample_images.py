@@ -1,0 +1,98 @@
+"""The sample images: present, documented, as described, and reproducible from their script."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+GENERATED = ("multispectral.tif", "multispectral_truth.json")
+
+
+@pytest.fixture(scope="module")
+def truth(samples: Path) -> dict:
+    return json.loads((samples / "multispectral_truth.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def cube(samples: Path) -> np.ndarray:
+    return tifffile.imread(samples / "multispectral.tif")
+
+
+def test_multispectral_layout(samples: Path, cube: np.ndarray, truth: dict) -> None:
+    assert cube.shape == tuple(truth["shape"]) == (192, 256, 8)
+    assert cube.dtype == np.uint16
+    with tifffile.TiffFile(samples / "multispectral.tif") as tif:
+        assert len(tif.pages) == 1
+        page = tif.pages[0]
+        assert page.planarconfig == tifffile.PLANARCONFIG.CONTIG
+        assert page.photometric == tifffile.PHOTOMETRIC.MINISBLACK
+        assert tif.series[0].axes == "YXS"
+        meta = tif.shaped_metadata[0]
+    assert meta["wavelengths_nm"] == truth["wavelengths_nm"]
+    assert meta["band_names"] == truth["band_names"]
+    assert len(truth["band_names"]) == 8
+
+
+def test_multispectral_has_three_dimensional_signal(cube: np.ndarray, truth: dict) -> None:
+    """4 endmembers with abundances summing to 1 span a 3-D affine subspace; the rest is noise."""
+    pixels = cube.reshape(-1, 8) / truth["scale"]
+    centred = pixels - pixels.mean(axis=0)
+    singular = np.linalg.svd(centred, compute_uv=False)
+    noise_floor = truth["noise_sigma"] * np.sqrt(len(pixels) - 1)
+    assert singular[2] > 10 * noise_floor
+    assert np.all(singular[3:] < 1.2 * noise_floor)
+    assert np.all(singular[3:] > 0.8 * noise_floor)
+
+
+def test_multispectral_matches_its_endmembers(cube: np.ndarray, truth: dict) -> None:
+    """Least squares on the known spectra leaves only noise, and the abundances sum to 1."""
+    pixels = cube.reshape(-1, 8) / truth["scale"]
+    endmembers = np.asarray(truth["endmembers"])
+    assert endmembers.shape == (len(truth["materials"]), 8) == (4, 8)
+    abundances, *_ = np.linalg.lstsq(endmembers.T, pixels.T, rcond=None)
+    residual = pixels - abundances.T @ endmembers
+    # Projecting out a 4-D subspace of 8 leaves half the noise variance.
+    rms = np.sqrt(np.mean(residual**2))
+    assert rms == pytest.approx(truth["noise_sigma"] * np.sqrt(4 / 8), rel=0.1)
+    sums = abundances.sum(axis=0)
+    assert abs(sums.mean() - 1) < 0.005
+    assert np.abs(sums - 1).mean() < 0.1
+    assert abundances.min() > -0.5 and abundances.max() < 1.5
+    assert np.all(abundances.max(axis=1) > 0.8)  # every material has nearly pure pixels
+
+
+def test_script_reproduces_files_byte_for_byte(samples: Path, tmp_path: Path) -> None:
+    script = samples / "make_multispectral.py"
+    subprocess.run([sys.executable, str(script), str(tmp_path)], check=True, capture_output=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(GENERATED)
+    for name in GENERATED:
+        made = (tmp_path / name).read_bytes()
+        kept = (samples / name).read_bytes()
+        if name.endswith(".json"):  # tolerate a CRLF checkout of the text file
+            kept = kept.replace(b"\r\n", b"\n")
+        assert made == kept, f"{name} differs from a fresh run of {script.name}"
+
+
+@pytest.mark.parametrize(
+    ("name", "size"), [("astronaut.png", (512, 512)), ("coffee.png", (600, 400))]
+)
+def test_photographs(samples: Path, name: str, size: tuple[int, int]) -> None:
+    with Image.open(samples / name) as im:
+        assert im.format == "PNG"
+        assert im.mode == "RGB"
+        assert im.size == size
+
+
+def test_sources_lists_every_file(samples: Path) -> None:
+    sources = (samples / "SOURCES.md").read_text(encoding="utf-8")
+    files = [p.name for p in samples.iterdir() if p.is_file() and not p.name.startswith(".")]
+    assert "SOURCES.md" in files
+    missing = [name for name in files if f"`{name}`" not in sources]
+    assert not missing, f"SOURCES.md does not mention {missing}"
