@@ -1,0 +1,144 @@
+"""Which output formats hold what: chosen by extension, checked before any pixel work.
+
+========================  ===========================  ===================================
+extension                 channels                     sample types
+========================  ===========================  ===================================
+``.tif``, ``.tiff``       any                          uint8, uint16, int16, uint32, int32,
+                                                       float32, float64
+``.png``                  1 to 4 (L, LA, RGB, RGBA)    uint8, uint16
+``.jpg``, ``.jpeg``       1 or 3                       uint8
+``.npy``                  any                          as TIFF
+========================  ===========================  ===================================
+
+Alpha (the last channel) needs another channel beside it; PNG stores it only as the 2nd of 2
+or the 4th of 4 channels (and a 2- or 4-channel PNG always has alpha), JPEG not at all.
+Compression (deflate, lzw, zstd) is a TIFF option, ignored for the other formats.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+from ..errors import UsageError
+from .raster import SAMPLE_DTYPES
+from .tiff import TIFF_COMPRESSIONS
+
+__all__ = ["EXTENSIONS", "check_output", "normalized_compression", "output_format"]
+
+#: Output extension (lower case) -> format name.
+EXTENSIONS = {
+    ".tif": "tiff",
+    ".tiff": "tiff",
+    ".png": "png",
+    ".jpg": "jpeg",
+    ".jpeg": "jpeg",
+    ".npy": "npy",
+}
+_PNG_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16))
+
+
+def output_format(path: str | os.PathLike) -> str:
+    """The output format for a file name: ``'tiff'``, ``'png'``, ``'jpeg'`` or ``'npy'``.
+
+    Raises
+    ------
+    UsageError
+        For any other extension (case is ignored), naming the path and the known extensions.
+    """
+    name = os.fspath(path)
+    extension = os.path.splitext(name)[1]
+    try:
+        return EXTENSIONS[extension.lower()]
+    except KeyError:
+        what = f"extension {extension!r}" if extension else f"{os.path.basename(name)!r} has no extension"
+        known = ", ".join(EXTENSIONS)
+        raise UsageError(f"{name}: unknown output format ({what}); use one of {known}") from None
+
+
+def check_output(
+    path: str | os.PathLike,
+    *,
+    channels: int,
+    dtype: DTypeLike,
+    alpha: bool = False,
+    compression: str | None = None,
+) -> str:
+    """Check that an output file can hold the result, before any pixel is computed.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Output file; its extension selects the format.
+    channels : int
+        Number of output channels M, alpha included.
+    dtype : numpy dtype
+        Output sample type.
+    alpha : bool
+        Whether the last channel is alpha.
+    compression : {None, 'none', 'deflate', 'lzw', 'zstd'}
+        TIFF compression (case is ignored); ignored for other formats.
+
+    Returns
+    -------
+    str
+        The format, as :func:`output_format`.
+
+    Raises
+    ------
+    UsageError
+        Naming the path, e.g. ``"out.png: PNG holds 1 to 4 channels of uint8 or uint16,
+        not 5 float32 channels"``.
+    """
+    name = os.fspath(path)
+    fmt = output_format(name)
+    dt = np.dtype(dtype)
+    what = f"{channels} {dt.name} channel{'' if channels == 1 else 's'}"
+    if channels < 1:
+        raise UsageError(f"{name}: an image needs at least one channel, not {channels}")
+    if fmt == "png" and not (channels <= 4 and dt in _PNG_DTYPES):
+        raise UsageError(f"{name}: PNG holds 1 to 4 channels of uint8 or uint16, not {what}")
+    if fmt == "jpeg" and not (channels in (1, 3) and dt == np.uint8):
+        raise UsageError(f"{name}: JPEG holds 1 or 3 channels of uint8, not {what}")
+    if fmt in ("tiff", "npy") and dt not in SAMPLE_DTYPES:
+        known = ", ".join(d.name for d in SAMPLE_DTYPES)
+        label = "TIFF" if fmt == "tiff" else ".npy output"
+        raise UsageError(f"{name}: {label} holds samples of type {known}, not {dt.name}")
+    if alpha:
+        _check_alpha(name, fmt, channels)
+    normalized_compression(name, fmt, compression)
+    return fmt
+
+
+def _check_alpha(name: str, fmt: str, channels: int) -> None:
+    if channels < 2:
+        raise UsageError(f"{name}: an alpha channel needs another channel beside it")
+    if fmt == "jpeg":
+        raise UsageError(f"{name}: JPEG cannot hold an alpha channel")
+    if fmt == "png" and channels not in (2, 4):
+        raise UsageError(
+            f"{name}: PNG holds alpha only as the last of 2 (LA) or 4 (RGBA) channels, not of {channels}"
+        )
+
+
+def normalized_compression(name: str, fmt: str, compression: str | None) -> str | None:
+    """The compression to write: None, or a key of TIFF_COMPRESSIONS.
+
+    A known compression asked for another format is ignored (None): PNG always deflates,
+    JPEG and ``.npy`` have their own encoding, so a caller may pass the input's compression
+    whatever the output format.
+
+    Raises
+    ------
+    UsageError
+        For an unknown compression name.
+    """
+    if compression is None or compression.lower() == "none":
+        return None
+    key = compression.lower()
+    if key not in TIFF_COMPRESSIONS:
+        known = ", ".join(["none", *TIFF_COMPRESSIONS])
+        raise UsageError(f"{name}: unknown TIFF compression {compression!r}; use one of {known}")
+    return key if fmt == "tiff" else None

@@ -1,0 +1,259 @@
+"""Images through Pillow (JPEG, BMP, PPM/PGM, GIF, WebP...); 8-bit PNG and JPEG output.
+
+Pillow also decodes the TIFFs tifffile cannot (Old-JPEG, subsampled YCbCr...).
+
+Pillow modes become arrays as follows (no colour conversion beyond palette expansion):
+
+- ``P``, ``PA``: RGB uint8 through the palette; RGBA when it has transparency;
+- ``1``: one uint8 band, 0 or 255;
+- ``L``, ``LA``, ``RGB``, ``RGBA``, ``CMYK``...: as stored, uint8 (CMYK keeps its 4 bands);
+- ``I;16`` (either byte order): uint16;
+- ``I``: int32, except 16-bit PGM/PPM, which Pillow opens as ``I``: uint16;
+- ``F``: float32.
+
+EXIF orientation is not applied: pixels come in file order, as from the TIFF reader, so
+that the same scene read from different formats lines up.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..errors import ChanmixError, DataError, UsageError
+from .raster import Raster, as_sample_array, reason, whole_image_info
+
+__all__ = [
+    "PILLOW_ERRORS",
+    "Decoded",
+    "decode_pillow",
+    "page_message",
+    "photometric",
+    "pillow_metadata",
+    "read_pillow",
+    "save_jpeg",
+    "save_png8",
+]
+
+#: Exceptions Pillow raises for unreadable, truncated or unsupported files.
+PILLOW_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    IndexError,
+    KeyError,
+    TypeError,
+    struct.error,
+    Image.DecompressionBombError,
+)
+
+_ALPHA_MODES = {"LA": 1, "La": 1, "PA": 3, "RGBA": 3, "RGBa": 3}
+_PHOTOMETRIC = {
+    "1": "minisblack",
+    "L": "minisblack",
+    "LA": "minisblack",
+    "La": "minisblack",
+    "I": "minisblack",
+    "F": "minisblack",
+    "P": "palette",
+    "PA": "palette",
+    "RGB": "rgb",
+    "RGBA": "rgb",
+    "RGBa": "rgb",
+    "RGBX": "rgb",
+    "CMYK": "separated",
+    "YCbCr": "ycbcr",
+    "LAB": "cielab",
+}
+_COMPRESSION = {"PNG": "deflate", "JPEG": "jpeg", "GIF": "lzw", "WEBP": "webp", "PPM": "none"}
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """One frame decoded by Pillow, with what chanmix keeps of the file's description.
+
+    Attributes
+    ----------
+    pixels : (H, W, C) ndarray
+        Samples in one of the chanmix sample types (see the module table).
+    alpha : int or None
+        Index of the alpha band.
+    format, mode : str
+        Pillow's format name (``'JPEG'``...) and the frame's mode as stored (``'P'``...).
+    pages : int
+        Number of frames in the file.
+    metadata : dict
+        ``resolution``, ``resolution_unit`` and ``icc_profile`` (see :func:`pillow_metadata`).
+    """
+
+    pixels: np.ndarray
+    alpha: int | None
+    format: str
+    mode: str
+    pages: int
+    metadata: dict
+
+
+def decode_pillow(path: str, page: int = 0) -> Decoded:
+    """Decode one frame of an image with Pillow.
+
+    Parameters
+    ----------
+    path : str
+        Image file.
+    page : int
+        0-based frame (GIF, APNG, multi-page TIFF IFD).
+
+    Returns
+    -------
+    Decoded
+
+    Raises
+    ------
+    DataError
+        When Pillow cannot identify or decode the file, or its samples are of a type chanmix
+        does not compute with.
+    UsageError
+        When `page` is past the last frame.
+    """
+    try:
+        with Image.open(path) as image:
+            pages = getattr(image, "n_frames", 1)
+            if page >= pages:
+                raise UsageError(page_message(path, page, pages))
+            if page:
+                image.seek(page)
+            image.load()
+            pixels, alpha = _pixels(image, path)
+            return Decoded(
+                pixels, alpha, image.format or "unknown", image.mode, pages, pillow_metadata(image)
+            )
+    except ChanmixError:
+        raise
+    except Image.UnidentifiedImageError as exc:
+        raise DataError(f"{path}: not an image chanmix can read ({reason(exc)})") from exc
+    except PILLOW_ERRORS as exc:
+        raise DataError(f"{path}: cannot decode image data ({reason(exc)})") from exc
+
+
+def page_message(path: str, page: int, pages: int) -> str:
+    """The UsageError text for a page number past the end of a file."""
+    plural = "image" if pages == 1 else "images"
+    return f"{path}: no image {page} (the file has {pages} {plural}, numbered from 0)"
+
+
+def _pixels(image: Image.Image, path: str) -> tuple[np.ndarray, int | None]:
+    mode = image.mode
+    if mode in ("P", "PA"):
+        mode = "RGBA" if mode == "PA" or "transparency" in image.info else "RGB"
+        image = image.convert(mode)
+    elif mode == "RGBX":
+        mode = "RGB"
+        image = image.convert(mode)
+    pixels = np.asarray(image)
+    if image.format == "PPM" and mode == "I":
+        pixels = pixels.astype(np.uint16)  # Pillow opens 16-bit PGM as int32; PNM is unsigned
+    if pixels.ndim == 2:
+        pixels = pixels[..., np.newaxis]
+    return as_sample_array(pixels, path), _ALPHA_MODES.get(mode)
+
+
+def pillow_metadata(image: Image.Image) -> dict:
+    """Resolution and ICC profile from a Pillow image's ``info``, as RasterInfo fields.
+
+    Pillow reports PNG pHYs (metre unit) and JPEG JFIF densities as ``info['dpi']``;
+    densities without a unit are not reported.
+    """
+    dpi = image.info.get("dpi")
+    resolution = (float(dpi[0]), float(dpi[1])) if dpi else None
+    return {
+        "resolution": resolution,
+        "resolution_unit": "inch" if resolution else None,
+        "icc_profile": image.info.get("icc_profile") or None,
+    }
+
+
+def read_pillow(path: str, page: int = 0) -> Raster:
+    """Read an image through Pillow (JPEG, BMP, PPM/PGM, GIF, WebP, and Pillow's other formats).
+
+    Parameters
+    ----------
+    path : str
+        Image file.
+    page : int
+        0-based frame.
+
+    Returns
+    -------
+    Raster
+        ``(H, W, C)`` pixels; see the module table for the mode conversions.
+    """
+    decoded = decode_pillow(path, page)
+    info = whole_image_info(
+        path,
+        decoded.format,
+        decoded.pixels,
+        page=page,
+        pages=decoded.pages,
+        compression=_COMPRESSION.get(decoded.format, "unknown"),
+        photometric=photometric(decoded.mode),
+        alpha=decoded.alpha,
+        **decoded.metadata,
+    )
+    return Raster(decoded.pixels, info)
+
+
+def photometric(mode: str) -> str | None:
+    """The TIFF-style colour interpretation of a Pillow mode (``'rgb'``, ``'palette'``...)."""
+    return _PHOTOMETRIC.get(mode, "minisblack" if mode.startswith("I;16") else None)
+
+
+def _image(pixels: np.ndarray) -> Image.Image:
+    """A Pillow image of mode L, LA, RGB or RGBA from uint8 ``(H, W, 1..4)`` samples."""
+    return Image.fromarray(pixels[..., 0] if pixels.shape[2] == 1 else pixels)
+
+
+def _save_options(dpi: tuple[float, float] | None, icc_profile: bytes | None) -> dict:
+    options: dict = {}
+    if dpi is not None:
+        options["dpi"] = dpi
+    if icc_profile is not None:
+        options["icc_profile"] = icc_profile
+    return options
+
+
+def save_png8(
+    path: str | os.PathLike,
+    pixels: np.ndarray,
+    *,
+    dpi: tuple[float, float] | None = None,
+    icc_profile: bytes | None = None,
+) -> None:
+    """Write uint8 ``(H, W, 1..4)`` samples as PNG (L, LA, RGB or RGBA) with Pillow.
+
+    The bytes depend on the pixels and options only: Pillow writes no time stamp.
+    """
+    _image(pixels).save(Path(path), format="PNG", **_save_options(dpi, icc_profile))
+
+
+def save_jpeg(
+    path: str | os.PathLike,
+    pixels: np.ndarray,
+    *,
+    dpi: tuple[float, float] | None = None,
+    icc_profile: bytes | None = None,
+) -> None:
+    """Write uint8 ``(H, W, 1)`` or ``(H, W, 3)`` samples as JPEG, quality 95, no chroma subsampling.
+
+    Chroma is kept at full resolution (4:4:4): mixed channels are often false colour, whose
+    colour edges matter as much as its brightness edges.
+    """
+    _image(pixels).save(
+        Path(path), format="JPEG", quality=95, subsampling=0, **_save_options(dpi, icc_profile)
+    )

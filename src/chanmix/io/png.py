@@ -1,0 +1,165 @@
+"""PNG input through imagecodecs, and 16-bit PNG output.
+
+Pillow reduces 16-bit RGB(A) PNGs to 8 bits, so pixels are decoded with
+``imagecodecs.png_decode`` (libpng), which keeps every bit. libpng expands as it decodes:
+palette images become RGB (RGBA when a tRNS chunk makes some entries transparent), 1/2/4-bit
+grey becomes 8-bit (scaled, so 1-bit is 0/255), and a tRNS colour key on grey or RGB images
+becomes an alpha band (LA or RGBA). The resolution (pHYs) and ICC profile (iCCP) come from
+Pillow, which reads them without decoding pixels.
+
+Output: 8-bit PNGs are written by Pillow (:func:`chanmix.io.pillow.save_png8`); 16-bit by
+``imagecodecs.png_encode``, after which the pHYs and iCCP chunks are inserted before the first
+IDAT chunk here, since the encoder writes none.
+
+References
+----------
+.. [1] W3C, Portable Network Graphics (PNG) Specification (Third Edition), 2025,
+   sections 5.3 (chunk layout, CRC-32), 11.3.2.4 (iCCP) and 11.3.5.3 (pHYs).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from pathlib import Path
+
+import imagecodecs
+import numpy as np
+from PIL import Image
+
+from .pillow import PILLOW_ERRORS, decode_pillow, photometric, pillow_metadata
+from .raster import Raster, as_sample_array, whole_image_info
+
+__all__ = ["read_png", "save_png16", "with_chunks"]
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_METRES_PER_INCH = 0.0254
+_ICC_NAME = b"ICC Profile"
+
+
+def read_png(path: str, page: int = 0) -> Raster:
+    """Read a PNG file, keeping 16-bit samples.
+
+    Parameters
+    ----------
+    path : str
+        PNG file.
+    page : int
+        0-based frame; frames after the first (APNG) are decoded by Pillow.
+
+    Returns
+    -------
+    Raster
+        ``(H, W, C)`` uint8 or uint16 pixels, C in 1..4; alpha is the last band of LA and RGBA.
+
+    Raises
+    ------
+    DataError
+        When neither libpng nor Pillow can decode the file.
+    """
+    try:
+        with Image.open(path) as image:
+            mode, metadata = image.mode, pillow_metadata(image)
+            pages = getattr(image, "n_frames", 1)
+    except PILLOW_ERRORS:
+        mode, metadata, pages = "", {}, 1
+    pixels = _libpng_decode(path) if page == 0 else None
+    if pixels is None:
+        decoded = decode_pillow(path, page)
+        pixels, mode, pages, metadata = decoded.pixels, decoded.mode, decoded.pages, decoded.metadata
+    else:
+        if pixels.ndim == 2:
+            pixels = pixels[..., np.newaxis]
+        pixels = as_sample_array(pixels, path)
+    bands = pixels.shape[2]
+    info = whole_image_info(
+        path,
+        "PNG",
+        pixels,
+        page=page,
+        pages=pages,
+        compression="deflate",
+        photometric=photometric(mode) if mode else None,
+        alpha=bands - 1 if bands in (2, 4) else None,
+        resolution=metadata.get("resolution"),
+        resolution_unit=metadata.get("resolution_unit"),
+        icc_profile=metadata.get("icc_profile"),
+    )
+    return Raster(pixels, info)
+
+
+def _libpng_decode(path: str) -> np.ndarray | None:
+    """The image decoded by libpng, or None when libpng fails (Pillow then tries, and reports)."""
+    try:
+        with open(path, "rb") as file:
+            return imagecodecs.png_decode(file.read())
+    except (RuntimeError, ValueError, OSError):  # imagecodecs.PngError is a RuntimeError
+        return None
+
+
+def save_png16(
+    path: str | os.PathLike,
+    pixels: np.ndarray,
+    *,
+    dpi: tuple[float, float] | None = None,
+    icc_profile: bytes | None = None,
+) -> None:
+    """Write uint16 ``(H, W, 1..4)`` samples as a 16-bit PNG (grey, grey+alpha, RGB, RGBA).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        File to write.
+    pixels : (H, W, C) uint16 ndarray
+        C in 1..4.
+    dpi : (float, float), optional
+        Pixels per inch in x and y, stored as pixels per metre in a pHYs chunk.
+    icc_profile : bytes, optional
+        Stored, zlib-compressed, in an iCCP chunk.
+    """
+    encoded = imagecodecs.png_encode(pixels[..., 0] if pixels.shape[2] == 1 else pixels)
+    chunks = []
+    if icc_profile is not None:
+        chunks.append((b"iCCP", _ICC_NAME + b"\x00\x00" + zlib.compress(icc_profile, 9)))
+    if dpi is not None:
+        x, y = (round(value / _METRES_PER_INCH) for value in dpi)
+        chunks.append((b"pHYs", struct.pack(">IIB", x, y, 1)))
+    Path(path).write_bytes(with_chunks(bytes(encoded), chunks))
+
+
+def with_chunks(png: bytes, chunks: list[tuple[bytes, bytes]]) -> bytes:
+    """Insert ancillary chunks into a PNG datastream, just before its first IDAT chunk.
+
+    Parameters
+    ----------
+    png : bytes
+        A complete PNG file.
+    chunks : list of (bytes, bytes)
+        ``(type, data)`` pairs, e.g. ``(b"pHYs", ...)``, written in order.
+
+    Returns
+    -------
+    bytes
+        The PNG with the chunks added, each framed as length, type, data, CRC-32.
+
+    Raises
+    ------
+    ValueError
+        When `png` is not a PNG datastream with an IDAT chunk.
+    """
+    if not png.startswith(PNG_SIGNATURE):
+        raise ValueError("not a PNG datastream")
+    position = len(PNG_SIGNATURE)
+    while position + 8 <= len(png):
+        (length,) = struct.unpack(">I", png[position : position + 4])
+        if png[position + 4 : position + 8] == b"IDAT":
+            break
+        position += 12 + length
+    else:
+        raise ValueError("PNG datastream without IDAT chunk")
+    framed = b"".join(
+        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        for kind, data in chunks
+    )
+    return png[:position] + framed + png[position:]

@@ -1,0 +1,92 @@
+"""Read any supported image into a :class:`~chanmix.io.raster.Raster`, choosing the reader by content.
+
+The first bytes of the file decide, not its extension: TIFF and BigTIFF (either byte
+order) go to tifffile, PNG to libpng through imagecodecs, NumPy ``.npy`` to
+:func:`numpy.load` (never unpickled), anything else to Pillow.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..errors import DataError, UsageError
+from .pillow import page_message, read_pillow
+from .png import PNG_SIGNATURE, read_png
+from .raster import Raster, as_sample_array, reason, whole_image_info
+from .tiff import read_tiff
+
+__all__ = ["read_raster"]
+
+_TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # classic, BigTIFF
+_NPY_SIGNATURE = b"\x93NUMPY"
+
+
+def read_raster(path: str | os.PathLike, *, page: int = 0) -> Raster:
+    """Read one image of a file as ``(H, W, C)`` pixels plus metadata.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        TIFF/BigTIFF, PNG, JPEG, BMP, PPM/PGM, GIF, WebP (anything Pillow reads) or ``.npy``.
+    page : int, optional
+        0-based image of a multi-image file (TIFF pages, GIF/APNG frames). Default the first.
+
+    Returns
+    -------
+    Raster
+        ``pixels`` of shape (H, W, C), C >= 1, in one of
+        :data:`~chanmix.io.raster.SAMPLE_DTYPES`; ``info`` describing the file.
+
+    Raises
+    ------
+    DataError
+        When the file is missing, a folder, empty, truncated, corrupt, not an image, or holds
+        samples chanmix does not compute with. The message is one line naming the file.
+    UsageError
+        When `page` is negative or past the last image.
+    """
+    name = os.fsdecode(path)
+    if page < 0:
+        raise UsageError(f"{name}: the image number must be 0 or more, not {page}")
+    head = _head(name)
+    if head.startswith(_TIFF_SIGNATURES):
+        return read_tiff(name, page)
+    if head.startswith(PNG_SIGNATURE):
+        return read_png(name, page)
+    if head.startswith(_NPY_SIGNATURE):
+        return _read_npy(name, page)
+    return read_pillow(name, page)
+
+
+def _head(name: str) -> bytes:
+    """The first 8 bytes of a file, or a DataError saying why it cannot be read."""
+    try:
+        with open(name, "rb") as file:
+            head = file.read(8)
+    except FileNotFoundError as exc:
+        raise DataError(f"{name}: no such file") from exc
+    except IsADirectoryError as exc:
+        raise DataError(f"{name}: is a folder, not an image file") from exc
+    except OSError as exc:
+        raise DataError(f"{name}: cannot open ({exc.strerror or reason(exc)})") from exc
+    if not head:
+        raise DataError(f"{name}: empty file")
+    return head
+
+
+def _read_npy(name: str, page: int) -> Raster:
+    """An ``(H, W)`` or ``(H, W, C)`` array saved by :func:`numpy.save`."""
+    if page != 0:
+        raise UsageError(page_message(name, page, 1))
+    try:
+        array = np.load(name, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise DataError(f"{name}: cannot read the .npy array ({reason(exc)})") from exc
+    if array.ndim == 2:
+        array = array[..., np.newaxis]
+    if array.ndim != 3 or 0 in array.shape:
+        raise DataError(f"{name}: a .npy image must have shape (H, W) or (H, W, C), not {array.shape}")
+    pixels = as_sample_array(array, name)
+    return Raster(pixels, whole_image_info(name, "NPY", pixels))
