@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from chanmix import Mix, MatrixError, compose
+from chanmix import MatrixError, Mix, compose
 
 
 def test_weights_and_bias_are_immutable_float64():

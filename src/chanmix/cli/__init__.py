@@ -1,0 +1,1 @@
+"""The chanmix command line: a thin Click shell over the Python API."""

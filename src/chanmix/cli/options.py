@@ -1,0 +1,145 @@
+"""Options shared by chanmix commands, each defined once, and the callbacks that parse them.
+
+=====================  ==========================================  ==============
+option                 value                                       commands
+=====================  ==========================================  ==============
+-m/--matrix FILE       matrix file, repeatable (composed in order)  apply
+-p/--preset NAME       a preset (``chanmix presets`` lists them)    apply
+-c/--coeffs TEXT       inline rows ``"a,b,c; d,e,f"``               apply
+-o/--output PATH       output file or template                      apply
+-O/--outdir DIR        folder for outputs                           apply
+--bands LIST           1-based bands, e.g. ``4,3,2``                apply
+--dtype TYPE           output sample type or ``same``               apply
+--rescale MODE         clip | minmax | percentile                   apply
+--percentiles LO,HI    for ``--rescale percentile``                 apply
+--alpha MODE           keep | drop | mix                            apply
+--linear               mix in linear light (sRGB decoded)           apply
+--nodata VALUE         number, ``nan`` or ``none``                  apply, info
+--page N               0-based image of a multi-image file          apply, info
+-j/--jobs N            worker threads; -1 or 0 = all cores          apply
+-q/--quiet             no progress or summary on stderr             apply
+--json                 machine-readable output                      presets, info
+=====================  ==========================================  ==============
+
+Each callback returns a clean typed value or raises :class:`click.BadParameter`, so commands
+receive validated values only.
+"""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from ..dtypes import OUTPUT_DTYPES
+from ..mixer import ALPHA_MODES, RESCALE_MODES
+from ..pipeline import NodataChoice
+
+
+def parse_bands(
+    ctx: click.Context | None, param: click.Parameter | None, value: str | None
+) -> tuple[int, ...] | None:
+    """``"4,3,2"`` -> (4, 3, 2): 1-based band numbers, in the order given."""
+    if value is None:
+        return None
+    try:
+        bands = tuple(int(v) for v in value.replace(" ", "").split(",") if v != "")
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: expected band numbers like 4,3,2") from None
+    if not bands or any(b < 1 for b in bands):
+        raise click.BadParameter(f"{value!r}: band numbers start at 1")
+    return bands
+
+
+def parse_percentiles(
+    ctx: click.Context | None, param: click.Parameter | None, value: str
+) -> tuple[float, float]:
+    """``"2,98"`` -> (2.0, 98.0), with 0 <= LO < HI <= 100."""
+    try:
+        lo, hi = (float(v) for v in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: expected LO,HI such as 2,98") from None
+    if not 0 <= lo < hi <= 100:
+        raise click.BadParameter(f"{value!r}: need 0 <= LO < HI <= 100")
+    return lo, hi
+
+
+def parse_nodata(
+    ctx: click.Context | None, param: click.Parameter | None, value: str | None
+) -> NodataChoice | None:
+    """A number, ``nan``, or ``none`` (no nodata, whatever the file says); None when not given."""
+    if value is None:
+        return None
+    if value.lower() in ("none", "null"):
+        return NodataChoice(None)
+    try:
+        return NodataChoice(float(value))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: expected a number, nan or none") from None
+
+
+def parse_jobs(ctx: click.Context | None, param: click.Parameter | None, value: int) -> int:
+    """Worker count: N >= 1, or 0 / -1 for every core."""
+    if value in (0, -1):
+        return os.cpu_count() or 1
+    if value < -1:
+        raise click.BadParameter(f"{value}: use a count >= 1, or -1 for all cores")
+    return value
+
+
+matrix_opt = click.option(
+    "-m", "--matrix", "matrices", multiple=True, metavar="FILE",
+    help="Matrix file (.json, .csv/.tsv/.txt, .npy, .npz). Repeat to compose, in order.",
+)
+preset_opt = click.option("-p", "--preset", metavar="NAME", help="A built-in matrix; see 'chanmix presets'.")
+coeffs_opt = click.option(
+    "-c", "--coeffs", metavar="TEXT",
+    help='Inline matrix: rows separated by ";", numbers by "," or spaces; N+1 numbers = bias last.',
+)
+output_opt = click.option(
+    "-o", "--output", metavar="OUTPUT",
+    help="Output file; with several inputs a template using {stem}, {name}, {ext}, {index}.",
+)
+outdir_opt = click.option(
+    "-O", "--outdir", type=click.Path(file_okay=False), metavar="DIR",
+    help="Write each output into DIR (named like its input, or by -o's template).",
+)
+bands_opt = click.option(
+    "--bands", callback=parse_bands, metavar="LIST",
+    help="Input bands to mix, 1-based, in this order (e.g. 4,3,2).",
+)
+dtype_opt = click.option(
+    "--dtype", type=click.Choice(("same",) + OUTPUT_DTYPES), default="same", show_default=True,
+    help="Output sample type.",
+)
+rescale_opt = click.option(
+    "--rescale", type=click.Choice(RESCALE_MODES), default="clip", show_default=True,
+    help="clip: saturate; minmax / percentile: stretch each output band onto the full range.",
+)
+percentiles_opt = click.option(
+    "--percentiles", default="2,98", show_default=True, callback=parse_percentiles, metavar="LO,HI",
+    help="Percentiles mapped to black and white by --rescale percentile.",
+)
+alpha_opt = click.option(
+    "--alpha", "alpha_mode", type=click.Choice(ALPHA_MODES), default="keep", show_default=True,
+    help="An alpha channel is passed through unmixed and kept last, dropped, or mixed like a band.",
+)
+linear_opt = click.option(
+    "--linear", is_flag=True,
+    help="Decode the sRGB transfer function before mixing and encode it after (linear light).",
+)
+nodata_opt = click.option(
+    "--nodata", callback=parse_nodata, metavar="VALUE",
+    help="Input nodata value (a number, nan, or none to ignore the file's own).",
+)
+page_opt = click.option(
+    "--page", type=click.IntRange(min=0), default=0, show_default=True,
+    help="Which image of a multi-image file to read (0-based).",
+)
+jobs_opt = click.option(
+    "-j", "--jobs", type=int, default=-1, callback=parse_jobs, show_default="all cores",
+    help="Worker threads; the output is identical for any count.",
+)
+quiet_opt = click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
+json_opt = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+

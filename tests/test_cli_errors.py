@@ -1,0 +1,166 @@
+"""Bad input: one line on stderr naming the file or option, exit 2 or 1, no output left behind."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from chanmix.cli.main import cli
+
+
+@pytest.fixture
+def run():
+    runner = CliRunner()
+
+    def invoke(*args):
+        return runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture
+def rgb(tmp_path):
+    path = tmp_path / "rgb.png"
+    Image.fromarray(np.full((8, 9, 3), 100, dtype=np.uint8)).save(path)
+    return path
+
+
+def one_line(result) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+def test_missing_input(run, tmp_path):
+    result = run("apply", tmp_path / "nope.png", "-p", "sepia", "-o", tmp_path / "o.png")
+    assert result.exit_code == 1
+    assert "nope.png" in one_line(result)
+    assert not (tmp_path / "o.png").exists()
+
+
+@pytest.mark.parametrize("content", [b"", b"this is text, not pixels\n", b"\x89PNG\r\n\x1a\n\x00\x00"])
+def test_non_image_and_truncated_files(run, tmp_path, content):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(content)
+    result = run("apply", bad, "-p", "sepia", "-o", tmp_path / "o.png")
+    assert result.exit_code == 1
+    assert "bad.png" in one_line(result)
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_truncated_tiff(run, samples, tmp_path):
+    data = (samples / "multispectral.tif").read_bytes()
+    bad = tmp_path / "cut.tif"
+    bad.write_bytes(data[: len(data) // 3])
+    result = run("apply", bad, "-c", "1,0,0,0,0,0,0,0", "-o", tmp_path / "o.tif")
+    assert result.exit_code == 1
+    assert "cut.tif" in one_line(result)
+    assert not (tmp_path / "o.tif").exists()
+
+
+def test_corrupt_real_file(run, corpus, tmp_path):
+    result = run("apply", corpus / "rasterio" / "corrupt.tif", "-p", "sepia", "-o", tmp_path / "o.tif")
+    assert result.exit_code == 1
+    assert "corrupt.tif" in one_line(result)
+    assert not (tmp_path / "o.tif").exists()
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["-p", "sepai"], "did you mean 'sepia'"),
+        (["-c", "1,2;3"], "--coeffs"),
+        (["-c", "1,nan,0"], "NaN"),
+        (["-c", "1,0,0,0,0"], "rows have 5 numbers; the input has 3 channels"),
+        (["-p", "landsat8-tasseled-cap"], "6 channels"),
+        (["-p", "sepia", "--bands", "1,5"], "--bands"),
+        (["-p", "sepia", "--bands", "0"], "--bands"),
+        (["-p", "sepia", "-m", "x.json"], "one way"),
+        ([], "one way"),
+        (["-p", "sepia", "--percentiles", "9,1"], "--percentiles"),
+        (["-p", "sepia", "--dtype", "int8"], "--dtype"),
+        (["-p", "sepia", "--rescale", "stretch"], "--rescale"),
+        (["-p", "sepia", "--nodata", "abc"], "--nodata"),
+        (["-p", "sepia", "-j", "-5"], "--jobs"),
+    ],
+)
+def test_usage_errors_exit_2(run, rgb, tmp_path, args, needle):
+    out = tmp_path / "o.png"
+    result = run("apply", rgb, *args, "-o", out)
+    assert result.exit_code == 2, result.output
+    assert needle in one_line(result)
+    assert not out.exists()
+
+
+def test_missing_and_bad_matrix_files(run, rgb, tmp_path):
+    result = run("apply", rgb, "-m", tmp_path / "missing.csv", "-o", tmp_path / "o.png")
+    assert result.exit_code == 2 and "missing.csv" in one_line(result)
+    (tmp_path / "ragged.csv").write_text("1,0,0\n0,1\n")
+    result = run("apply", rgb, "-m", tmp_path / "ragged.csv", "-o", tmp_path / "o.png")
+    assert result.exit_code == 2 and "ragged.csv: line 2" in one_line(result)
+
+
+@pytest.mark.parametrize(
+    "output, args, needle",
+    [
+        ("o.png", ["--dtype", "float32"], "PNG"),
+        ("o.jpg", ["-c", "1,0,0;0,1,0;0,0,1;1,1,1;0,0,0"], "JPEG"),
+        ("o.jpg", ["--dtype", "uint16"], "JPEG"),
+        ("o.png", ["-c", "1,0,0;0,1,0;0,0,1;1,1,1;0,0,0"], "PNG"),
+        ("o.gif", [], "o.gif"),
+        ("o", [], "'o'"),
+    ],
+)
+def test_impossible_outputs_exit_2_before_anything_is_written(run, rgb, tmp_path, output, args, needle):
+    if not any(a in ("-c",) for a in args):
+        args = ["-p", "sepia", *args]
+    out = tmp_path / output
+    result = run("apply", rgb, *args, "-o", out)
+    assert result.exit_code == 2, result.output
+    assert needle in one_line(result)
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["rgb.png"]
+
+
+def test_a_failed_run_leaves_an_existing_output_untouched(run, rgb, tmp_path):
+    out = tmp_path / "o.png"
+    out.write_bytes(b"precious")
+    result = run("apply", rgb, "-p", "landsat8-tasseled-cap", "-o", out)
+    assert result.exit_code == 2
+    assert out.read_bytes() == b"precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.png", "rgb.png"]
+
+
+def test_several_inputs_need_a_template(run, rgb, tmp_path):
+    result = run("apply", rgb, rgb, "-p", "sepia", "-o", tmp_path / "o.png")
+    assert result.exit_code == 2 and "-o" in one_line(result)
+    result = run("apply", rgb, "-p", "sepia")
+    assert result.exit_code == 2 and "-o OUTPUT or -O OUTDIR" in one_line(result)
+    result = run("apply", rgb, "-p", "sepia", "-o", rgb)
+    assert result.exit_code == 2 and "input itself" in one_line(result)
+
+
+def test_unknown_option_is_one_line(run, rgb):
+    result = run("apply", rgb, "--frobnicate")
+    assert result.exit_code == 2
+    assert "--frobnicate" in one_line(result)
+
+
+def test_unreadable_output_folder_is_a_data_error(run, rgb, tmp_path):
+    result = run("apply", rgb, "-p", "sepia", "-o", tmp_path / "no" / "such" / "dir" / "o.png")
+    assert result.exit_code == 1
+    assert "o.png" in one_line(result)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_permission_denied(run, rgb, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    result = run("apply", rgb, "-p", "sepia", "-o", locked / "o.png")
+    assert result.exit_code == 1 and "o.png" in one_line(result)

@@ -1,0 +1,131 @@
+"""``chanmix presets``, ``chanmix info``, ``--version``, and a few runs of the installed script."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+from click.testing import CliRunner
+from PIL import Image
+
+import chanmix
+from chanmix import PRESETS
+from chanmix.cli.main import cli
+
+
+@pytest.fixture
+def run():
+    runner = CliRunner()
+    return lambda *args: runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_version(run):
+    result = run("--version")
+    assert result.exit_code == 0 and chanmix.__version__ in result.output
+
+
+def test_presets_lists_every_preset_with_its_source(run):
+    result = run("presets")
+    assert result.exit_code == 0
+    for name, preset in PRESETS.items():
+        assert name in result.output
+        assert preset.source in result.output
+
+
+def test_preset_json_is_a_matrix_file(run, tmp_path):
+    result = run("presets", "ycbcr-bt601", "--json")
+    assert result.exit_code == 0
+    (tmp_path / "p.json").write_text(result.output)
+    assert chanmix.load_matrix(tmp_path / "p.json") == PRESETS["ycbcr-bt601"].mix
+    data = json.loads(result.output)
+    assert data["name"] == "ycbcr-bt601" and "source" in data
+
+
+def test_preset_show(run):
+    result = run("presets", "xyz-d65")
+    assert result.exit_code == 0
+    assert "linear light" in result.output and "0.4124" in result.output
+
+
+def test_presets_json_listing(run):
+    listing = json.loads(run("presets", "--json").output)
+    assert [p["name"] for p in listing] == list(PRESETS)
+
+
+def test_unknown_preset(run):
+    result = run("presets", "gray")
+    assert result.exit_code == 2 and "unknown preset 'gray'" in result.stderr
+
+
+def test_info_on_the_multispectral_sample(run, samples):
+    result = run("info", samples / "multispectral.tif", "--json")
+    assert result.exit_code == 0
+    d = json.loads(result.output)
+    cube = tifffile.imread(samples / "multispectral.tif")
+    assert (d["width"], d["height"], d["bands"], d["dtype"]) == (256, 192, 8, "uint16")
+    assert d["layout"] == "interleaved"
+    for b, s in enumerate(d["band_stats"]):
+        band = cube[:, :, b].astype(np.float64)
+        assert s["min"] == band.min() and s["max"] == band.max()
+        assert s["mean"] == pytest.approx(band.mean(), rel=1e-12)
+        assert s["std"] == pytest.approx(band.std(), rel=1e-9)
+    text = run("info", samples / "multispectral.tif").output
+    assert "256 x 192 pixels, 8 bands, uint16" in text
+
+
+def test_info_reports_georeferencing_and_nodata(run, corpus):
+    rasterio = pytest.importorskip("rasterio")
+    path = corpus / "rasterio" / "RGB.byte.tif"
+    d = json.loads(run("info", path, "--json").output)
+    with rasterio.open(path) as src:
+        assert d["crs"] == src.crs.to_string()
+        np.testing.assert_allclose(d["transform"], list(src.transform)[:6])
+        assert d["nodata"] == src.nodata
+        pixels = src.read(1)
+    valid = pixels[pixels != 0]
+    assert d["band_stats"][0]["valid"] == valid.size
+    assert d["band_stats"][0]["mean"] == pytest.approx(valid.mean())
+
+
+def test_info_json_lines_for_several_inputs(run, samples):
+    result = run("info", samples / "astronaut.png", samples / "coffee.png", "--json")
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert [r["format"] for r in rows] == ["PNG", "PNG"]
+    assert [(r["width"], r["height"]) for r in rows] == [(512, 512), (600, 400)]
+
+
+def _installed_script() -> Path:
+    script = Path(sys.executable).parent / "chanmix"
+    if not script.exists():
+        found = shutil.which("chanmix")
+        if found is None:
+            pytest.skip("the chanmix console script is not installed in this environment")
+        script = Path(found)
+    return script
+
+
+def test_installed_script_end_to_end(samples, tmp_path):
+    script = _installed_script()
+    out = tmp_path / "g.png"
+    done = subprocess.run([script, "apply", samples / "astronaut.png", "-p", "gray-rec601", "-o", out],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    ours = np.asarray(Image.open(out)).astype(int)
+    pillow = np.asarray(Image.open(samples / "astronaut.png").convert("L")).astype(int)
+    assert np.abs(ours - pillow).max() <= 1
+
+
+def test_installed_script_errors(tmp_path):
+    script = _installed_script()
+    args = [script, "apply", tmp_path / "missing.tif", "-p", "sepia", "-o", tmp_path / "o.tif"]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and "missing.tif" in done.stderr
+    done = subprocess.run([script, "presets", "nope"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "nope" in done.stderr and "Traceback" not in done.stderr
