@@ -129,3 +129,19 @@ def test_installed_script_errors(tmp_path):
     assert done.stderr.count("\n") == 1 and "missing.tif" in done.stderr
     done = subprocess.run([script, "presets", "nope"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "nope" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("command", [[], ["apply"], ["presets"], ["info"]])
+def test_help_examples_on_the_sample_images_run(run, samples, tmp_path, command):
+    import shlex
+
+    text = run(*command, "--help").output.replace("\\\n", " ")
+    examples = [line.strip() for line in text.splitlines()
+                if line.strip().startswith("chanmix ") and "sample_images/" in line]
+    assert examples or command == ["info"]
+    for example in examples:
+        args = shlex.split(example.replace("sample_images/", f"{samples}/"))[1:]
+        if "-o" in args:
+            args[args.index("-o") + 1] = str(tmp_path / Path(args[args.index("-o") + 1]).name)
+        result = run(*args)
+        assert result.exit_code == 0, (example, result.output)

@@ -34,6 +34,9 @@ class ChanmixGroup(click.Group):
         logging.getLogger("tifffile").setLevel(logging.ERROR)
         try:
             code = super().main(args, prog_name, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.format_message(), err=True)
+            sys.exit(exc.exit_code)
         except click.exceptions.Abort:
             fail("interrupted", 130)
         except click.ClickException as exc:
@@ -59,7 +62,7 @@ def cli() -> None:
     \b
     Examples:
       chanmix apply sample_images/astronaut.png -p sepia -o sepia.png
-      chanmix apply sample_images/multispectral.tif --bands 7,4,3 \
+      chanmix apply sample_images/multispectral.tif --bands 7,4,3 \\
           -c "1,0,0; 0,1,0; 0,0,1" --rescale percentile --dtype uint8 -o false-colour.png
       chanmix presets
       chanmix info sample_images/multispectral.tif
