@@ -76,6 +76,15 @@ def test_inverse_of_a_reduction_is_the_least_squares_reconstruction():
     np.testing.assert_allclose(inv.bias, -np.linalg.pinv(w) @ [0.1, 0.2])
 
 
+def test_inverse_about_a_point_keeps_its_component_outside_the_row_space():
+    w = np.array([[1.0, 0.0, 0.0]])
+    mean = np.array([0.5, 0.25, 0.75])
+    inv = Mix(w, -w @ mean).inverse(about=mean)
+    np.testing.assert_allclose(inv.weights @ [0.1] + inv.bias, [0.6, 0.25, 0.75])
+    with pytest.raises(MatrixError, match="reference point has 2 values"):
+        Mix(w).inverse(about=[1, 2])
+
+
 def test_equality_and_dict():
     a = Mix([[1.0, 0.0]], [0.5], names=["g"], provenance={"name": "mine"})
     b = Mix([[1.0, 0.0]], [0.5], names=["g"])

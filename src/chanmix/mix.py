@@ -123,14 +123,22 @@ class Mix:
             provenance={"composed_of": [_describe(self), _describe(after)]},
         )
 
-    def inverse(self) -> Mix:
+    def inverse(self, about: np.ndarray | Sequence[float] | None = None) -> Mix:
         """The mix that undoes this one: Moore-Penrose pseudo-inverse with its bias.
 
-        For an invertible square mix this is the exact inverse; for a reduction (M < N) it is
-        the least-squares reconstruction ``x = W+ @ (y - b)``.
+        For an invertible square mix this is the exact inverse. For a reduction (M < N) it is
+        the least-squares reconstruction ``x = W+ @ (y - b) + (I - W+ W) @ about``: the point
+        nearest ``about`` (N values, e.g. the mean a PCA was centred on; the origin when
+        omitted) among those that the mix maps to ``y``.
         """
         pinv = np.linalg.pinv(self.weights)
-        return Mix(pinv, -pinv @ self.bias, provenance={"inverse_of": _describe(self)})
+        bias = -pinv @ self.bias
+        if about is not None:
+            about = np.asarray(about, dtype=np.float64)
+            if about.shape != (self.n_inputs,):
+                raise MatrixError(f"the reference point has {about.size} values, not {self.n_inputs}")
+            bias = bias + about - pinv @ (self.weights @ about)
+        return Mix(pinv, bias, provenance={"inverse_of": _describe(self)})
 
     def with_info(
         self, *, names: Sequence[str] | None = None, provenance: Mapping[str, Any] | None = None

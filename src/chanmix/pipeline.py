@@ -12,15 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .dtypes import output_dtype
-from .errors import UsageError
-from .io import RasterInfo, check_output, read_raster, write_raster
-from .matrixfiles import MatrixSource
+from .errors import DataError, UsageError
+from .io import RasterInfo, atomic_output, check_output, read_raster, write_raster
+from .matrixfiles import MatrixSource, matrix_json
 from .mix import Mix, compose
 from .mixer import Rescale, apply, output_nodata
 
 __all__ = [
     "ApplyOptions", "MixRecipe", "NodataChoice", "apply_file", "band_selection", "effective_nodata",
-    "plan_outputs",
+    "plan_outputs", "save_mix",
 ]
 
 #: TIFF compressions carried from input to output; anything else is written uncompressed.
@@ -152,6 +152,15 @@ def apply_file(
         compression=_compression(info),
     )
     return mix
+
+
+def save_mix(mix: Mix, path: str | os.PathLike[str]) -> None:
+    """Write a mix as a JSON matrix file, atomically."""
+    try:
+        with atomic_output(path) as tmp:
+            tmp.write_text(matrix_json(mix), encoding="utf-8")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot write ({exc.strerror or exc})") from exc
 
 
 def render_output(template: str, source: str, index: int) -> str:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import click
 
 from ..errors import ChanmixError, DataError
-from ..io import atomic_output, output_format
-from ..matrixfiles import matrix_json, parse_coeffs, read_matrix
+from ..io import output_format
+from ..matrixfiles import parse_coeffs, read_matrix
 from ..mix import Mix
 from ..mixer import Rescale
-from ..pipeline import ApplyOptions, MixRecipe, apply_file, plan_outputs
+from ..pipeline import ApplyOptions, MixRecipe, apply_file, plan_outputs, save_mix
 from ..presets import get_preset
 from . import options as opt
 
@@ -124,8 +123,7 @@ def apply_cmd(
         done = len(pairs) - failures
         click.echo(f"{done} of {len(pairs)} images mixed, {failures} failed", err=True)
     if save_matrix and used is not None:
-        with atomic_output(save_matrix) as tmp:
-            Path(tmp).write_text(matrix_json(used), encoding="utf-8")
+        save_mix(used, save_matrix)
     if failures:
         raise click.exceptions.Exit(1)
 

@@ -16,6 +16,7 @@ from .._version import __version__
 from ..errors import ChanmixError
 from .apply import apply_cmd
 from .info import info_cmd
+from .matrix import matrix_cmd
 from .presets import presets_cmd
 
 
@@ -72,3 +73,4 @@ def cli() -> None:
 cli.add_command(apply_cmd)
 cli.add_command(presets_cmd)
 cli.add_command(info_cmd)
+cli.add_command(matrix_cmd)
