@@ -43,7 +43,8 @@ def test_show_text_matrix_with_a_bias_column(run, two, tmp_path):
 
 def test_compose_is_the_product_in_order(run, two, tmp_path):
     a, b = two
-    assert run("matrix", "compose", tmp_path / "a.json", tmp_path / "b.csv", "-o", tmp_path / "ab.json").exit_code == 0
+    result = run("matrix", "compose", tmp_path / "a.json", tmp_path / "b.csv", "-o", tmp_path / "ab.json")
+    assert result.exit_code == 0
     ab = load_matrix(tmp_path / "ab.json")
     x = np.random.default_rng(0).normal(size=(50, 3))
     expected = (x @ a.weights.T + a.bias) @ b.weights.T + b.bias
