@@ -1,0 +1,202 @@
+"""The mergeable statistics: block splits, merges, masks, non-finite rows and precision."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chanmix.errors import DataError, UsageError
+from chanmix.fit import CrossMoments, Moments, NoiseMoments
+from chanmix.fit import moments as moments_module
+
+
+def rel(a: np.ndarray, b: np.ndarray) -> float:
+    """Largest difference relative to the largest magnitude of the reference."""
+    return float(np.max(np.abs(np.asarray(a) - b)) / np.max(np.abs(b)))
+
+
+def cube(seed: int = 0, shape: tuple[int, int, int] = (40, 50, 5)) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    mixing = rng.normal(size=(shape[2], shape[2]))
+    return (rng.normal(size=shape) @ mixing * 0.05 + 0.6).astype(np.float32)
+
+
+@pytest.fixture(autouse=True)
+def small_chunks(monkeypatch):
+    """Chunks of 97 rows, so that every test also crosses the chunk boundaries."""
+    monkeypatch.setattr(moments_module, "CHUNK_PIXELS", 97)
+
+
+def test_matches_numpy_on_one_block():
+    x = cube().reshape(-1, 5)
+    m = Moments.of(x)
+    ref = x.astype(np.float64)
+    assert m.count == len(ref)
+    assert rel(m.mean, ref.mean(axis=0)) < 1e-14
+    assert rel(m.covariance(), np.cov(ref, rowvar=False)) < 1e-12
+    assert rel(m.covariance(ddof=0), np.cov(ref, rowvar=False, ddof=0)) < 1e-12
+    assert rel(m.second_moment(), ref.T @ ref / len(ref)) < 1e-12
+    assert m.mean.dtype == np.float64 and not m.scatter.flags.writeable
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(0, 2000), min_size=1, max_size=6))
+def test_any_block_split_gives_the_same_statistics(cuts):
+    x = cube(1).reshape(-1, 5)
+    edges = [0, *sorted(cuts), len(x)]
+    merged = Moments.empty(5)
+    for a, b in zip(edges[:-1], edges[1:]):
+        merged = merged + Moments.of(x[a:b])
+    whole = Moments.of(x)
+    assert merged.count == whole.count
+    assert rel(merged.mean, whole.mean) < 1e-12
+    assert rel(merged.scatter, whole.scatter) < 1e-12
+
+
+def test_row_bands_of_an_image_equal_the_whole_image():
+    img = cube(2)
+    bands = sum((Moments.of(img[r : r + 7]) for r in range(0, 40, 7)), Moments.empty(5))
+    assert rel(bands.scatter, Moments.of(img).scatter) < 1e-12
+    assert rel(Moments.of(img).scatter, Moments.of(img.reshape(-1, 5)).scatter) < 1e-13
+
+
+def test_merge_is_associative_and_commutative_with_empty_as_identity():
+    x = cube(3).reshape(-1, 5)
+    a, b, c = Moments.of(x[:300]), Moments.of(x[300:1100]), Moments.of(x[1100:])
+    left, right = (a + b) + c, a + (b + c)
+    assert left.count == right.count == len(x)
+    assert rel(left.scatter, right.scatter) < 1e-13
+    assert rel((b + a).scatter, (a + b).scatter) < 1e-13
+    for same in (a + Moments.empty(5), Moments.empty(5) + a):
+        assert same.count == a.count
+        assert np.array_equal(same.mean, a.mean) and np.array_equal(same.scatter, a.scatter)
+
+
+def test_valid_mask_equals_the_valid_pixels_alone():
+    img = cube(4)
+    valid = np.random.default_rng(4).random(img.shape[:2]) < 0.3
+    masked, alone = Moments.of(img, valid), Moments.of(img[valid])
+    assert masked.count == int(valid.sum())
+    assert rel(masked.mean, alone.mean) < 1e-14
+    assert rel(masked.scatter, alone.scatter) < 1e-12
+    assert Moments.of(img, np.zeros(img.shape[:2], bool)).count == 0
+
+
+def test_non_finite_rows_are_left_out():
+    x = cube(5).reshape(-1, 5).copy()
+    bad = np.zeros(len(x), bool)
+    bad[[3, 150, 151, 1999]] = True
+    x[3, 0], x[150, 4], x[151, 2], x[1999, 1] = np.nan, np.inf, -np.inf, np.nan
+    m = Moments.of(x)
+    assert m.count == len(x) - 4
+    assert rel(m.scatter, Moments.of(x[~bad]).scatter) < 1e-12
+
+
+def test_integer_blocks_are_used_as_given_in_float64():
+    raw = np.random.default_rng(6).integers(0, 65536, size=(500, 3)).astype(np.uint16)
+    m = Moments.of(raw)
+    assert rel(m.covariance(), np.cov(raw.astype(np.float64), rowvar=False)) < 1e-12
+
+
+def test_errors():
+    with pytest.raises(UsageError, match="3 and 4 bands"):
+        Moments.empty(3) + Moments.empty(4)
+    with pytest.raises(TypeError):
+        Moments.empty(3) + NoiseMoments.empty(3)
+    with pytest.raises(UsageError, match="valid mask"):
+        Moments.of(np.zeros((4, 5, 3)), np.ones((5, 4), bool))
+    with pytest.raises(UsageError):
+        Moments.of(np.zeros(5))
+    with pytest.raises(DataError, match="at least 2"):
+        Moments.of(np.ones((1, 3))).covariance()
+    with pytest.raises(DataError):
+        Moments.empty(3).second_moment()
+
+
+def test_precision_with_a_large_mean_beats_the_naive_sum_of_squares(monkeypatch):
+    """The issue's target on a proxy: 2e6 uint16-normalized pixels of mean ~0.9, small spread,
+    in blocks of 4096, against the exact statistics computed in integers."""
+    monkeypatch.setattr(moments_module, "CHUNK_PIXELS", 4096)
+    rng = np.random.default_rng(7)
+    p, n = 2_000_000, 4
+    signal = rng.normal(size=(p, n)) @ np.diag([4e-3, 2e-3, 1e-3, 5e-4]) @ np.linalg.qr(
+        rng.normal(size=(n, n))
+    )[0]
+    raw = np.clip(np.rint((0.9 + signal) * 65535), 0, 65535).astype(np.uint16)
+    scale = 65535.0
+    # Exact reference: integer sums, one rounding at the end.
+    ints = raw.astype(np.int64)
+    total = ints.sum(axis=0)
+    squares = ints.T @ ints
+    exact = np.array(
+        [[(p * int(squares[i, j]) - int(total[i]) * int(total[j])) / (p * scale * scale)
+          for j in range(n)] for i in range(n)]
+    )
+    x = raw / scale
+    ours = sum((Moments.of(x[s : s + 4096]) for s in range(0, p, 4096)), Moments.empty(n))
+    naive = x.T @ x - p * np.outer(x.mean(axis=0), x.mean(axis=0))
+    err_ours, err_naive = rel(ours.scatter, exact), rel(naive, exact)
+    assert err_ours < 1e-13
+    assert err_naive > 100 * err_ours
+    # Components to 1e-6 relative (here: far better).
+    _, v_exact = np.linalg.eigh(exact)
+    _, v_ours = np.linalg.eigh(ours.scatter)
+    aligned = v_ours * np.sign(np.sum(v_ours * v_exact, axis=0))
+    assert np.max(np.abs(aligned - v_exact)) < 1e-9
+
+
+def test_cross_moments_match_numpy_and_merge():
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(1500, 4)).astype(np.float32) + 3
+    y = x[:, :2] @ rng.normal(size=(2, 3)) + rng.normal(size=(1500, 3))
+    whole = CrossMoments.of(x, y)
+    parts = CrossMoments.of(x[:700], y[:700]) + CrossMoments.of(x[700:], y[700:])
+    xc, yc = x - x.astype(np.float64).mean(axis=0), y - y.mean(axis=0)
+    for stats in (whole, parts):
+        assert stats.count == 1500 and stats.n_inputs == 4 and stats.n_targets == 3
+        assert rel(stats.sxx, xc.T @ xc) < 1e-12
+        assert rel(stats.sxy, xc.T @ yc) < 1e-12
+        assert rel(stats.syy, yc.T @ yc) < 1e-12
+        assert rel(stats.mean_y, y.mean(axis=0)) < 1e-13
+    y[5, 1] = np.nan
+    valid = np.ones(1500, bool)
+    valid[9] = False
+    assert CrossMoments.of(x, y, valid).count == 1498
+    with pytest.raises(UsageError, match="same size"):
+        CrossMoments.of(x, y[:10])
+    with pytest.raises(UsageError, match="input bands"):
+        whole + CrossMoments.empty(3, 4)
+
+
+def test_noise_moments_estimate_white_noise_and_ignore_smooth_signal():
+    rng = np.random.default_rng(9)
+    sigma = np.array([0.01, 0.02, 0.05])
+    yy, xx = np.mgrid[0:200, 0:300] / 300.0
+    # Smooth across columns: vertical waves and horizontal ramps (constant differences).
+    smooth = np.stack([np.sin(6 * yy), 2 * xx, np.cos(4 * yy) + xx], axis=-1)
+    img = smooth + rng.normal(size=(200, 300, 3)) * sigma
+    noise = sum((NoiseMoments.of(img[r : r + 16]) for r in range(0, 200, 16)),
+                NoiseMoments.empty(3))
+    assert noise.count == 200 * 299
+    estimate = noise.noise_covariance()
+    assert np.allclose(np.sqrt(np.diag(estimate)), sigma, rtol=0.02)
+    off = (estimate - np.diag(np.diag(estimate))) / np.outer(sigma, sigma)
+    assert np.max(np.abs(off)) < 0.03
+    assert rel(noise.scatter, NoiseMoments.of(img).scatter) < 1e-12
+
+
+def test_noise_differences_stay_within_rows_and_need_both_pixels_valid():
+    img = np.repeat(np.arange(6.0)[:, None, None], 5, axis=1).repeat(2, axis=2)  # rows differ
+    noise = NoiseMoments.of(img)
+    assert noise.count == 6 * 4
+    assert np.all(noise.noise_covariance() == 0)
+    valid = np.ones((6, 5), bool)
+    valid[0, 2] = False  # removes 2 pairs in row 0
+    valid[3, 0] = False  # removes 1 pair in row 3
+    assert NoiseMoments.of(img, valid).count == 24 - 3
+    with pytest.raises(UsageError, match="rows"):
+        NoiseMoments.of(img.reshape(-1, 2))
+    with pytest.raises(DataError, match="adjacent"):
+        NoiseMoments.of(img[:, :1]).noise_covariance()
