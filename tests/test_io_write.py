@@ -17,8 +17,8 @@ import rasterio
 import tifffile
 from PIL import Image, ImageCms
 
-import chanmix.io.tiff
-import chanmix.io.write
+import chanmix.io.stream_write
+import chanmix.io.tiff_write
 from chanmix.errors import DataError, UsageError
 from chanmix.io import atomic_output, check_output, output_format, read_raster, write_raster
 
@@ -284,7 +284,7 @@ def test_resolution_and_icc_carried_to_tiff(corpus, tmp_path):
 
 def test_bigtiff_when_the_data_exceed_the_limit(tmp_path, monkeypatch):
     data = np.arange(60, dtype=np.uint16).reshape(3, 4, 5)
-    monkeypatch.setattr(chanmix.io.tiff, "_BIGTIFF_LIMIT", data.nbytes - 1)
+    monkeypatch.setattr(chanmix.io.tiff_write, "BIGTIFF_LIMIT", data.nbytes - 1)
     write_raster(tmp_path / "big.tif", data, compression="zstd")
     with tifffile.TiffFile(tmp_path / "big.tif") as tif:
         assert tif.is_bigtiff
@@ -389,7 +389,12 @@ def test_same_input_same_bytes(corpus, tmp_path, name):
 
 @pytest.mark.parametrize(
     ("saver", "name"),
-    [("save_tiff", "o.tif"), ("save_png8", "o.png"), ("save_png16", "o.png"), ("save_jpeg", "o.jpg")],
+    [
+        ("write_tiff_blocks", "o.tif"),
+        ("save_png8", "o.png"),
+        ("save_png16", "o.png"),
+        ("save_jpeg", "o.jpg"),
+    ],
 )
 @pytest.mark.parametrize("failure", [RuntimeError("encoder broke"), KeyboardInterrupt()])
 def test_failed_write_leaves_no_file_and_keeps_the_old_one(tmp_path, monkeypatch, saver, name, failure):
@@ -398,7 +403,7 @@ def test_failed_write_leaves_no_file_and_keeps_the_old_one(tmp_path, monkeypatch
             file.write(b"half an image")
         raise failure
 
-    monkeypatch.setattr(chanmix.io.write, saver, broken)
+    monkeypatch.setattr(chanmix.io.stream_write, saver, broken)
     dtype = np.uint16 if saver == "save_png16" else np.uint8
     pixels = np.zeros((4, 4, 3), dtype)
     with pytest.raises(type(failure)):

@@ -3,23 +3,32 @@
 Readers return a :class:`Raster`, channels-last ``(H, W, C)`` pixels plus a
 :class:`RasterInfo`; :func:`write_raster` writes ``(H, W, M)`` pixels atomically, carrying
 the metadata of a ``like`` input (georeferencing, resolution, ICC profile).
+
+For images of any size, :func:`open_raster` reads row bands on demand (:class:`BlockReader`)
+and :func:`write_raster_blocks` writes an image from an iterable of row bands; memory is
+then bounded by the band size (TIFF and ``.npy``).
 """
 
 from .atomic import atomic_output
+from .blocks import BlockReader, open_raster
 from .formats import EXTENSIONS, check_output, output_format
 from .raster import SAMPLE_DTYPES, GeoInfo, Raster, RasterInfo
 from .read import read_raster
+from .stream_write import write_raster_blocks
 from .write import write_raster
 
 __all__ = [
     "EXTENSIONS",
+    "BlockReader",
     "SAMPLE_DTYPES",
     "GeoInfo",
     "Raster",
     "RasterInfo",
     "atomic_output",
     "check_output",
+    "open_raster",
     "output_format",
     "read_raster",
     "write_raster",
+    "write_raster_blocks",
 ]

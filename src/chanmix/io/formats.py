@@ -24,7 +24,7 @@ from numpy.typing import DTypeLike
 
 from ..errors import UsageError
 from .raster import SAMPLE_DTYPES
-from .tiff import TIFF_COMPRESSIONS
+from .tiff_write import TIFF_COMPRESSIONS
 
 __all__ = ["EXTENSIONS", "check_output", "normalized_compression", "output_format"]
 

@@ -108,8 +108,10 @@ class RasterInfo:
         Index of the image read and number of images in the file (TIFF reduced-resolution
         levels and transparency masks are not counted).
     loads_whole : bool
-        True when the format's reader has to decode the whole image at once (Pillow, PNG,
-        .npy); False for TIFF, whose strips or tiles can be read a block at a time.
+        True when the image has to be decoded whole at once (Pillow formats, PNG, and TIFFs
+        whose layout cannot be decoded by strips or tiles: see :mod:`chanmix.io.tiff`); False
+        for ``.npy`` and most TIFFs, whose rows :func:`~chanmix.io.open_raster` reads a block
+        at a time.
     """
 
     path: str
@@ -157,8 +159,9 @@ class RasterInfo:
 def whole_image_info(
     path: str, fmt: str, pixels: np.ndarray, *, page: int = 0, pages: int = 1, **fields: object
 ) -> RasterInfo:
-    """The :class:`RasterInfo` of a format decoded whole (PNG, Pillow, .npy): no tiles, no
-    georeferencing; `fields` give the rest (compression, photometric, alpha, resolution...)."""
+    """The :class:`RasterInfo` of a format without tiles or georeferencing (PNG, Pillow, .npy),
+    decoded whole unless `fields` say ``loads_whole=False``; `fields` give the rest
+    (compression, photometric, alpha, resolution...)."""
     height, width, bands = pixels.shape
     defaults: dict[str, object] = {
         "layout": "interleaved" if bands > 1 else "single band",
@@ -173,11 +176,12 @@ def whole_image_info(
         "icc_profile": None,
         "geo": None,
         "gdal_metadata": None,
+        "loads_whole": True,
     }
     defaults.update(fields)
     return RasterInfo(
         path=path, format=fmt, height=height, width=width, bands=bands, dtype=pixels.dtype,
-        page=page, pages=pages, loads_whole=True, **defaults,  # type: ignore[arg-type]
+        page=page, pages=pages, **defaults,  # type: ignore[arg-type]
     )
 
 

@@ -17,7 +17,7 @@ from .png import PNG_SIGNATURE, read_png
 from .raster import Raster, as_sample_array, reason, whole_image_info
 from .tiff import read_tiff
 
-__all__ = ["read_raster"]
+__all__ = ["load_npy", "read_raster", "sniff"]
 
 _TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # classic, BigTIFF
 _NPY_SIGNATURE = b"\x93NUMPY"
@@ -48,16 +48,38 @@ def read_raster(path: str | os.PathLike, *, page: int = 0) -> Raster:
         When `page` is negative or past the last image.
     """
     name = os.fsdecode(path)
+    kind = sniff(name, page)
+    if kind == "tiff":
+        return read_tiff(name, page)
+    if kind == "png":
+        return read_png(name, page)
+    if kind == "npy":
+        array = load_npy(name, page)
+        pixels = as_sample_array(array, name)
+        return Raster(pixels, whole_image_info(name, "NPY", pixels, loads_whole=False))
+    return read_pillow(name, page)
+
+
+def sniff(name: str, page: int) -> str:
+    """Which reader a file needs: ``'tiff'``, ``'png'``, ``'npy'`` or ``'pillow'``.
+
+    Raises
+    ------
+    UsageError
+        When `page` is negative.
+    DataError
+        When the file is missing, a folder or empty.
+    """
     if page < 0:
         raise UsageError(f"{name}: the image number must be 0 or more, not {page}")
     head = _head(name)
     if head.startswith(_TIFF_SIGNATURES):
-        return read_tiff(name, page)
+        return "tiff"
     if head.startswith(PNG_SIGNATURE):
-        return read_png(name, page)
+        return "png"
     if head.startswith(_NPY_SIGNATURE):
-        return _read_npy(name, page)
-    return read_pillow(name, page)
+        return "npy"
+    return "pillow"
 
 
 def _head(name: str) -> bytes:
@@ -76,17 +98,33 @@ def _head(name: str) -> bytes:
     return head
 
 
-def _read_npy(name: str, page: int) -> Raster:
-    """An ``(H, W)`` or ``(H, W, C)`` array saved by :func:`numpy.save`."""
+def load_npy(name: str, page: int, *, mmap: bool = False) -> np.ndarray:
+    """The ``(H, W, C)`` array of a ``.npy`` file (``(H, W)`` gets C = 1), as stored.
+
+    Parameters
+    ----------
+    name : str
+        A file written by :func:`numpy.save`; never unpickled.
+    page : int
+        Must be 0.
+    mmap : bool
+        Map the file read-only instead of loading it.
+
+    Raises
+    ------
+    DataError
+        When the file is not a readable array of that shape.
+    UsageError
+        When `page` is not 0.
+    """
     if page != 0:
         raise UsageError(page_message(name, page, 1))
     try:
-        array = np.load(name, allow_pickle=False)
+        array = np.load(name, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise DataError(f"{name}: cannot read the .npy array ({reason(exc)})") from exc
     if array.ndim == 2:
         array = array[..., np.newaxis]
     if array.ndim != 3 or 0 in array.shape:
         raise DataError(f"{name}: a .npy image must have shape (H, W) or (H, W, C), not {array.shape}")
-    pixels = as_sample_array(array, name)
-    return Raster(pixels, whole_image_info(name, "NPY", pixels))
+    return array

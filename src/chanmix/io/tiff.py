@@ -1,15 +1,8 @@
-"""TIFF input and output through tifffile (codecs from imagecodecs).
+"""TIFF input through tifffile (codecs from imagecodecs): metadata, and whole-image decoding.
 
-Reading
--------
-The channel axis is found from the series' own axes string: ``S`` (samples of a pixel,
-interleaved or planar) and ``C`` (channels, e.g. one OME page per channel) become the last
-axis; ``Y`` and ``X`` are rows and columns. Every other axis (``I`` pages, ``Q``, ``Z``,
-``T``...) counts images, and ``page`` picks one of them. Images are numbered through the
-file's series in order, skipping reduced-resolution levels and transparency masks, so a COG's
-overviews and GDAL mask are never "pages".
-
-Samples come out as tifffile decodes them, with these exceptions:
+Images are numbered as :mod:`chanmix.io.tiff_pages` says; the channels are the samples of a
+page, or one page per ``C`` channel (OME). Samples come out as tifffile decodes them, with
+these exceptions (:func:`finish_pixels`):
 
 - palette images are expanded through their colormap to RGB: uint8 when every colormap value
   is a multiple of 257 (8-bit values scaled to 16 bits), uint16 otherwise;
@@ -22,42 +15,52 @@ Samples come out as tifffile decodes them, with these exceptions:
 Files tifffile cannot decode (Old-JPEG, chroma-subsampled YCbCr, a DEFLATE strip with
 trailing bytes...) are decoded by Pillow when it can; their metadata still comes from tifffile.
 
-Writing
--------
-See :func:`save_tiff`.
+An image is *streamable* (:attr:`TiffImage.planes` is set, ``loads_whole`` False) when it is
+made of whole 2-D TIFF pages of this file whose strips or tiles tifffile has a decoder for;
+the block reader (:mod:`chanmix.io.tiff_rows`) then decodes only the segments covering the
+rows asked for. Anything else is decoded whole.
 """
 
 from __future__ import annotations
 
-import math
-import os
 import struct
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import tifffile
 
-from ..errors import ChanmixError, DataError, UsageError
-from .geotiff import (
-    GDAL_METADATA,
-    GDAL_NODATA,
-    band_descriptions,
-    format_nodata,
-    gdal_metadata_xml,
-    geo_info,
-    parse_nodata,
+from ..errors import ChanmixError, DataError
+from .geotiff import GDAL_METADATA, GDAL_NODATA, band_descriptions, geo_info, parse_nodata
+from .pillow import decode_pillow
+from .raster import Raster, RasterInfo, as_sample_array, reason
+from .tiff_pages import (
+    IMAGE_AXES,
+    JPEG_CODES,
+    YCBCR,
+    image_position,
+    locate,
+    page_numbers,
+    single_ifd,
+    streamable_pages,
 )
-from .pillow import decode_pillow, page_message
-from .raster import Raster, RasterInfo, as_sample_array, icc_fits, reason
 
-__all__ = ["TIFF_COMPRESSIONS", "read_tiff", "save_tiff"]
+__all__ = [
+    "TIFF_ERRORS",
+    "TiffImage",
+    "decode_with_pillow",
+    "describe_tiff",
+    "finish_pixels",
+    "read_tiff",
+    "tiff_errors",
+    "tiff_info",
+]
 
-#: Output compressions: chanmix name -> tifffile name.
-TIFF_COMPRESSIONS = {"deflate": "adobe_deflate", "lzw": "lzw", "zstd": "zstd"}
-
-_TIFF_ERRORS = (
+#: What tifffile and imagecodecs raise for files they cannot parse or decode.
+TIFF_ERRORS = (
     ValueError,  # includes tifffile.TiffFileError
     TypeError,
     IndexError,
@@ -69,13 +72,109 @@ _TIFF_ERRORS = (
     MemoryError,
     ZeroDivisionError,
 )
-_IMAGE_AXES = "YXSC"
-_REDUCED_OR_MASK = 0b101  # NewSubfileType bits 0 (reduced resolution) and 2 (transparency mask)
-_PALETTE, _YCBCR = 3, 6
-_JPEG_CODES = {6, 7, 33007, 34892}  # OJPEG, JPEG, ALT_JPEG, JPEG_LOSSY
+_PALETTE = 3
 _ALPHA_EXTRASAMPLES = {1, 2}  # associated, unassociated
 _RESOLUTION_UNITS = {2: "inch", 3: "centimeter"}
-_BIGTIFF_LIMIT = 2**32 - 2**25  # tifffile's own threshold: 4 GiB less 32 MiB for metadata
+
+
+@dataclass(frozen=True)
+class TiffImage:
+    """What a TIFF file says about one of its images, before any pixel is decoded.
+
+    Attributes
+    ----------
+    series : tifffile.TiffPageSeries
+        The series holding the image.
+    index : int
+        The image's number within `series`.
+    images : int
+        Number of images in the file (see the module docstring).
+    keyframe : tifffile.TiffPage
+        The page whose tags describe every page of `series`.
+    tags : dict of int to (int, object)
+        Tag code to ``(TIFF datatype, value)`` of `keyframe`.
+    ifd : int or None
+        Top-level IFD number of the image when it is stored in one IFD (for Pillow).
+    planes : tuple of tifffile.TiffPage or TiffFrame, or None
+        When the image is streamable: the pages holding it, in channel order (one page, or
+        one page per ``C`` channel). None when it must be decoded whole.
+    from_samples : bool
+        The image's channels are the samples of one page (False: a ``C`` axis of pages).
+    """
+
+    series: Any
+    index: int
+    images: int
+    keyframe: Any
+    tags: dict[int, tuple[int, Any]]
+    ifd: int | None
+    planes: tuple[Any, ...] | None
+    from_samples: bool
+
+
+@contextmanager
+def tiff_errors(path: str) -> Iterator[None]:
+    """Turn tifffile's parsing errors into one-line DataErrors naming `path`."""
+    try:
+        yield
+    except ChanmixError:
+        raise
+    except TIFF_ERRORS as exc:
+        raise DataError(f"{path}: not a TIFF file chanmix can read ({reason(exc)})") from exc
+
+
+def describe_tiff(tif: tifffile.TiffFile, path: str, page: int) -> TiffImage:
+    """Locate image `page` of an open TIFF file and collect what its tags say.
+
+    Raises
+    ------
+    DataError
+        When the file holds no image.
+    UsageError
+        When `page` is past the last image.
+    """
+    series, index, images = locate(tif, path, page)
+    keyframe = series.keyframe
+    tags = {tag.code: (int(tag.dtype), tag.value) for tag in keyframe.tags}
+    numbers = streamable_pages(series, index)
+    if numbers is not None and not _decodable(keyframe):
+        numbers = None
+    planes = None if numbers is None else tuple(series.pages[int(n)] for n in numbers.ravel())
+    if planes is not None and any(p is None or p.parent is not tif for p in planes):
+        planes = None
+    from_samples = numbers is None or numbers.ndim == 0
+    ifd = single_ifd(series, index)
+    return TiffImage(series, index, images, keyframe, tags, ifd, planes, from_samples)
+
+
+def tiff_info(
+    image: TiffImage,
+    tif: tifffile.TiffFile,
+    path: str,
+    page: int,
+    shape: tuple[int, int, int],
+    dtype: np.dtype,
+    alpha: int | None,
+) -> RasterInfo:
+    """The :class:`RasterInfo` of a TIFF image whose pixels are `shape` ``(H, W, C)`` `dtype`."""
+    height, width, bands = shape
+    fields = _described_fields(image.keyframe, image.tags)
+    channel_names = _ome_channel_names(tif, image.series)
+    return RasterInfo(
+        path=path,
+        format="TIFF",
+        height=height,
+        width=width,
+        bands=bands,
+        dtype=dtype,
+        band_names=band_descriptions(fields["gdal_metadata"], bands) or _sized(channel_names, bands),
+        alpha=alpha,
+        nodata=parse_nodata(image.tags.get(GDAL_NODATA, (0, None))[1], dtype),
+        page=page,
+        pages=image.images,
+        loads_whole=image.planes is None,
+        **fields,
+    )
 
 
 def read_tiff(path: str, page: int = 0) -> Raster:
@@ -100,79 +199,61 @@ def read_tiff(path: str, page: int = 0) -> Raster:
     UsageError
         When `page` is past the last image.
     """
-    try:
-        with tifffile.TiffFile(path) as tif:
-            series, index, pages = _locate(tif, path, page)
-            keyframe = series.keyframe
-            tags = {tag.code: (int(tag.dtype), tag.value) for tag in keyframe.tags}
-            fields = _described_fields(keyframe, tags)
-            channel_names = _ome_channel_names(tif, series)
-            failure: BaseException | None = None
-            pixels = None
-            if not (keyframe.photometric == _YCBCR and keyframe.compression not in _JPEG_CODES):
-                try:
-                    pixels, from_samples = _decode(tif, series, index)
-                except _TIFF_ERRORS as exc:
-                    failure = exc
-            ifd = _single_ifd(series, index)
-    except ChanmixError:
-        raise
-    except _TIFF_ERRORS as exc:
-        raise DataError(f"{path}: not a TIFF file chanmix can read ({reason(exc)})") from exc
-
-    alpha = None
-    if pixels is None:
-        pixels, alpha = _decode_with_pillow(path, ifd, keyframe, failure)
-    else:
-        colormap = keyframe.colormap
-        if keyframe.photometric == _PALETTE and pixels.shape[2] == 1 and colormap is not None:
-            pixels = _expand_palette(pixels[..., 0], colormap)
-        elif from_samples and pixels.shape[2] == keyframe.samplesperpixel:
-            alpha = _alpha_index(keyframe)
-        pixels = as_sample_array(pixels, path)
-
-    height, width, bands = pixels.shape
-    info = RasterInfo(
-        path=path,
-        format="TIFF",
-        height=height,
-        width=width,
-        bands=bands,
-        dtype=pixels.dtype,
-        band_names=band_descriptions(fields["gdal_metadata"], bands) or _sized(channel_names, bands),
-        alpha=alpha,
-        nodata=parse_nodata(tags.get(GDAL_NODATA, (0, None))[1], pixels.dtype),
-        page=page,
-        pages=pages,
-        loads_whole=False,
-        **fields,
-    )
+    with tiff_errors(path), tifffile.TiffFile(path) as tif:
+        image = describe_tiff(tif, path, page)
+        keyframe = image.keyframe
+        failure: BaseException | None = None
+        pixels = None
+        if not (keyframe.photometric == YCBCR and keyframe.compression not in JPEG_CODES):
+            try:
+                pixels, from_samples = _decode(tif, image.series, image.index)
+            except TIFF_ERRORS as exc:
+                failure = exc
+        if pixels is None:
+            pixels, alpha = decode_with_pillow(path, image, failure)
+        else:
+            pixels, alpha = finish_pixels(pixels, keyframe, from_samples, path)
+        info = tiff_info(image, tif, path, page, pixels.shape, pixels.dtype, alpha)
     return Raster(pixels, info)
 
 
-def _images_in(series: tifffile.TiffPageSeries) -> int:
-    return math.prod(n for axis, n in zip(series.axes, series.shape) if axis not in _IMAGE_AXES)
+def finish_pixels(
+    pixels: np.ndarray, keyframe: Any, from_samples: bool, path: str
+) -> tuple[np.ndarray, int | None]:
+    """Bring tifffile's decoded samples to chanmix's: palette expanded, sample type checked.
 
+    Parameters
+    ----------
+    pixels : (h, W, C) ndarray
+        Rows as tifffile decodes them, channels last.
+    keyframe : tifffile.TiffPage
+        The page describing them.
+    from_samples : bool
+        The channels are the page's samples (not one page per channel).
+    path : str
+        For error messages.
 
-def _locate(tif: tifffile.TiffFile, path: str, page: int) -> tuple[Any, int, int]:
-    """The series holding image `page`, the image's index in it, and the file's image count."""
-    images = [s for s in tif.series if not s.keyframe.subfiletype & _REDUCED_OR_MASK]
-    images = images or list(tif.series)[:1]
-    if not images:
-        raise DataError(f"{path}: the TIFF file holds no image (truncated?)")
-    starts = np.cumsum([0] + [_images_in(s) for s in images])
-    if page >= starts[-1]:
-        raise UsageError(page_message(path, page, int(starts[-1])))
-    which = int(np.searchsorted(starts, page, side="right")) - 1
-    return images[which], page - int(starts[which]), int(starts[-1])
+    Returns
+    -------
+    pixels : (h, W, C') ndarray
+        In one of :data:`~chanmix.io.raster.SAMPLE_DTYPES`, native byte order, C order.
+    alpha : int or None
+        Index of the alpha channel.
+    """
+    alpha = None
+    colormap = keyframe.colormap
+    if keyframe.photometric == _PALETTE and pixels.shape[2] == 1 and colormap is not None:
+        pixels = _expand_palette(pixels[..., 0], colormap)
+    elif from_samples and pixels.shape[2] == keyframe.samplesperpixel:
+        alpha = _alpha_index(keyframe)
+    return as_sample_array(pixels, path), alpha
 
 
 def _decode(tif: tifffile.TiffFile, series: Any, index: int) -> tuple[np.ndarray, bool]:
     """Decode image `index` of `series` as ``(H, W, C)``; also say whether C is the ``S`` axis."""
     axes, shape = series.axes, series.shape
-    extra = [i for i, axis in enumerate(axes) if axis not in _IMAGE_AXES]
-    position = tuple(int(p) for p in np.unravel_index(index, [shape[i] for i in extra]))
-    numbers = _page_numbers(series, extra, position) if extra else None
+    extra, position = image_position(series, index)
+    numbers = page_numbers(series, extra, position) if extra else None
     if numbers is not None:
         lead = len(axes) - len(series.keyframe.axes)
         data = tif.asarray(key=numbers.ravel().tolist(), series=series)
@@ -184,7 +265,7 @@ def _decode(tif: tifffile.TiffFile, series: Any, index: int) -> tuple[np.ndarray
         for i, p in zip(extra, position):
             select[i] = p
         data = data[tuple(select)]
-        data_axes = "".join(axis for axis in axes if axis in _IMAGE_AXES)
+        data_axes = "".join(axis for axis in axes if axis in IMAGE_AXES)
     if "Y" not in data_axes or "X" not in data_axes:
         raise ValueError(f"the image has no rows and columns (axes {axes!r})")
     channels = [i for i, axis in enumerate(data_axes) if axis in "CS"]
@@ -193,46 +274,32 @@ def _decode(tif: tifffile.TiffFile, series: Any, index: int) -> tuple[np.ndarray
     return pixels, "C" not in data_axes
 
 
-def _page_numbers(series: Any, extra: list[int], position: Sequence[int]) -> np.ndarray | None:
-    """Which TIFF pages of `series` hold the image at `position` along the `extra` axes.
-
-    Returns None when the series is not one page per index of its leading axes (volumetric
-    pages, unusual layouts); the caller then decodes the whole series and slices it.
-    """
-    axes = series.axes
-    lead = len(axes) - len(series.keyframe.axes)
-    leading = axes[:lead]
-    if (
-        lead <= 0
-        or axes[lead:] != series.keyframe.axes
-        or any(i >= lead for i in extra)
-        or any(axis in "YXS" for axis in leading)
-        or leading.count("C") > 1
-        or math.prod(series.shape[:lead]) != len(series.pages)
-    ):
-        return None
-    grid = np.arange(len(series.pages)).reshape(series.shape[:lead])
-    where = dict(zip(extra, position))
-    return grid[tuple(where[i] if i in where else slice(None) for i in range(lead))]
+def _decodable(keyframe: Any) -> bool:
+    """Whether tifffile has a decoder for the page's segments (tried on an empty segment)."""
+    try:
+        keyframe.decode(None, 0)
+    except TIFF_ERRORS:
+        return False
+    return True
 
 
-def _single_ifd(series: Any, index: int) -> int | None:
-    """The top-level IFD number of image `index`, when it is stored in one IFD (for Pillow)."""
-    if len(series.pages) != _images_in(series):
-        return None
-    ifd = series.pages[index].index if series.pages[index] is not None else None
-    return ifd if isinstance(ifd, int) else None
-
-
-def _decode_with_pillow(
-    path: str, ifd: int | None, keyframe: Any, failure: BaseException | None
+def decode_with_pillow(
+    path: str, image: TiffImage, failure: BaseException | None
 ) -> tuple[np.ndarray, int | None]:
-    """Pillow's decoding of a TIFF image tifffile could not (or should not) decode."""
+    """Pillow's decoding of a TIFF image tifffile could not (or should not) decode.
+
+    Raises
+    ------
+    DataError
+        ``"cannot decode image data (<why tifffile failed>)"`` when Pillow fails too, or
+        decodes an image of another size.
+    """
+    keyframe = image.keyframe
     expected = (keyframe.imagelength, keyframe.imagewidth)
     cause = failure
-    if ifd is not None:
+    if image.ifd is not None:
         try:
-            decoded = decode_pillow(path, ifd)
+            decoded = decode_pillow(path, image.ifd)
         except ChanmixError as exc:
             cause = cause or exc.__cause__ or exc
         else:
@@ -316,73 +383,3 @@ def _alpha_index(keyframe: Any) -> int | None:
         if kind in _ALPHA_EXTRASAMPLES:
             return first + offset
     return None
-
-
-def save_tiff(
-    path: str | os.PathLike,
-    pixels: np.ndarray,
-    *,
-    alpha: bool = False,
-    like: RasterInfo | None = None,
-    band_names: Sequence[str] | None = None,
-    nodata: float | None = None,
-    compression: str | None = None,
-) -> None:
-    """Write ``(H, W, C)`` samples as a pixel-interleaved TIFF (BigTIFF above ~4 GiB).
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        File to write.
-    pixels : (H, W, C) ndarray
-        Any C >= 1, dtype one of :data:`~chanmix.io.raster.SAMPLE_DTYPES`.
-    alpha : bool
-        The last band is unassociated alpha (ExtraSamples 2); other extra bands are written
-        as unspecified (0).
-    like : RasterInfo, optional
-        The input whose resolution, ICC profile (when its colour space is RGB for three
-        colour bands, GRAY for one), GeoTIFF tags and dataset-level GDAL_METADATA items are
-        carried over.
-    band_names : sequence of C str, optional
-        Written as GDAL_METADATA band DESCRIPTION items (``rasterio``'s ``descriptions``).
-    nodata : float, optional
-        Written as GDAL_NODATA.
-    compression : {None, 'deflate', 'lzw', 'zstd'}
-        With the horizontal predictor for integers and the floating-point predictor for floats.
-
-    Notes
-    -----
-    PhotometricInterpretation is RGB for 3 colour bands (plus alpha) of uint8 or uint16, and
-    MINISBLACK otherwise. No time stamp is written, so the bytes depend on the inputs only.
-    """
-    height, width, bands = pixels.shape
-    colour = 3 if pixels.dtype in (np.uint8, np.uint16) and bands - int(alpha) == 3 else 1
-    extrasamples = [0] * (bands - colour)
-    if alpha:
-        extrasamples[-1] = 2
-    options: dict[str, Any] = {
-        "photometric": "rgb" if colour == 3 else "minisblack",
-        "planarconfig": "contig" if bands > 1 else None,
-        "extrasamples": extrasamples or None,
-        "compression": TIFF_COMPRESSIONS[compression] if compression else None,
-        "predictor": True if compression else None,
-        "metadata": None,
-        "software": "chanmix",
-        "bigtiff": pixels.nbytes > _BIGTIFF_LIMIT,
-    }
-    extratags: list[tuple] = []
-    if like is not None:
-        if like.resolution is not None:
-            options["resolution"] = like.resolution
-            options["resolutionunit"] = {"inch": 2, "centimeter": 3}.get(like.resolution_unit or "", 1)
-        if icc_fits(like.icc_profile, colour):
-            options["iccprofile"] = like.icc_profile
-        if like.geo is not None:
-            extratags.extend(like.geo.tags)
-    xml = gdal_metadata_xml(like.gdal_metadata if like else None, band_names)
-    if xml is not None:
-        extratags.append((GDAL_METADATA, 2, 0, xml.encode("utf-8"), True))
-    if nodata is not None:
-        extratags.append((GDAL_NODATA, 2, 0, format_nodata(nodata).encode("ascii"), True))
-    data = pixels[..., 0] if bands == 1 else pixels
-    tifffile.imwrite(path, np.ascontiguousarray(data), extratags=extratags, **options)

@@ -1,4 +1,9 @@
-"""Write ``(H, W, M)`` pixels to the format named by the output's extension, atomically."""
+"""Write ``(H, W, M)`` pixels to the format named by the output's extension, atomically.
+
+A thin wrapper over :func:`~chanmix.io.stream_write.write_raster_blocks` with the whole
+image as its one band, so an image written at once and one written band by band are the
+same bytes.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..errors import DataError, UsageError
-from .atomic import atomic_output
-from .formats import check_output, normalized_compression
-from .pillow import save_jpeg, save_png8
-from .png import save_png16
-from .raster import RasterInfo, icc_fits, reason
-from .tiff import save_tiff
+from ..errors import UsageError
+from .raster import RasterInfo
+from .stream_write import write_raster_blocks
 
 __all__ = ["write_raster"]
 
@@ -61,7 +62,8 @@ def write_raster(
     Notes
     -----
     PNG, JPEG and ``.npy`` hold no georeferencing, nodata or band names; those arguments only
-    apply to TIFF. Output bytes depend on the arguments only (no time stamps).
+    apply to TIFF. TIFFs are stripped, BigTIFF when needed (see :mod:`chanmix.io.tiff_write`).
+    Output bytes depend on the arguments only (no time stamps).
     """
     name = os.fsdecode(path)
     array = np.asarray(pixels)
@@ -69,43 +71,17 @@ def write_raster(
         array = array[..., np.newaxis]
     if array.ndim != 3:
         raise UsageError(f"{name}: pixels must have shape (H, W, M), not {array.shape}")
-    array = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("="))
-    fmt = check_output(name, channels=array.shape[2], dtype=array.dtype, alpha=alpha, compression=compression)
-    if band_names is not None and len(band_names) != array.shape[2]:
-        raise UsageError(f"{name}: {len(band_names)} band names for {array.shape[2]} channels")
-    try:
-        with atomic_output(name) as temporary:
-            if fmt == "tiff":
-                save_tiff(
-                    temporary,
-                    array,
-                    alpha=alpha,
-                    like=like,
-                    band_names=band_names,
-                    nodata=nodata,
-                    compression=normalized_compression(name, fmt, compression),
-                )
-            elif fmt == "npy":
-                with open(temporary, "wb") as file:
-                    np.save(file, array, allow_pickle=False)
-            else:
-                dpi, icc = _carried(like, colour=3 if array.shape[2] >= 3 else 1)
-                if fmt == "jpeg":
-                    save_jpeg(temporary, array, dpi=dpi, icc_profile=icc)
-                elif array.dtype == np.uint8:
-                    save_png8(temporary, array, dpi=dpi, icc_profile=icc)
-                else:
-                    save_png16(temporary, array, dpi=dpi, icc_profile=icc)
-    except OSError as exc:
-        raise DataError(f"{name}: cannot write ({exc.strerror or reason(exc)})") from exc
-
-
-def _carried(like: RasterInfo | None, colour: int) -> tuple[tuple[float, float] | None, bytes | None]:
-    """Pixels per inch and an ICC profile (if its colour space fits) to carry to PNG/JPEG."""
-    if like is None:
-        return None, None
-    dpi = None
-    if like.resolution is not None and like.resolution_unit is not None:
-        per_inch = 2.54 if like.resolution_unit == "centimeter" else 1.0
-        dpi = (like.resolution[0] * per_inch, like.resolution[1] * per_inch)
-    return dpi, like.icc_profile if icc_fits(like.icc_profile, colour) else None
+    height, width, channels = array.shape
+    write_raster_blocks(
+        name,
+        [array],
+        height=height,
+        width=width,
+        channels=channels,
+        dtype=array.dtype,
+        band_names=band_names,
+        alpha=alpha,
+        like=like,
+        nodata=nodata,
+        compression=compression,
+    )

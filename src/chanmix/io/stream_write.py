@@ -1,0 +1,221 @@
+"""Write an image from a stream of row bands, atomically, in the format named by the extension.
+
+- TIFF is written incrementally (:mod:`chanmix.io.tiff_write`): strips of about 256 KiB by
+  default, ``(th, tw)`` tiles when asked (the pipeline asks for 512 x 512 on large outputs),
+  at most one strip or tile row buffered.
+- ``.npy`` is written incrementally too: the header, then each band's bytes.
+- PNG and JPEG encoders need the whole image: the bands are gathered into one
+  ``(H, W, M)`` array first, so those outputs are held in memory whole.
+
+The output appears complete under its name or not at all, whatever fails, the bands iterator
+included (see :mod:`chanmix.io.atomic`). For the same options the bytes do not depend on
+how the rows are split into bands.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+from ..errors import DataError, UsageError
+from .atomic import atomic_output
+from .formats import check_output, normalized_compression
+from .pillow import save_jpeg, save_png8
+from .png import save_png16
+from .raster import RasterInfo, icc_fits, reason
+from .tiff_write import BIGTIFF_LIMIT, write_tiff_blocks
+
+__all__ = ["write_raster_blocks"]
+
+_BIGTIFF_CHOICES = ("auto", "yes", "no")
+
+
+def write_raster_blocks(
+    path: str | os.PathLike,
+    bands: Iterable[np.ndarray],
+    *,
+    height: int,
+    width: int,
+    channels: int,
+    dtype: DTypeLike,
+    band_names: Sequence[str] | None = None,
+    alpha: bool = False,
+    like: RasterInfo | None = None,
+    nodata: float | None = None,
+    compression: str | None = None,
+    tile: tuple[int, int] | None = None,
+    bigtiff: str = "auto",
+    workers: int = 1,
+) -> None:
+    """Write an image given as row bands, top to bottom; the file appears complete or not at all.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Output file: ``.tif``/``.tiff``, ``.png``, ``.jpg``/``.jpeg`` or ``.npy`` (see
+        :mod:`chanmix.io.formats` for what each holds).
+    bands : iterable of (h_i, W, M) ndarray
+        Consecutive row bands whose heights sum to `height`; any heights, any byte order.
+        ``(h_i, W)`` is accepted when M = 1. Samples are written as they are (no scaling).
+    height, width, channels : int
+        Shape ``(H, W, M)`` of the image.
+    dtype : numpy dtype
+        Sample type of every band.
+    band_names : sequence of M str, optional
+        Band descriptions (TIFF GDAL_METADATA).
+    alpha : bool
+        The last channel is alpha (TIFF ExtraSamples unassociated alpha; PNG LA/RGBA).
+    like : RasterInfo, optional
+        The input whose metadata to carry: resolution and ICC profile (TIFF, PNG, JPEG);
+        GeoTIFF tags and dataset-level GDAL metadata (TIFF).
+    nodata : float, optional
+        Nodata value (TIFF GDAL_NODATA).
+    compression : {None, 'none', 'deflate', 'lzw', 'zstd'}
+        TIFF compression, with the predictor suited to the dtype; ignored for other formats.
+    tile : (int, int), optional
+        TIFF tile height and width, multiples of 16; strips when None. Ignored for other formats.
+    bigtiff : {'auto', 'yes', 'no'}
+        TIFF container: ``'auto'`` writes BigTIFF when a classic TIFF could overflow (see
+        :mod:`chanmix.io.tiff_write`).
+    workers : int
+        Threads compressing TIFF strips or tiles.
+
+    Raises
+    ------
+    UsageError
+        When the format cannot hold the image or an option does not fit (checked before
+        anything is written), or when a band does not match the announced shape and dtype.
+    DataError
+        When the file cannot be written (missing folder, permissions, disk full...).
+
+    Notes
+    -----
+    On any failure -- these errors, or an exception raised by `bands` itself -- no partial
+    file is left and an existing file is untouched. PNG and JPEG outputs are gathered in
+    memory whole. Output bytes depend on the arguments only (no time stamps).
+    """
+    name = os.fsdecode(path)
+    dt = np.dtype(dtype).newbyteorder("=")
+    fmt = check_output(name, channels=channels, dtype=dt, alpha=alpha, compression=compression)
+    codec = normalized_compression(name, fmt, compression)
+    _check_request(name, (height, width, channels), band_names, tile, bigtiff, workers)
+    if fmt == "tiff" and bigtiff == "no" and codec is None:
+        if height * width * channels * dt.itemsize > BIGTIFF_LIMIT:
+            raise UsageError(f"{name}: {height}x{width}x{channels} {dt.name} samples need a BigTIFF file")
+    rows = _checked_rows(name, bands, (height, width, channels), dt)
+    try:
+        with atomic_output(name) as temporary:
+            if fmt == "tiff":
+                write_tiff_blocks(
+                    temporary,
+                    rows,
+                    shape=(height, width, channels),
+                    dtype=dt,
+                    compression=codec,
+                    tile=tile,
+                    bigtiff=bigtiff,
+                    workers=workers,
+                    alpha=alpha,
+                    like=like,
+                    band_names=band_names,
+                    nodata=nodata,
+                )
+            elif fmt == "npy":
+                _write_npy(temporary, rows, (height, width, channels), dt)
+            else:
+                pixels = _gathered(rows, (height, width, channels), dt)
+                dpi, icc = _carried(like, colour=3 if channels >= 3 else 1)
+                if fmt == "jpeg":
+                    save_jpeg(temporary, pixels, dpi=dpi, icc_profile=icc)
+                elif dt == np.uint8:
+                    save_png8(temporary, pixels, dpi=dpi, icc_profile=icc)
+                else:
+                    save_png16(temporary, pixels, dpi=dpi, icc_profile=icc)
+    except OSError as exc:
+        raise DataError(f"{name}: cannot write ({exc.strerror or reason(exc)})") from exc
+
+
+def _check_request(
+    name: str,
+    shape: tuple[int, int, int],
+    band_names: Sequence[str] | None,
+    tile: tuple[int, int] | None,
+    bigtiff: str,
+    workers: int,
+) -> None:
+    """Refuse, before anything is written, a request no file can satisfy."""
+    height, width, channels = shape
+    if height < 1 or width < 1:
+        raise UsageError(f"{name}: an image needs at least one row and one column, not {height}x{width}")
+    if band_names is not None and len(band_names) != channels:
+        raise UsageError(f"{name}: {len(band_names)} band names for {channels} channels")
+    if tile is not None and (len(tile) != 2 or any(t < 16 or t % 16 for t in tile)):
+        raise UsageError(f"{name}: TIFF tiles must be two positive multiples of 16, not {tile}")
+    if bigtiff not in _BIGTIFF_CHOICES:
+        raise UsageError(f"{name}: bigtiff must be one of {', '.join(_BIGTIFF_CHOICES)}, not {bigtiff!r}")
+    if workers < 1:
+        raise UsageError(f"{name}: the number of workers must be 1 or more, not {workers}")
+
+
+def _checked_rows(
+    name: str, bands: Iterable[np.ndarray], shape: tuple[int, int, int], dtype: np.dtype
+) -> Iterator[np.ndarray]:
+    """The bands as C-contiguous, native-order ``(h, W, M)`` arrays, checked against `shape`.
+
+    Empty bands are skipped. Raises UsageError for a band of the wrong width, channel count
+    or sample type, and when the heights do not add up to H.
+    """
+    height, width, channels = shape
+    done = 0
+    for band in bands:
+        array = np.asarray(band)
+        if array.ndim == 2 and channels == 1:
+            array = array[..., np.newaxis]
+        if array.ndim != 3 or array.shape[1:] != (width, channels) or array.dtype.newbyteorder("=") != dtype:
+            raise UsageError(
+                f"{name}: a band of shape {array.shape} and type {array.dtype} does not fit an image"
+                f" of {width} columns and {channels} {dtype.name} channels"
+            )
+        if done + len(array) > height:
+            raise UsageError(f"{name}: the bands hold more than the {height} rows announced")
+        done += len(array)
+        if len(array):
+            yield np.ascontiguousarray(array, dtype=dtype)
+        del band, array  # hold no band while the next one is produced
+    if done != height:
+        raise UsageError(f"{name}: the bands hold {done} rows, not the {height} announced")
+
+
+def _gathered(rows: Iterator[np.ndarray], shape: tuple[int, int, int], dtype: np.dtype) -> np.ndarray:
+    """The whole ``(H, W, M)`` image, for encoders that need it at once (PNG, JPEG)."""
+    pixels = np.empty(shape, dtype)
+    start = 0
+    for band in rows:
+        pixels[start : start + len(band)] = band
+        start += len(band)
+    return pixels
+
+
+def _write_npy(
+    path: os.PathLike, rows: Iterator[np.ndarray], shape: tuple[int, int, int], dtype: np.dtype
+) -> None:
+    """The bytes :func:`numpy.save` writes for the whole ``(H, W, M)`` array, band by band."""
+    header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape}
+    with open(path, "wb") as file:
+        np.lib.format.write_array_header_1_0(file, header)
+        for band in rows:
+            file.write(band.data)
+
+
+def _carried(like: RasterInfo | None, colour: int) -> tuple[tuple[float, float] | None, bytes | None]:
+    """Pixels per inch and an ICC profile (if its colour space fits) to carry to PNG/JPEG."""
+    if like is None:
+        return None, None
+    dpi = None
+    if like.resolution is not None and like.resolution_unit is not None:
+        per_inch = 2.54 if like.resolution_unit == "centimeter" else 1.0
+        dpi = (like.resolution[0] * per_inch, like.resolution[1] * per_inch)
+    return dpi, like.icc_profile if icc_fits(like.icc_profile, colour) else None

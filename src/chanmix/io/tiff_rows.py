@@ -1,0 +1,176 @@
+"""Rows of a TIFF image decoded from just the strips or tiles that cover them.
+
+For rows ``[start, stop)`` the reader picks, in every page of the image (one page, or one per
+``C`` channel) and every sample plane (PlanarConfiguration 2), the segments whose rows
+overlap, reads them under the file's lock and decodes them outside it with the page's own
+decode function (:attr:`tifffile.TiffPage.decode`: codec, predictor, byte order, bit
+unpacking, JPEG tables and YCbCr-to-RGB conversion, as :meth:`tifffile.TiffPage.asarray`
+applies them). Uncompressed segments are read partially: only the bytes of the rows asked
+for. Each decoded segment is copied into the output and dropped before the next is read, so
+a call holds its output plus one segment (and up to 4 MiB of encoded bytes read at once).
+
+Calls from several threads are safe: file reads are serialised by the file handle's lock,
+decoding runs in parallel.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import cast
+
+import numpy as np
+import tifffile
+
+from .tiff import TiffImage
+
+__all__ = ["TiffRows"]
+
+_READ_BYTES = 2**22  # consolidate reads of adjacent segments up to about this many bytes
+
+
+class TiffRows:
+    """Decode row ranges of one streamable TIFF image (:attr:`TiffImage.planes` set).
+
+    Parameters
+    ----------
+    tif : tifffile.TiffFile
+        The open file; the reader turns its file handle's lock on.
+    image : TiffImage
+        The image, from :func:`~chanmix.io.tiff.describe_tiff`.
+    """
+
+    def __init__(self, tif: tifffile.TiffFile, image: TiffImage) -> None:
+        keyframe = image.keyframe
+        assert image.planes is not None
+        tif.filehandle.set_lock(True)
+        self._fh = tif.filehandle
+        self._decode = keyframe.decode
+        self._jpegheader = keyframe.jpegheader
+        self._planes = [
+            (tuple(p.dataoffsets), tuple(p.databytecounts), p.jpegtables) for p in image.planes
+        ]
+        self._separate, _, self.height, self.width, self._contig = keyframe.shaped
+        if keyframe.is_tiled:
+            self.segment_rows, self._segment_cols = int(keyframe.tilelength), int(keyframe.tilewidth)
+        else:
+            self.segment_rows, self._segment_cols = int(keyframe.rowsperstrip), self.width
+        self._across = math.ceil(self.width / self._segment_cols)
+        self._down = math.ceil(self.height / self.segment_rows)
+        self._tiled = bool(keyframe.is_tiled)
+        self.dtype = np.dtype(keyframe.dtype).newbyteorder("=")
+        self._nodata = keyframe.nodata
+        bits = keyframe.bitspersample
+        raw = (
+            keyframe.compression == 1
+            and keyframe.predictor == 1
+            and keyframe.fillorder == 1
+            and self.dtype.kind in "uif"
+            and bits == self.dtype.itemsize * 8
+        )
+        self._raw_dtype = np.dtype(tif.byteorder + keyframe.dtype.char) if raw else None
+
+    @property
+    def channels(self) -> int:
+        """Channels of a decoded row: pages x sample planes x interleaved samples."""
+        return len(self._planes) * self._separate * self._contig
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``[start, stop)`` as tifffile decodes them.
+
+        Parameters
+        ----------
+        start, stop : int
+            ``0 <= start < stop <= height``.
+
+        Returns
+        -------
+        (stop - start, W, C) ndarray
+            In :attr:`dtype`, channels in page, plane, sample order (as the whole-image read).
+
+        Raises
+        ------
+        ValueError, RuntimeError, OSError...
+            Whatever tifffile or the codec raises for a segment it cannot read or decode
+            (see :data:`~chanmix.io.tiff.TIFF_ERRORS`).
+        """
+        out = np.empty(
+            (len(self._planes), self._separate, stop - start, self.width, self._contig), self.dtype
+        )
+        first, last = start // self.segment_rows, (stop - 1) // self.segment_rows
+        for plane, (offsets, counts, tables) in enumerate(self._planes):
+            indices = [
+                (s * self._down + row) * self._across + column
+                for s in range(self._separate)
+                for row in range(first, last + 1)
+                for column in range(self._across)
+            ]
+            ranges = [self._byte_range(i, offsets, counts, start, stop) for i in indices]
+            partial = {i for i, (_, _, rows_only) in zip(indices, ranges) if rows_only}
+            segments = self._fh.read_segments(
+                [r[0] for r in ranges],
+                [r[1] for r in ranges],
+                indices,
+                lock=self._fh.lock,
+                buffersize=_READ_BYTES,
+            )
+            for data, index in cast(Iterator[tuple[bytes | None, int]], segments):
+                self._place(out[plane], data, index, index in partial, tables, start, stop)
+        return out.transpose(2, 3, 0, 1, 4).reshape(stop - start, self.width, -1)
+
+    def _origin(self, index: int) -> tuple[int, int, int]:
+        """Sample plane, first row and first column of segment `index`."""
+        plane, rest = divmod(index, self._down * self._across)
+        row, column = divmod(rest, self._across)
+        return plane, row * self.segment_rows, column * self._segment_cols
+
+    def _rows_stored(self, top: int) -> int:
+        """Rows a segment starting at row `top` holds: whole tiles, or a strip's remainder."""
+        return self.segment_rows if self._tiled else min(self.segment_rows, self.height - top)
+
+    def _byte_range(
+        self, index: int, offsets: tuple[int, ...], counts: tuple[int, ...], start: int, stop: int
+    ) -> tuple[int, int, bool]:
+        """Offset and byte count to read for segment `index`, and whether they cover only the
+        rows in ``[start, stop)`` (uncompressed segments of the expected size)."""
+        if index >= len(offsets) or index >= len(counts):
+            return 0, 0, False  # missing segment: decoded as empty, as tifffile does
+        offset, count = offsets[index], counts[index]
+        if self._raw_dtype is None or not offset or not count:
+            return offset, count, False
+        _, top, _ = self._origin(index)
+        row_bytes = self._segment_cols * self._contig * self._raw_dtype.itemsize
+        if count < self._rows_stored(top) * row_bytes:
+            return offset, count, False  # short segment: let the decoder judge it
+        first = max(start, top) - top
+        last = min(stop, top + self._rows_stored(top)) - top
+        return offset + first * row_bytes, (last - first) * row_bytes, True
+
+    def _place(
+        self,
+        out: np.ndarray,
+        data: bytes | None,
+        index: int,
+        rows_only: bool,
+        tables: bytes | None,
+        start: int,
+        stop: int,
+    ) -> None:
+        """Decode segment `index` and copy its rows in ``[start, stop)`` into `out` ``(S, h, W, c)``.
+
+        `rows_only` says `data` holds just those rows, uncompressed.
+        """
+        plane, top, left = self._origin(index)
+        width = min(self._segment_cols, self.width - left)
+        low = max(start, top)
+        high = min(stop, top + self._rows_stored(top))
+        target = out[plane, low - start : high - start, left : left + width]
+        if data is None:
+            target[...] = self._nodata
+        elif rows_only:
+            assert self._raw_dtype is not None
+            rows = np.frombuffer(data, self._raw_dtype).reshape(high - low, self._segment_cols, self._contig)
+            target[...] = rows[:, :width]
+        else:
+            segment, _, _ = self._decode(data, index, jpegtables=tables, jpegheader=self._jpegheader)
+            target[...] = segment[0, low - top : high - top, :width]
