@@ -7,6 +7,7 @@ import os
 import click
 
 from ..errors import ChanmixError, DataError
+from ..fitting import FitOptions, lstsq_from_files, pca_from_files
 from ..io import output_format
 from ..matrixfiles import parse_coeffs, read_matrix
 from ..mix import Mix
@@ -14,20 +15,70 @@ from ..mixer import Rescale
 from ..pipeline import ApplyOptions, MixRecipe, apply_file, plan_outputs, save_mix
 from ..presets import get_preset
 from . import options as opt
+from .fit import lstsq_report, pca_report
+
+_SIGNED_HINT = (
+    "Note: principal components are signed and centred on 0; with an integer output type the "
+    "negative half saturates at 0. Use --dtype float32 or --rescale minmax to keep it."
+)
 
 
-def _recipe(matrices: tuple[str, ...], preset: str | None, coeffs: str | None) -> MixRecipe:
-    given = [kind for kind, v in (("-m", matrices), ("-p", preset), ("-c", coeffs)) if v]
-    if len(given) != 1:
-        raise click.UsageError(
-            "give the matrix one way: -m FILE (repeatable), -p PRESET or -c COEFFS"
-            + (f" (got {' and '.join(given)})" if given else "")
-        )
+def _given_recipe(matrices: tuple[str, ...], preset: str | None, coeffs: str | None) -> MixRecipe:
     if matrices:
         return MixRecipe(tuple(read_matrix(m) for m in matrices))
     if preset:
         return MixRecipe((get_preset(preset).mix,))
     return MixRecipe((parse_coeffs(coeffs or ""),))
+
+
+class Recipes:
+    """The mix of each input: given (-m, -p, -c), or fitted (--pca, --fit) on all inputs at
+    once before any output is written, or on each input alone with --per-image."""
+
+    def __init__(
+        self, inputs: tuple[str, ...], given: MixRecipe | None, pca: int | float | None,
+        targets: tuple[str, ...], per_image: bool, fit_options: FitOptions, quiet: bool,
+        signed_hint: bool,
+    ) -> None:
+        self.inputs, self.pca, self.targets = inputs, pca, targets
+        self.fit_options, self.quiet, self.signed_hint = fit_options, quiet, signed_hint
+        if targets and len(targets) != len(inputs):
+            raise click.UsageError(
+                f"--fit: give one TARGET per INPUT ({len(inputs)} inputs, {len(targets)} targets)"
+            )
+        self.shared = given
+        if given is None and not per_image:
+            self.shared = self._fit(list(range(len(inputs))))
+
+    def _fit(self, indices: list[int]) -> MixRecipe:
+        paths = [self.inputs[i] for i in indices]
+        if self.pca is not None:
+            fit = pca_from_files(paths, self.pca, options=self.fit_options)
+            report = pca_report(fit)
+        else:
+            fit = lstsq_from_files(paths, [self.targets[i] for i in indices], options=self.fit_options)
+            report = lstsq_report(fit)
+            for warning in fit.warnings:
+                click.echo(f"Warning: {warning}", err=True)
+        if not self.quiet:
+            click.echo(report, err=True)
+            if self.pca is not None and self.signed_hint:
+                click.echo(_SIGNED_HINT, err=True)
+        return MixRecipe((fit.mix,))
+
+    def for_input(self, index: int) -> MixRecipe:
+        return self.shared if self.shared is not None else self._fit([index])
+
+
+def _one_source(matrices: tuple[str, ...], preset: str | None, coeffs: str | None,
+                pca: int | float | None, targets: tuple[str, ...]) -> None:
+    kinds = (("-m", matrices), ("-p", preset), ("-c", coeffs), ("--pca", pca is not None), ("--fit", targets))
+    given = [kind for kind, value in kinds if value]
+    if len(given) != 1:
+        raise click.UsageError(
+            "give the matrix one way: -m FILE (repeatable), -p PRESET, -c COEFFS, --pca K or --fit TARGET"
+            + (f" (got {' and '.join(given)})" if given else "")
+        )
 
 
 @click.command("apply")
@@ -37,6 +88,14 @@ def _recipe(matrices: tuple[str, ...], preset: str | None, coeffs: str | None) -
 @opt.matrix_opt
 @opt.preset_opt
 @opt.coeffs_opt
+@click.option("--pca", callback=opt.parse_components, metavar="K",
+              help="Fit PCA on the input(s) and apply it: K components, or a variance fraction (0.95).")
+@click.option("--fit", "targets", multiple=True, metavar="TARGET",
+              help="Fit least squares from each INPUT to its TARGET (same size), then apply it.")
+@click.option("--per-image", is_flag=True, help="With --pca or --fit: one fit per input, not one for all.")
+@opt.mask_opt
+@opt.sample_opt
+@opt.seed_opt
 @opt.bands_opt
 @opt.dtype_opt
 @opt.rescale_opt
@@ -55,6 +114,12 @@ def apply_cmd(
     matrices: tuple[str, ...],
     preset: str | None,
     coeffs: str | None,
+    pca: int | float | None,
+    targets: tuple[str, ...],
+    per_image: bool,
+    mask: str | None,
+    sample: int | None,
+    seed: int,
     bands: tuple[int, ...] | None,
     dtype: str,
     rescale: str,
@@ -87,7 +152,7 @@ def apply_cmd(
       chanmix apply *.png -p gray-rec709 -O gray/
       chanmix apply *.tif -m pca.json -o "{stem}-pca.tif"
     """
-    recipe = _recipe(matrices, preset, coeffs)
+    _one_source(matrices, preset, coeffs, pca, targets)
     if output is not None and "{" not in output:
         output_format(output)
     pairs = plan_outputs(list(inputs), output, outdir)
@@ -106,12 +171,24 @@ def apply_cmd(
         jobs=jobs,
         page=page,
     )
+    fitting = pca is not None or bool(targets)
+    recipes = Recipes(
+        inputs,
+        None if fitting else _given_recipe(matrices, preset, coeffs),
+        pca,
+        targets,
+        per_image,
+        FitOptions(bands=bands, alpha=alpha_mode, nodata=nodata, mask=mask, sample=sample, seed=seed,
+                   page=page),  # type: ignore[arg-type]
+        quiet,
+        signed_hint=dtype in ("same", "uint8", "uint16", "uint32") and rescale == "clip",
+    )
     single = len(pairs) == 1
     used: Mix | None = None
     failures = 0
-    for source, target in pairs:
+    for index, (source, target) in enumerate(pairs):
         try:
-            mix = apply_file(source, target, recipe, options)
+            mix = apply_file(source, target, recipes.for_input(index), options)
         except ChanmixError as exc:
             if single:
                 raise

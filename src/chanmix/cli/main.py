@@ -15,6 +15,7 @@ import click
 from .._version import __version__
 from ..errors import ChanmixError
 from .apply import apply_cmd
+from .fit import fit_cmd
 from .info import info_cmd
 from .matrix import matrix_cmd
 from .presets import presets_cmd
@@ -74,3 +75,4 @@ cli.add_command(apply_cmd)
 cli.add_command(presets_cmd)
 cli.add_command(info_cmd)
 cli.add_command(matrix_cmd)
+cli.add_command(fit_cmd)

@@ -17,8 +17,11 @@ option                 value                                       commands
 --nodata VALUE         number, ``nan`` or ``none``                  apply, info
 --page N               0-based image of a multi-image file          apply, info
 -j/--jobs N            worker threads; -1 or 0 = all cores          apply
--q/--quiet             no progress or summary on stderr             apply
+-q/--quiet             no progress or summary on stderr             apply, fit
 --json                 machine-readable output                      presets, info
+-k K                   components: a count, or a variance fraction  fit pca, fit mnf
+--mask FILE            fit only where FILE is non-zero              apply, fit
+--sample N, --seed S   fit on N random pixels, reproducibly         apply, fit
 =====================  ==========================================  ==============
 
 Each callback returns a clean typed value or raises :class:`click.BadParameter`, so commands
@@ -76,6 +79,23 @@ def parse_nodata(
         return NodataChoice(float(value))
     except ValueError:
         raise click.BadParameter(f"{value!r}: expected a number, nan or none") from None
+
+
+def parse_components(
+    ctx: click.Context | None, param: click.Parameter | None, value: str | None
+) -> int | float | None:
+    """``"3"`` -> 3 components; ``"0.95"`` -> the fewest reaching 95 % of the variance."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: expected a count (3) or a variance fraction (0.95)") from None
+    if 0 < number < 1:
+        return number
+    if number >= 1 and number.is_integer():
+        return int(number)
+    raise click.BadParameter(f"{value!r}: use a whole number >= 1 or a fraction between 0 and 1")
 
 
 def parse_jobs(ctx: click.Context | None, param: click.Parameter | None, value: int) -> int:
@@ -139,6 +159,17 @@ page_opt = click.option(
 jobs_opt = click.option(
     "-j", "--jobs", type=int, default=-1, callback=parse_jobs, show_default="all cores",
     help="Worker threads; the output is identical for any count.",
+)
+mask_opt = click.option(
+    "--mask", type=click.Path(dir_okay=False), metavar="FILE",
+    help="Fit only on pixels where this image (same size) is non-zero.",
+)
+sample_opt = click.option(
+    "--sample", type=click.IntRange(min=1), metavar="N",
+    help="Fit on N pixels drawn at random (fast, approximate).",
+)
+seed_opt = click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of --sample's draw."
 )
 quiet_opt = click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
 json_opt = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")

@@ -1,0 +1,162 @@
+"""``chanmix fit pca|lstsq|mnf``: learn a matrix from the data and write it as JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import click
+import numpy as np
+
+from ..fitting import FitOptions, lstsq_from_files, mnf_from_files, pca_from_files
+from ..pipeline import save_mix
+from . import options as opt
+
+_BAR_WIDTH = 30
+
+
+def fit_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every fit shares: which pixels and bands count."""
+    for decorator in reversed(
+        (opt.bands_opt, opt.alpha_opt, opt.nodata_opt, opt.mask_opt, opt.sample_opt, opt.seed_opt,
+         opt.page_opt, opt.quiet_opt)
+    ):
+        command = decorator(command)
+    return command
+
+
+def make_fit_options(kwargs: dict[str, Any]) -> FitOptions:
+    """Pop the shared fit options from a command's keyword arguments."""
+    return FitOptions(
+        bands=kwargs.pop("bands"), alpha=kwargs.pop("alpha_mode"), nodata=kwargs.pop("nodata"),
+        mask=kwargs.pop("mask"), sample=kwargs.pop("sample"), seed=kwargs.pop("seed"),
+        page=kwargs.pop("page"),
+    )
+
+
+def variance_table(names: Sequence[str], ratios: np.ndarray, values: np.ndarray, value_name: str) -> str:
+    """A table of components: value, share of the total, cumulative share, and a bar."""
+    lines = [f"{'component':<10} {value_name:>12} {'explained':>10} {'cumulative':>11}"]
+    cumulative = np.cumsum(ratios)
+    for name, value, ratio, total in zip(names, values, ratios, cumulative):
+        bar = "#" * max(1, round(ratio * _BAR_WIDTH)) if ratio > 0 else ""
+        lines.append(f"{name:<10} {value:>12.5g} {ratio:>9.2%} {total:>10.2%}  {bar}")
+    return "\n".join(lines)
+
+
+def pixels_line(provenance: dict[str, Any]) -> str:
+    fitted = provenance["fitted_on"]
+    used, total = fitted["pixels_used"], fitted["pixels_total"]
+    return f"pixels used: {used} of {total} ({used / total:.1%})"
+
+
+def pca_report(fit: Any) -> str:
+    """The variance table of a PCA fit and the pixels it used."""
+    k = fit.mix.n_outputs
+    table = variance_table(fit.mix.names, fit.explained_variance_ratio, fit.eigenvalues[:k], "variance")
+    return f"{table}\n{pixels_line(fit.mix.provenance)}"
+
+
+@click.group("fit")
+def fit_cmd() -> None:
+    """Learn a matrix from the data: PCA, least squares, minimum noise fraction.
+
+    Fits work in normalized units on every valid pixel (not nodata, finite, inside --mask),
+    streamed block by block, and write a JSON matrix file for 'chanmix apply -m'.
+    """
+
+
+@fit_cmd.command("pca")
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option("-k", "k", required=True, callback=opt.parse_components, metavar="K",
+              help="Components to keep: a count, or the variance fraction to reach (0.95).")
+@click.option("-o", "--output", required=True, metavar="MATRIX.json", help="Where to write the matrix.")
+@click.option("--center/--no-center", default=True, show_default=True, help="Centre on the mean.")
+@click.option("--whiten", is_flag=True, help="Scale each component to unit variance.")
+@fit_options
+def pca_cmd(inputs: tuple[str, ...], k: int | float, output: str, center: bool, whiten: bool,
+            quiet: bool, **kwargs: Any) -> None:
+    """Principal components of the bands of INPUT(s), fitted over all their pixels.
+
+    Components come in order of decreasing variance, each signed so that its largest weight
+    is positive; the bias centres them (-W @ mean). The JSON also records the mean,
+    eigenvalues and explained variance ratios.
+
+    \b
+    Examples:
+      chanmix fit pca sample_images/multispectral.tif -k 3 -o pca.json
+      chanmix fit pca scene-*.tif -k 0.99 --nodata 0 -o pca.json
+      chanmix apply scene.tif -m pca.json --dtype float32 -o components.tif
+    """
+    fit = pca_from_files(inputs, k, center=center, whiten=whiten, options=make_fit_options(kwargs))
+    save_mix(fit.mix, output)
+    if not quiet:
+        click.echo(pca_report(fit))
+
+
+@fit_cmd.command("mnf")
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option("-k", "k", required=True, callback=opt.parse_components, metavar="K",
+              help="Components to keep: a count, or the fraction of noise-whitened variance to reach.")
+@click.option("-o", "--output", required=True, metavar="MATRIX.json", help="Where to write the matrix.")
+@fit_options
+def mnf_cmd(inputs: tuple[str, ...], k: int | float, output: str, quiet: bool, **kwargs: Any) -> None:
+    """Minimum noise fraction: components ordered by signal-to-noise ratio.
+
+    The noise-adjusted PCA of ENVI and Orfeo ToolBox (Green et al. 1988): the noise covariance
+    is estimated from differences of horizontally neighbouring pixels, the data are whitened
+    by it and then decomposed, so each component has unit noise variance and the first ones
+    hold the most signal per unit of noise.
+
+    \b
+    Examples:
+      chanmix fit mnf sample_images/multispectral.tif -k 3 -o mnf.json
+    """
+    fit = mnf_from_files(inputs, k, options=make_fit_options(kwargs))
+    save_mix(fit.mix, output)
+    if not quiet:
+        click.echo(variance_table(fit.mix.names, fit.explained_variance_ratio, fit.snr, "SNR"))
+        click.echo(pixels_line(fit.mix.provenance))
+
+
+@fit_cmd.command("lstsq")
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option("--target", "targets", multiple=True, required=True, metavar="TARGET",
+              help="The image to reproduce, same size as its INPUT; one per INPUT, in order.")
+@click.option("-o", "--output", required=True, metavar="MATRIX.json", help="Where to write the matrix.")
+@click.option("--bias/--no-bias", default=True, show_default=True, help="Fit a bias per output band.")
+@click.option("--ridge", type=click.FloatRange(min=0), default=0.0, show_default=True, metavar="LAMBDA",
+              help="Ridge penalty on the squared weights (bias not penalized).")
+@click.option("--target-bands", callback=opt.parse_bands, metavar="LIST",
+              help="Target bands to fit, 1-based (all but alpha by default).")
+@fit_options
+def lstsq_cmd(inputs: tuple[str, ...], targets: tuple[str, ...], output: str, bias: bool, ridge: float,
+              target_bands: tuple[int, ...] | None, quiet: bool, **kwargs: Any) -> None:
+    """Least squares from the bands of INPUT to the bands of TARGET over all pixel pairs.
+
+    Typical uses: a colour correction matrix from a photograph of a chart to its reference
+    values, or the matrix of a known transform recovered from an input/output pair. Collinear
+    input bands do not stop the fit: a warning names them and the minimum-norm solution is
+    written.
+
+    \b
+    Examples:
+      chanmix apply sample_images/astronaut.png -p sepia -o sepia.png
+      chanmix fit lstsq sample_images/astronaut.png --target sepia.png -o recovered.json
+    """
+    fit = lstsq_from_files(inputs, targets, bias=bias, ridge=ridge, options=make_fit_options(kwargs),
+                           target_bands=target_bands)
+    save_mix(fit.mix, output)
+    for warning in fit.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    if not quiet:
+        click.echo(lstsq_report(fit))
+
+
+def lstsq_report(fit: Any) -> str:
+    """RMSE and R^2 of each output band, and the pixels used."""
+    lines = [f"{'output':<8} {'RMSE':>12} {'R^2':>10}"]
+    for m, (rmse, r2) in enumerate(zip(fit.rmse, fit.r2), 1):
+        lines.append(f"{m:<8} {rmse:>12.5g} {r2:>10.6f}")
+    lines.append(pixels_line(fit.mix.provenance))
+    return "\n".join(lines)

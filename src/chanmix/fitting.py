@@ -1,0 +1,243 @@
+"""Fit a mix to image files: stream their pixels, block by block, into mergeable statistics.
+
+Every input is read a row band at a time; each band is brought to normalized units (float64),
+the pixels that count are chosen (not nodata in any fitted band, finite, non-zero in
+``--mask``, drawn by ``--sample``) and the band's statistics are merged into the total. The
+solvers of :mod:`chanmix.fit` then turn the totals into a :class:`~chanmix.mix.Mix` whose
+provenance records what it was fitted on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .dtypes import dtype_max
+from .errors import DataError, UsageError
+from .fit import (
+    CrossMoments,
+    LstsqFit,
+    MNFFit,
+    Moments,
+    NoiseMoments,
+    PCAFit,
+    SampleMask,
+    fit_lstsq,
+    fit_mnf,
+    fit_pca,
+)
+from .io import BlockReader, open_raster
+from .kernel import nodata_mask
+from .mix import Mix
+from .pipeline import NodataChoice, band_selection, effective_nodata
+
+__all__ = ["FitOptions", "pca_from_files", "mnf_from_files", "lstsq_from_files"]
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """Which pixels and bands of the inputs a fit uses.
+
+    Attributes
+    ----------
+    bands : tuple of int, optional
+        1-based bands to fit on, in order (all but an alpha channel by default).
+    alpha : str
+        ``mix`` fits on an alpha channel too; otherwise it is left out.
+    nodata : NodataChoice, optional
+        Overrides the files' own nodata value.
+    mask : str, optional
+        An image of the inputs' size: only pixels where it is non-zero (in any band) count.
+    sample : int, optional
+        Fit on this many pixels drawn at random (all inputs together), reproducibly by ``seed``.
+    page : int
+        Which image of multi-image files.
+    """
+
+    bands: tuple[int, ...] | None = None
+    alpha: str = "keep"
+    nodata: NodataChoice | None = None
+    mask: str | None = None
+    sample: int | None = None
+    seed: int = 0
+    page: int = 0
+
+
+@dataclass(frozen=True)
+class _Source:
+    """One input opened for a fit: its reader, the bands fitted and its nodata value."""
+
+    reader: BlockReader
+    channels: list[int]
+    nodata: float | None
+
+    @property
+    def pixels(self) -> int:
+        return self.reader.info.height * self.reader.info.width
+
+    def normalized(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """Rows [start, stop) as float64 normalized units (h, W, N), and their valid pixels."""
+        raw = self.reader.read_rows(start, stop)[:, :, self.channels]
+        valid = np.ones(raw.shape[:2], dtype=bool)
+        if self.nodata is not None:
+            valid &= ~nodata_mask(raw, self.nodata)
+        x = raw.astype(np.float64)
+        if raw.dtype.kind in "ui":
+            x /= dtype_max(raw.dtype)
+        else:
+            valid &= np.isfinite(x).all(axis=2)
+        return x, valid
+
+
+def _open(stack: ExitStack, path: str, options: FitOptions, bands: tuple[int, ...] | None) -> _Source:
+    reader = stack.enter_context(open_raster(path, page=options.page))
+    info = reader.info
+    alpha_mode = "mix" if options.alpha == "mix" else "drop"
+    channels, _ = band_selection(info.bands, info.alpha, bands, alpha_mode, path)
+    return _Source(reader, channels, effective_nodata(options.nodata, info))
+
+
+def _mask_rows(mask: _Source | None, start: int, stop: int) -> np.ndarray | None:
+    if mask is None:
+        return None
+    return (mask.reader.read_rows(start, stop) != 0).any(axis=2)
+
+
+def _open_mask(stack: ExitStack, options: FitOptions, like: _Source) -> _Source | None:
+    if options.mask is None:
+        return None
+    reader = stack.enter_context(open_raster(options.mask))
+    info, size = reader.info, like.reader.info
+    if (info.height, info.width) != (size.height, size.width):
+        raise UsageError(
+            f"--mask: {options.mask} is {info.width} x {info.height} pixels, "
+            f"{size.path} is {size.width} x {size.height}"
+        )
+    return _Source(reader, list(range(info.bands)), None)
+
+
+def _check_bands(sources: Sequence[_Source]) -> int:
+    counts = {len(s.channels) for s in sources}
+    if len(counts) > 1:
+        listing = ", ".join(f"{s.reader.info.path} {len(s.channels)}" for s in sources)
+        raise UsageError(f"the inputs do not have the same number of bands to fit ({listing})")
+    return counts.pop()
+
+
+def _blocks(
+    sources: Sequence[_Source], options: FitOptions, stack: ExitStack
+) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
+    """(input index, first row, pixels (h, W, N), valid (h, W)) over every input's row bands."""
+    total = sum(s.pixels for s in sources)
+    sample = None if options.sample is None else SampleMask(total, options.sample, options.seed)
+    offset = 0
+    for index, source in enumerate(sources):
+        mask = _open_mask(stack, options, source)
+        info = source.reader.info
+        rows = source.reader.block_rows
+        for start in range(0, info.height, rows):
+            stop = min(start + rows, info.height)
+            x, valid = source.normalized(start, stop)
+            chosen = _mask_rows(mask, start, stop)
+            if chosen is not None:
+                valid &= chosen
+            if sample is not None:
+                first = offset + start * info.width
+                valid &= sample.mask(first, first + (stop - start) * info.width).reshape(valid.shape)
+            yield index, start, x, valid
+        offset += source.pixels
+
+
+def _provenance(fit_mix: Mix, paths: Sequence[str], options: FitOptions, n_pixels: int, total: int) -> Mix:
+    """The fit's mix with a "fitted_on" record: inputs, bands, pixels used, mask, sample."""
+    fitted_on: dict[str, object] = {
+        "inputs": [os.fspath(p) for p in paths],
+        "bands": list(options.bands) if options.bands else None,
+        "pixels_used": n_pixels,
+        "pixels_total": total,
+    }
+    if options.mask:
+        fitted_on["mask"] = options.mask
+    if options.sample is not None:
+        fitted_on["sample"] = options.sample
+        fitted_on["seed"] = options.seed
+    return fit_mix.with_info(provenance={**fit_mix.provenance, "fitted_on": fitted_on})
+
+
+def _moments(
+    paths: Sequence[str], options: FitOptions, *, noise: bool
+) -> tuple[Moments, NoiseMoments | None, int]:
+    with ExitStack() as stack:
+        sources = [_open(stack, p, options, options.bands) for p in paths]
+        n = _check_bands(sources)
+        moments, noise_moments = Moments.empty(n), NoiseMoments.empty(n) if noise else None
+        for _, _, x, valid in _blocks(sources, options, stack):
+            moments = moments + Moments.of(x, valid)
+            if noise_moments is not None:
+                noise_moments = noise_moments + NoiseMoments.of(x, valid)
+        return moments, noise_moments, sum(s.pixels for s in sources)
+
+
+def _no_pixels(paths: Sequence[str]) -> DataError:
+    return DataError(f"no valid pixel to fit in {', '.join(map(str, paths))} (all nodata or masked?)")
+
+
+def pca_from_files(
+    paths: Sequence[str], k: int | float, *, center: bool = True, whiten: bool = False,
+    options: FitOptions = FitOptions(),
+) -> PCAFit:
+    """Principal components of the pixels of ``paths`` taken together (normalized units)."""
+    moments, _, total = _moments(paths, options, noise=False)
+    if moments.count == 0:
+        raise _no_pixels(paths)
+    fit = fit_pca(moments, k, center=center, whiten=whiten)
+    return replace(fit, mix=_provenance(fit.mix, paths, options, moments.count, total))
+
+
+def mnf_from_files(paths: Sequence[str], k: int | float, *, options: FitOptions = FitOptions()) -> MNFFit:
+    """Minimum noise fraction components of the pixels of ``paths`` taken together."""
+    moments, noise, total = _moments(paths, options, noise=True)
+    if moments.count == 0:
+        raise _no_pixels(paths)
+    assert noise is not None
+    fit = fit_mnf(moments, noise, k)
+    return replace(fit, mix=_provenance(fit.mix, paths, options, moments.count, total))
+
+
+def lstsq_from_files(
+    inputs: Sequence[str], targets: Sequence[str], *, bias: bool = True, ridge: float = 0.0,
+    options: FitOptions = FitOptions(), target_bands: tuple[int, ...] | None = None,
+) -> LstsqFit:
+    """Least squares from the bands of each input to the bands of its target, over all pixels.
+
+    Inputs and targets pair in order and must have the same height and width; a pixel counts
+    when it is valid in both.
+    """
+    if len(inputs) != len(targets):
+        raise UsageError(f"{len(inputs)} inputs but {len(targets)} targets: give one --target per input")
+    with ExitStack() as stack:
+        sources = [_open(stack, p, options, options.bands) for p in inputs]
+        goals = [_open(stack, t, options, target_bands) for t in targets]
+        n, m = _check_bands(sources), _check_bands(goals)
+        for source, goal in zip(sources, goals):
+            a, b = source.reader.info, goal.reader.info
+            if (a.height, a.width) != (b.height, b.width):
+                raise UsageError(
+                    f"--target: {b.path} is {b.width} x {b.height} pixels, {a.path} is {a.width} x {a.height}"
+                )
+        cross = CrossMoments.empty(n, m)
+        for index, start, x, valid in _blocks(sources, options, stack):
+            y, y_valid = goals[index].normalized(start, start + x.shape[0])
+            cross = cross + CrossMoments.of(x, y, valid & y_valid)
+        total = sum(s.pixels for s in sources)
+    if cross.count == 0:
+        raise _no_pixels(inputs)
+    names = [f"band {b}" for b in options.bands] if options.bands else None
+    fit = fit_lstsq(cross, bias=bias, ridge=ridge, input_names=names)
+    mix = _provenance(fit.mix, inputs, options, cross.count, total)
+    mix = mix.with_info(provenance={**mix.provenance, "targets": [os.fspath(t) for t in targets]})
+    return replace(fit, mix=mix)

@@ -1,0 +1,191 @@
+"""``chanmix fit`` and ``apply --pca/--fit`` on files, against scikit-learn and numpy.linalg."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import tifffile
+from click.testing import CliRunner
+from sklearn.decomposition import PCA
+
+from chanmix import load_matrix
+from chanmix.cli.main import cli
+
+
+@pytest.fixture
+def run():
+    runner = CliRunner()
+    return lambda *args: runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def cube(samples) -> np.ndarray:
+    return tifffile.imread(samples / "multispectral.tif")
+
+
+def oriented(components: np.ndarray) -> np.ndarray:
+    """The contract's sign convention: each row's largest-magnitude weight positive."""
+    signs = np.sign(components[np.arange(len(components)), np.abs(components).argmax(axis=1)])
+    return components * signs[:, None]
+
+
+def check_against_sklearn(matrix: dict, pixels: np.ndarray, k: int) -> None:
+    ref = PCA(n_components=k, svd_solver="full").fit(pixels)
+    np.testing.assert_allclose(matrix["weights"], oriented(ref.components_), atol=1e-6)
+    np.testing.assert_allclose(matrix["explained_variance_ratio"], ref.explained_variance_ratio_, rtol=1e-6)
+    np.testing.assert_allclose(matrix["mean"], ref.mean_, rtol=1e-9)
+    np.testing.assert_allclose(matrix["bias"], -np.asarray(matrix["weights"]) @ ref.mean_, atol=1e-9)
+
+
+def test_fit_pca_matches_scikit_learn(run, samples, cube, tmp_path):
+    out = tmp_path / "pca.json"
+    result = run("fit", "pca", samples / "multispectral.tif", "-k", "4", "-o", out)
+    assert result.exit_code == 0, result.output
+    matrix = json.loads(out.read_text())
+    check_against_sklearn(matrix, cube.reshape(-1, 8) / 65535, 4)
+    assert matrix["method"] == "pca" and matrix["names"] == ["PC1", "PC2", "PC3", "PC4"]
+    assert matrix["fitted_on"]["pixels_used"] == cube.shape[0] * cube.shape[1]
+    assert len(matrix["eigenvalues"]) == 8
+    assert "PC1" in result.output and "cumulative" in result.output and "#" in result.output
+    assert run("fit", "pca", samples / "multispectral.tif", "-k", "4", "-o", out, "-q").output == ""
+
+
+def test_the_scene_has_three_signal_dimensions(run, samples, tmp_path):
+    """Four endmembers summing to one: a 3-D affine subspace, found by a variance fraction."""
+    out = tmp_path / "pca.json"
+    assert run("fit", "pca", samples / "multispectral.tif", "-k", "0.999", "-o", out).exit_code == 0
+    assert len(json.loads(out.read_text())["weights"]) == 3
+
+
+def test_apply_pca_equals_fit_then_apply(run, samples, tmp_path):
+    src = samples / "multispectral.tif"
+    assert run("fit", "pca", src, "-k", "3", "-o", tmp_path / "pca.json", "-q").exit_code == 0
+    result = run("apply", src, "-m", tmp_path / "pca.json", "--dtype", "float32", "-o", tmp_path / "a.tif")
+    assert result.exit_code == 0
+    result = run("apply", src, "--pca", "3", "--dtype", "float32", "-o", tmp_path / "b.tif")
+    assert result.exit_code == 0 and "PC3" in result.stderr
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "a.tif"), tifffile.imread(tmp_path / "b.tif"))
+
+
+def test_pca_then_its_inverse_reconstructs_the_bands(run, samples, cube, tmp_path):
+    src = samples / "multispectral.tif"
+    assert run("fit", "pca", src, "-k", "3", "-o", tmp_path / "pca.json", "-q").exit_code == 0
+    assert run("matrix", "invert", tmp_path / "pca.json", "-o", tmp_path / "inv.json").exit_code == 0
+    pcs = tmp_path / "pcs.tif"
+    assert run("apply", src, "-m", tmp_path / "pca.json", "--dtype", "float64", "-o", pcs).exit_code == 0
+    back_tif = tmp_path / "back.tif"
+    assert run("apply", pcs, "-m", tmp_path / "inv.json", "--dtype", "uint16", "-o", back_tif).exit_code == 0
+    back = tifffile.imread(back_tif) / 65535
+    error = back - cube / 65535
+    assert np.sqrt(np.mean(error**2)) < 0.003  # the noise (sigma 0.002) that the 5 dropped components held
+
+
+def test_nodata_and_mask_leave_pixels_out_exactly(run, cube, tmp_path):
+    img = cube.copy()
+    img[:40, :, :] = 0  # a nodata collar
+    tifffile.imwrite(tmp_path / "nd.tif", img, photometric="minisblack", planarconfig="contig")
+    mask = np.zeros(img.shape[:2], dtype=np.uint8)
+    mask[:, 100:] = 255
+    tifffile.imwrite(tmp_path / "mask.tif", mask)
+    out = tmp_path / "pca.json"
+    result = run("fit", "pca", tmp_path / "nd.tif", "-k", "3", "--nodata", "0",
+                 "--mask", tmp_path / "mask.tif", "-o", out)
+    assert result.exit_code == 0, result.output
+    valid = (img != 0).all(axis=2) & (mask != 0)
+    matrix = json.loads(out.read_text())
+    assert matrix["fitted_on"]["pixels_used"] == valid.sum()
+    check_against_sklearn(matrix, img[valid] / 65535, 3)
+
+
+def test_sample_is_reproducible_and_counted(run, samples, tmp_path):
+    args = ["fit", "pca", samples / "multispectral.tif", "-k", "2", "--sample", "5000", "--seed", "7", "-q"]
+    assert run(*args, "-o", tmp_path / "a.json").exit_code == 0
+    assert run(*args, "-o", tmp_path / "b.json").exit_code == 0
+    a = json.loads((tmp_path / "a.json").read_text())
+    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
+    assert a["fitted_on"]["pixels_used"] == 5000 and a["fitted_on"]["seed"] == 7
+    assert run(*args[:-1], "--seed", "8", "-q", "-o", tmp_path / "c.json").exit_code == 0
+    assert (tmp_path / "c.json").read_bytes() != (tmp_path / "a.json").read_bytes()
+
+
+def test_lstsq_recovers_a_known_transform_on_float32(run, tmp_path):
+    rng = np.random.default_rng(4)
+    x = rng.uniform(0, 1, size=(120, 90, 4)).astype(np.float32)
+    w = np.array([[0.3, -0.2, 0.5, 0.1], [1.0, 0.0, -0.5, 0.25]])
+    b = np.array([0.05, -0.1])
+    y = (x.astype(np.float64) @ w.T + b).astype(np.float32)
+    tifffile.imwrite(tmp_path / "x.tif", x, photometric="minisblack", planarconfig="contig")
+    tifffile.imwrite(tmp_path / "y.tif", y, photometric="minisblack", planarconfig="contig")
+    out = tmp_path / "fit.json"
+    result = run("fit", "lstsq", tmp_path / "x.tif", "--target", tmp_path / "y.tif", "-o", out)
+    assert result.exit_code == 0, result.output
+    fitted = load_matrix(out)
+    np.testing.assert_allclose(fitted.weights, w, atol=1e-5)
+    np.testing.assert_allclose(fitted.bias, b, atol=1e-5)
+    assert "R^2" in result.output
+    ones = np.hstack([x.reshape(-1, 4).astype(np.float64), np.ones((x.shape[0] * x.shape[1], 1))])
+    ref = np.linalg.lstsq(ones, y.reshape(-1, 2).astype(np.float64), rcond=None)[0]
+    np.testing.assert_allclose(fitted.weights, ref[:4].T, atol=1e-9)
+
+
+def test_apply_fit_reproduces_the_target(run, samples, tmp_path):
+    src = samples / "astronaut.png"
+    coeffs = "0.7,0.1,0,0.02; 0,1,0,0; 0.2,0,0.7,0"
+    assert run("apply", src, "-c", coeffs, "-o", tmp_path / "t.png").exit_code == 0
+    result = run("apply", src, "--fit", tmp_path / "t.png", "-o", tmp_path / "r.png", "--save-matrix",
+                 tmp_path / "used.json")
+    assert result.exit_code == 0, result.output
+    used = load_matrix(tmp_path / "used.json")
+    np.testing.assert_allclose(used.weights, [[0.7, 0.1, 0], [0, 1, 0], [0.2, 0, 0.7]], atol=2e-3)
+    np.testing.assert_allclose(used.bias, [0.02, 0, 0], atol=2e-3)
+
+
+def test_collinear_inputs_warn_and_still_fit(run, tmp_path):
+    rng = np.random.default_rng(1)
+    a = rng.uniform(size=(50, 60)).astype(np.float32)
+    x = np.stack([a, rng.uniform(size=(50, 60)).astype(np.float32), a], axis=2)  # band 3 == band 1
+    tifffile.imwrite(tmp_path / "x.tif", x, photometric="minisblack", planarconfig="contig")
+    tifffile.imwrite(tmp_path / "y.tif", a * 2)
+    out = tmp_path / "f.json"
+    result = run("fit", "lstsq", tmp_path / "x.tif", "--target", tmp_path / "y.tif", "-o", out)
+    assert result.exit_code == 0
+    assert "Warning" in result.stderr and "1" in result.stderr and "3" in result.stderr
+    fitted = load_matrix(tmp_path / "f.json")
+    np.testing.assert_allclose(fitted.weights[0, 0] + fitted.weights[0, 2], 2.0, atol=1e-6)
+
+
+def test_mnf_ranks_by_signal_to_noise(run, samples, tmp_path):
+    out = tmp_path / "mnf.json"
+    result = run("fit", "mnf", samples / "multispectral.tif", "-k", "3", "-o", out)
+    assert result.exit_code == 0, result.output
+    matrix = json.loads(out.read_text())
+    assert matrix["method"] == "mnf" and len(matrix["weights"]) == 3
+    assert matrix["snr"] == sorted(matrix["snr"], reverse=True)
+
+
+def test_fit_errors(run, samples, corpus, tmp_path):
+    result = run("fit", "pca", corpus / "rasterio" / "all-nodata.tif", "-k", "2", "-o", tmp_path / "p.json")
+    assert result.exit_code == 1 and "no valid pixel" in result.stderr
+    assert not (tmp_path / "p.json").exists()
+    result = run("fit", "pca", samples / "multispectral.tif", "-k", "9", "-o", tmp_path / "p.json")
+    assert result.exit_code == 2 and "-k" in result.stderr
+    result = run("fit", "pca", samples / "multispectral.tif", "-k", "1.5", "-o", tmp_path / "p.json")
+    assert result.exit_code == 2 and "-k" in result.stderr
+    result = run("fit", "pca", samples / "multispectral.tif", samples / "astronaut.png", "-k", "2",
+                 "-o", tmp_path / "p.json")
+    assert result.exit_code == 2 and "same number of bands" in result.stderr
+    result = run("fit", "lstsq", samples / "astronaut.png", "--target", samples / "coffee.png", "-o",
+                 tmp_path / "l.json")
+    assert result.exit_code == 2 and "coffee.png" in result.stderr
+    result = run("apply", samples / "astronaut.png", "--pca", "2", "-p", "sepia", "-o", tmp_path / "x.png")
+    assert result.exit_code == 2 and "one way" in result.stderr
+
+
+def test_fitted_matrix_files_keep_their_provenance_when_read_back(run, samples, tmp_path):
+    src = samples / "astronaut.png"
+    assert run("fit", "lstsq", src, "--target", src, "-o", tmp_path / "l.json", "-q").exit_code == 0
+    mix = load_matrix(tmp_path / "l.json")
+    assert mix.provenance["fit_bias"] is True and mix.provenance["method"] == "lstsq"
+    np.testing.assert_allclose(mix.weights, np.eye(3), atol=1e-9)
