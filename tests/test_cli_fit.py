@@ -189,3 +189,29 @@ def test_fitted_matrix_files_keep_their_provenance_when_read_back(run, samples, 
     mix = load_matrix(tmp_path / "l.json")
     assert mix.provenance["fit_bias"] is True and mix.provenance["method"] == "lstsq"
     np.testing.assert_allclose(mix.weights, np.eye(3), atol=1e-9)
+
+
+def test_whitened_components_match_scikit_learn(run, samples, cube, tmp_path):
+    out = tmp_path / "w.json"
+    assert run("fit", "pca", samples / "multispectral.tif", "-k", "3", "--whiten", "-q", "-o", out).exit_code == 0
+    mix = load_matrix(out)
+    pixels = cube.reshape(-1, 8) / 65535
+    ref = PCA(n_components=3, whiten=True, svd_solver="full").fit(pixels)
+    ours = pixels @ mix.weights.T + mix.bias
+    theirs = ref.transform(pixels)
+    signs = np.sign(np.sum(ours * theirs, axis=0))
+    np.testing.assert_allclose(ours, theirs * signs, atol=1e-6)
+    assert np.allclose(ours.std(axis=0, ddof=1), 1.0)
+
+
+def test_per_image_fits_each_input_alone(run, samples, cube, tmp_path):
+    half = tmp_path / "half.tif"
+    tifffile.imwrite(half, cube[:, :128], photometric="minisblack", planarconfig="contig")
+    inputs = [samples / "multispectral.tif", half]
+    args = ["--pca", "2", "--dtype", "float32", "-q"]
+    assert run("apply", *inputs, *args, "--per-image", "-o", tmp_path / "{stem}-own.tif").exit_code == 0
+    assert run("apply", *inputs, *args, "-o", tmp_path / "{stem}-all.tif").exit_code == 0
+    assert run("apply", half, *args, "-o", tmp_path / "alone.tif").exit_code == 0
+    own, alone = tifffile.imread(tmp_path / "half-own.tif"), tifffile.imread(tmp_path / "alone.tif")
+    np.testing.assert_array_equal(own, alone)
+    assert not np.allclose(tifffile.imread(tmp_path / "half-all.tif"), alone, atol=1e-3)
