@@ -200,3 +200,15 @@ def test_noise_differences_stay_within_rows_and_need_both_pixels_valid():
         NoiseMoments.of(img.reshape(-1, 2))
     with pytest.raises(DataError, match="adjacent"):
         NoiseMoments.of(img[:, :1]).noise_covariance()
+
+
+def test_scaling_the_statistics_equals_scaling_the_pixels():
+    raw = np.random.default_rng(11).integers(0, 65536, size=(3000, 3), dtype=np.uint16)
+    factors = np.array([1 / 65535, 2.0, 0.5])
+    scaled = Moments.of(raw).scaled(factors)
+    direct = Moments.of(raw * factors)
+    assert rel(scaled.mean, direct.mean) < 1e-14 and rel(scaled.scatter, direct.scatter) < 1e-12
+    x, y = raw[:, :2], raw[:, 2:]
+    cross = CrossMoments.of(x, y).scaled(1 / 65535, 3.0)
+    ref = CrossMoments.of(x / 65535, y * 3.0)
+    assert rel(cross.sxy, ref.sxy) < 1e-12 and rel(cross.mean_y, ref.mean_y) < 1e-14

@@ -79,18 +79,19 @@ class _Source:
     def pixels(self) -> int:
         return self.reader.info.height * self.reader.info.width
 
-    def normalized(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
-        """Rows [start, stop) as float64 normalized units (h, W, N), and their valid pixels."""
-        raw = self.reader.read_rows(start, stop)[:, :, self.channels]
-        valid = np.ones(raw.shape[:2], dtype=bool)
-        if self.nodata is not None:
-            valid &= ~nodata_mask(raw, self.nodata)
-        x = raw.astype(np.float64)
-        if raw.dtype.kind in "ui":
-            x /= dtype_max(raw.dtype)
-        else:
-            valid &= np.isfinite(x).all(axis=2)
-        return x, valid
+    @property
+    def scale(self) -> float:
+        """What turns this input's raw samples into normalized units."""
+        return 1.0 / dtype_max(self.reader.info.dtype)
+
+    def rows(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """Raw samples of the fitted bands in rows [start, stop), (h, W, N), and the pixels that
+        are not nodata (None when every pixel is; non-finite ones are left out by the moments)."""
+        raw = self.reader.read_rows(start, stop)
+        if self.channels != list(range(raw.shape[2])):
+            raw = raw[:, :, self.channels]
+        valid = None if self.nodata is None else ~nodata_mask(raw, self.nodata)
+        return raw, valid
 
 
 def _open(stack: ExitStack, path: str, options: FitOptions, bands: tuple[int, ...] | None) -> _Source:
@@ -128,10 +129,15 @@ def _check_bands(sources: Sequence[_Source]) -> int:
     return counts.pop()
 
 
+def _both(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    return b if a is None else a if b is None else a & b
+
+
 def _blocks(
     sources: Sequence[_Source], options: FitOptions, stack: ExitStack
-) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
-    """(input index, first row, pixels (h, W, N), valid (h, W)) over every input's row bands."""
+) -> Iterator[tuple[int, int, np.ndarray, np.ndarray | None]]:
+    """(input index, first row, raw pixels (h, W, N), valid (h, W) or None) over every input's
+    row bands, in order."""
     total = sum(s.pixels for s in sources)
     sample = None if options.sample is None else SampleMask(total, options.sample, options.seed)
     offset = 0
@@ -141,13 +147,12 @@ def _blocks(
         rows = source.reader.block_rows
         for start in range(0, info.height, rows):
             stop = min(start + rows, info.height)
-            x, valid = source.normalized(start, stop)
-            chosen = _mask_rows(mask, start, stop)
-            if chosen is not None:
-                valid &= chosen
+            x, valid = source.rows(start, stop)
+            valid = _both(valid, _mask_rows(mask, start, stop))
             if sample is not None:
                 first = offset + start * info.width
-                valid &= sample.mask(first, first + (stop - start) * info.width).reshape(valid.shape)
+                drawn = sample.mask(first, first + (stop - start) * info.width)
+                valid = _both(valid, drawn.reshape(x.shape[:2]))
             yield index, start, x, valid
         offset += source.pixels
 
@@ -174,12 +179,16 @@ def _moments(
     with ExitStack() as stack:
         sources = [_open(stack, p, options, options.bands) for p in paths]
         n = _check_bands(sources)
-        moments, noise_moments = Moments.empty(n), NoiseMoments.empty(n) if noise else None
-        for _, _, x, valid in _blocks(sources, options, stack):
-            moments = moments + Moments.of(x, valid)
-            if noise_moments is not None:
-                noise_moments = noise_moments + NoiseMoments.of(x, valid)
-        return moments, noise_moments, sum(s.pixels for s in sources)
+        raw = [Moments.empty(n) for _ in sources]
+        raw_noise = [NoiseMoments.empty(n) for _ in sources]
+        for index, _, x, valid in _blocks(sources, options, stack):
+            raw[index] = raw[index] + Moments.of(x, valid)
+            if noise:
+                raw_noise[index] = raw_noise[index] + NoiseMoments.of(x, valid)
+        moments, noise_moments = Moments.empty(n), NoiseMoments.empty(n)
+        for source, m, e in zip(sources, raw, raw_noise):
+            moments, noise_moments = moments + m.scaled(source.scale), noise_moments + e.scaled(source.scale)
+        return moments, noise_moments if noise else None, sum(s.pixels for s in sources)
 
 
 def _no_pixels(paths: Sequence[str]) -> DataError:
@@ -229,10 +238,13 @@ def lstsq_from_files(
                 raise UsageError(
                     f"--target: {b.path} is {b.width} x {b.height} pixels, {a.path} is {a.width} x {a.height}"
                 )
-        cross = CrossMoments.empty(n, m)
+        raw = [CrossMoments.empty(n, m) for _ in sources]
         for index, start, x, valid in _blocks(sources, options, stack):
-            y, y_valid = goals[index].normalized(start, start + x.shape[0])
-            cross = cross + CrossMoments.of(x, y, valid & y_valid)
+            y, y_valid = goals[index].rows(start, start + x.shape[0])
+            raw[index] = raw[index] + CrossMoments.of(x, y, _both(valid, y_valid))
+        cross = CrossMoments.empty(n, m)
+        for source, goal, part in zip(sources, goals, raw):
+            cross = cross + part.scaled(source.scale, goal.scale)
         total = sum(s.pixels for s in sources)
     if cross.count == 0:
         raise _no_pixels(inputs)

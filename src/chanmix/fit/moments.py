@@ -177,6 +177,12 @@ class Moments:
 
     __add__ = merge
 
+    def scaled(self, factors: np.ndarray | float) -> Moments:
+        """The statistics of the pixels multiplied band by band by ``factors`` (N,) or a scalar:
+        how raw integer samples become normalized units."""
+        f = np.broadcast_to(np.asarray(factors, dtype=np.float64), self.mean.shape)
+        return type(self)(self.count, self.mean * f, self.scatter * np.outer(f, f))
+
     def covariance(self, ddof: int = 1) -> np.ndarray:
         """The (N, N) covariance matrix ``scatter / (count - ddof)``.
 
@@ -331,6 +337,14 @@ class CrossMoments:
         return CrossMoments(self.joint + other.joint, self.n_inputs)
 
     __add__ = merge
+
+    def scaled(self, fx: np.ndarray | float, fy: np.ndarray | float) -> CrossMoments:
+        """The statistics with the inputs multiplied by ``fx`` and the targets by ``fy``."""
+        factors = np.concatenate([
+            np.broadcast_to(np.asarray(fx, dtype=np.float64), (self.n_inputs,)),
+            np.broadcast_to(np.asarray(fy, dtype=np.float64), (self.n_targets,)),
+        ])
+        return CrossMoments(self.joint.scaled(factors), self.n_inputs)
 
     @property
     def count(self) -> int:
