@@ -130,12 +130,16 @@ def test_second_page_streams(corpus):
 def test_block_rows_follow_the_file_layout(corpus, tmp_path):
     with open_raster(corpus / "rasterio/rgb_lzw.tif") as tiled:
         assert tiled.block_rows == 718  # 256-row tiles; the whole image is within 4 MiB
-    tifffile.imwrite(tmp_path / "s.tif", np.zeros((1200, 1200, 3), np.uint8), rowsperstrip=5)
+    zeros = np.zeros((1200, 1200, 3), np.uint8)
+    tifffile.imwrite(tmp_path / "s.tif", zeros, rowsperstrip=5, compression="zlib")
     with open_raster(tmp_path / "s.tif") as strips:
         assert strips.block_rows == 5 * (2**22 // (5 * 3600))  # 4 MiB of 5-row strips
-    tifffile.imwrite(tmp_path / "t.tif", np.zeros((1200, 1200, 3), np.uint8), tile=(1024, 1024))
+    tifffile.imwrite(tmp_path / "t.tif", zeros, tile=(1024, 1024), compression="zlib")
     with open_raster(tmp_path / "t.tif") as big_tiles:
-        assert big_tiles.block_rows == 1024
+        assert big_tiles.block_rows == 1024  # a compressed tile row is decoded whole
+    tifffile.imwrite(tmp_path / "u.tif", np.zeros((3000, 1200, 3), np.uint8), tile=(1024, 1024))
+    with open_raster(tmp_path / "u.tif") as uncompressed:
+        assert uncompressed.block_rows == 2**22 // 3600  # any rows read exactly: 4 MiB of them
 
 
 # --- synthetic layouts -------------------------------------------------------------------

@@ -18,8 +18,9 @@ from .errors import ChanmixError, DataError, MatrixError, UsageError
 from .kernel import Plan, compile_plan, mix_block
 from .matrixfiles import load_matrix, matrix_json, parse_coeffs, read_matrix
 from .mix import Mix, compose
-from .mixer import Rescale, apply
+from .mixer import apply
 from .presets import PRESETS, Preset, get_preset
+from .rescale import Rescale
 
 __all__ = [
     "__version__",

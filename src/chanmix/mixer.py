@@ -1,12 +1,13 @@
-"""Mix whole arrays: the public ``chanmix.apply``, with rescaling, nodata, alpha and threads.
+"""Mix images block by block: the :class:`Mixer` of one image, and the public ``chanmix.apply``.
 
-The array is walked in blocks of rows on a fixed grid; each block goes through
-:func:`chanmix.kernel.mix_block`, so ``jobs=1`` and ``jobs=N`` give identical bytes.
+A :class:`Mixer` holds everything an image's blocks need -- the compiled mix, the alpha
+pass-through, the nodata fill -- so that any block, from any thread, is mixed the same way:
+``jobs=1`` and ``jobs=N``, row bands of any height, give identical bytes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -15,50 +16,16 @@ from numpy.typing import DTypeLike
 
 from .dtypes import output_dtype, value_range
 from .errors import MatrixError, UsageError
-from .kernel import compile_plan, mix_block, nodata_mask
+from .kernel import Plan, compile_plan, mix_block, nodata_mask
 from .mix import Mix
+from .rescale import Rescale, rescale_map
 
-__all__ = ["RESCALE_MODES", "ALPHA_MODES", "Rescale", "apply", "output_nodata", "rescale_map"]
+__all__ = ["ALPHA_MODES", "Mixer", "apply", "ordered_map", "output_nodata"]
 
-RESCALE_MODES = ("clip", "minmax", "percentile")
 ALPHA_MODES = ("keep", "drop", "mix")
 
-#: Rows of a block: about this many pixels at a time per worker.
+#: Rows of a block of an in-memory image: about this many pixels at a time per worker.
 _BLOCK_PIXELS = 1 << 18
-
-
-@dataclass(frozen=True)
-class Rescale:
-    """How mixed values are brought into the output range.
-
-    ``clip``: as they are, saturated. ``minmax``: each band's minimum and maximum map to 0 and 1
-    (normalized units). ``percentile``: each band's ``percentiles`` (LO, HI, in percent) map to
-    0 and 1, and values beyond them saturate. Nodata pixels never count.
-    """
-
-    mode: str = "clip"
-    percentiles: tuple[float, float] = (2.0, 98.0)
-
-    def __post_init__(self) -> None:
-        if self.mode not in RESCALE_MODES:
-            raise UsageError(f"--rescale: expected one of {', '.join(RESCALE_MODES)}, not {self.mode!r}")
-        lo, hi = self.percentiles
-        if not 0 <= lo < hi <= 100:
-            raise UsageError(f"--percentiles: need 0 <= LO < HI <= 100, got {lo:g},{hi:g}")
-
-
-def _row_blocks(height: int, width: int) -> Iterator[slice]:
-    rows = max(1, _BLOCK_PIXELS // max(width, 1))
-    for r in range(0, height, rows):
-        yield slice(r, min(r + rows, height))
-
-
-def _as_image(image: np.ndarray) -> np.ndarray:
-    if image.ndim == 2:
-        return image[:, :, None]
-    if image.ndim != 3:
-        raise UsageError(f"expected an (H, W) or (H, W, N) array, got shape {image.shape}")
-    return image
 
 
 def output_nodata(nodata: float, out_dtype: DTypeLike) -> float:
@@ -76,44 +43,73 @@ def output_nodata(nodata: float, out_dtype: DTypeLike) -> float:
     return lo
 
 
-def rescale_map(
-    image: np.ndarray,
-    mix: Mix,
-    rescale: Rescale,
-    *,
-    linear: bool = False,
-    nodata: float | None = None,
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """Per-band ``(scale, offset)`` that take the mixed values onto [0, 1], or None for ``clip``.
+@dataclass(frozen=True, eq=False)
+class Mixer:
+    """A mix ready for the blocks of one image.
 
-    Statistics are taken on the mixed values in normalized units, over valid pixels only.
-    A band with no spread maps to 0.
+    A block holds the N mixed channels, then the alpha channel when ``alpha`` is set; the
+    result holds the M mixed channels, then the alpha channel converted to the output type.
+    Where any mixed channel is ``nodata``, every mixed output channel is ``fill``.
     """
-    if rescale.mode == "clip":
-        return None
-    image = _as_image(image)
-    plan = compile_plan(mix, image.dtype, np.float64, linear=linear)
-    h, w = image.shape[:2]
-    parts: list[np.ndarray] = []
-    for rows in _row_blocks(h, w):
-        block = image[rows]
-        values = mix_block(block, plan).reshape(-1, mix.n_outputs)
-        if nodata is not None:
-            values = values[~nodata_mask(block, nodata).reshape(-1)]
-        values = values[np.isfinite(values).all(axis=1)]
-        if rescale.mode == "minmax" and values.size:
-            values = np.stack([values.min(axis=0), values.max(axis=0)])
-        parts.append(values)
-    values = np.concatenate(parts) if parts else np.empty((0, mix.n_outputs))
-    if values.shape[0] == 0:
-        raise UsageError(f"--rescale {rescale.mode}: the image has no valid pixel to measure")
-    if rescale.mode == "minmax":
-        lo, hi = values.min(axis=0), values.max(axis=0)
-    else:
-        lo, hi = np.percentile(values, rescale.percentiles, axis=0)
-    spread = hi - lo
-    scale = np.divide(1.0, spread, out=np.zeros_like(spread), where=spread > 0)
-    return scale, -lo * scale
+
+    plan: Plan
+    alpha: Plan | None
+    nodata: float | None
+    fill: float | None
+
+    @classmethod
+    def build(
+        cls, mix: Mix, in_dtype: DTypeLike, out_dtype: DTypeLike, *, linear: bool = False,
+        scale_offset: tuple[np.ndarray, np.ndarray] | None = None, nodata: float | None = None,
+        alpha: bool = False,
+    ) -> Mixer:
+        """Compile ``mix`` for blocks of ``in_dtype``; ``scale_offset`` from :func:`rescale_map`."""
+        scale, offset = scale_offset if scale_offset is not None else (None, None)
+        plan = compile_plan(mix, in_dtype, out_dtype, linear=linear, scale=scale, offset=offset)
+        alpha_plan = compile_plan(Mix.identity(1), in_dtype, out_dtype) if alpha else None
+        fill = None if nodata is None else output_nodata(nodata, out_dtype)
+        return cls(plan, alpha_plan, nodata, fill)
+
+    @property
+    def n_channels(self) -> int:
+        """Channels of an output block (M, plus alpha)."""
+        return self.plan.n_outputs + (self.alpha is not None)
+
+    def __call__(self, block: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Mix a ``(h, W, N [+ 1])`` block into ``(h, W, M [+ 1])`` (into ``out`` if given)."""
+        n, m = self.plan.n_inputs, self.plan.n_outputs
+        if out is None:
+            out = np.empty(block.shape[:2] + (self.n_channels,), dtype=self.plan.out_dtype)
+        colour = block[:, :, :n] if self.alpha is not None else block
+        if self.alpha is None:
+            mix_block(colour, self.plan, out)
+        else:
+            out[:, :, :m] = mix_block(colour, self.plan)
+            out[:, :, m:] = mix_block(block[:, :, n:], self.alpha)
+        if self.nodata is not None:
+            out[:, :, :m][nodata_mask(colour, self.nodata)] = self.fill
+        return out
+
+
+def ordered_map(function: Callable, items: Iterable, jobs: int) -> Iterator:
+    """``map(function, items)`` on ``jobs`` threads, in order, with at most ``jobs`` results
+    waiting: memory stays bounded however many items there are."""
+    if jobs <= 1:
+        yield from map(function, items)
+        return
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        pending = []
+        for item in items:
+            pending.append(pool.submit(function, item))
+            if len(pending) > jobs:
+                yield pending.pop(0).result()
+        for future in pending:
+            yield future.result()
+
+
+def _row_slices(height: int, width: int) -> list[slice]:
+    rows = max(1, _BLOCK_PIXELS // max(width, 1))
+    return [slice(r, min(r + rows, height)) for r in range(0, height, rows)]
 
 
 def apply(
@@ -139,7 +135,7 @@ def apply(
     dtype : dtype or "same", optional
         Output sample type; the input's by default.
     rescale : Rescale or {"clip", "minmax", "percentile"}
-        How mixed values map onto the output range (see :class:`Rescale`).
+        How mixed values map onto the output range (see :class:`~chanmix.rescale.Rescale`).
     linear : bool
         Decode sRGB to linear light before the mix and encode after it.
     nodata : float, optional
@@ -156,45 +152,30 @@ def apply(
     -------
     (H, W, M) ndarray, or (H, W, M + 1) when an alpha channel is kept.
     """
-    image = _as_image(np.asarray(image))
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = image[:, :, None]
+    if image.ndim != 3:
+        raise UsageError(f"expected an (H, W) or (H, W, N) array, got shape {image.shape}")
     if isinstance(rescale, str):
         rescale = Rescale(rescale)
     if alpha_mode not in ALPHA_MODES:
         raise UsageError(f"--alpha: expected one of {', '.join(ALPHA_MODES)}, not {alpha_mode!r}")
     out_dtype = output_dtype(dtype, image.dtype)
-    colour, alpha_plane = image, None
+    keep_alpha = alpha is not None and alpha_mode == "keep"
     if alpha is not None and alpha_mode != "mix":
-        colour = np.delete(image, alpha, axis=2)
-        if alpha_mode == "keep":
-            alpha_plane = image[:, :, alpha : alpha + 1]
-    if colour.shape[2] != mix.n_inputs:
-        raise MatrixError(
-            f"the matrix reads {mix.n_inputs} channels but the image has {colour.shape[2]}"
-        )
-    scale_offset = rescale_map(colour, mix, rescale, linear=linear, nodata=nodata)
-    scale, offset = scale_offset if scale_offset is not None else (None, None)
-    plan = compile_plan(mix, image.dtype, out_dtype, linear=linear, scale=scale, offset=offset)
-    alpha_plan = compile_plan(Mix.identity(1), image.dtype, out_dtype)
-    h, w = image.shape[:2]
-    out = np.empty((h, w, mix.n_outputs + (alpha_plane is not None)), dtype=out_dtype)
-    fill = None if nodata is None else output_nodata(nodata, out_dtype)
-
-    def work(rows: slice) -> None:
-        block = colour[rows]
-        if alpha_plane is None:
-            mix_block(block, plan, out[rows])
-        else:
-            out[rows, :, :-1] = mix_block(block, plan)
-            out[rows, :, -1:] = mix_block(alpha_plane[rows], alpha_plan)
-        if fill is not None:
-            out[rows, :, : mix.n_outputs][nodata_mask(block, nodata)] = fill
-
-    blocks = list(_row_blocks(h, w))
-    if jobs > 1 and len(blocks) > 1:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            list(pool.map(work, blocks))
-    else:
-        for rows in blocks:
-            work(rows)
+        order = [c for c in range(image.shape[2]) if c != alpha] + ([alpha] if keep_alpha else [])
+        image = image[:, :, order]
+    n_colour = image.shape[2] - keep_alpha
+    if n_colour != mix.n_inputs:
+        raise MatrixError(f"the matrix reads {mix.n_inputs} channels but the image has {n_colour}")
+    slices = _row_slices(*image.shape[:2])
+    colour = image[:, :, :n_colour]
+    blocks = lambda: (colour[s] for s in slices)  # noqa: E731
+    scale_offset = rescale_map(blocks, mix, rescale, linear=linear, nodata=nodata)
+    mixer = Mixer.build(mix, image.dtype, out_dtype, linear=linear, scale_offset=scale_offset,
+                        nodata=nodata, alpha=keep_alpha)
+    out = np.empty(image.shape[:2] + (mixer.n_channels,), dtype=out_dtype)
+    for _ in ordered_map(lambda s: mixer(image[s], out[s]), slices, jobs):
+        pass
     return out
-

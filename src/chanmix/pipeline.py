@@ -16,7 +16,8 @@ from .errors import DataError, UsageError
 from .io import RasterInfo, atomic_output, check_output, read_raster, write_raster
 from .matrixfiles import MatrixSource, matrix_json
 from .mix import Mix, compose
-from .mixer import Rescale, apply, output_nodata
+from .mixer import apply, output_nodata
+from .rescale import Rescale
 
 __all__ = [
     "ApplyOptions", "MixRecipe", "NodataChoice", "apply_file", "band_selection", "effective_nodata",

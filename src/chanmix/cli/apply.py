@@ -11,9 +11,9 @@ from ..fitting import FitOptions, lstsq_from_files, pca_from_files
 from ..io import output_format
 from ..matrixfiles import parse_coeffs, read_matrix
 from ..mix import Mix
-from ..mixer import Rescale
 from ..pipeline import ApplyOptions, MixRecipe, apply_file, plan_outputs, save_mix
 from ..presets import get_preset
+from ..rescale import Rescale
 from . import options as opt
 from .fit import lstsq_report, pca_report
 

@@ -35,8 +35,9 @@ import os
 import click
 
 from ..dtypes import OUTPUT_DTYPES
-from ..mixer import ALPHA_MODES, RESCALE_MODES
+from ..mixer import ALPHA_MODES
 from ..pipeline import NodataChoice
+from ..rescale import RESCALE_MODES
 
 
 def parse_bands(

@@ -192,7 +192,8 @@ def _open_tiff(name: str, page: int) -> BlockReader:
                 shape = (rows.height, rows.width, probe.shape[2])
                 info = tiff_info(image, tif, name, page, shape, probe.dtype, alpha)
                 source = _TiffSource(tif, image, rows, info)
-                return BlockReader(info, source, _band_rows(rows.segment_rows, info))
+                unit = 1 if rows.exact_rows else rows.segment_rows
+                return BlockReader(info, source, _band_rows(unit, info))
         except BaseException:
             tif.close()
             raise
@@ -201,7 +202,8 @@ def _open_tiff(name: str, page: int) -> BlockReader:
 
 
 def _band_rows(unit: int, info: RasterInfo) -> int:
-    """A multiple of `unit` rows keeping a band within 4 MiB when possible, at most the height."""
+    """A multiple of `unit` rows (the rows decoded together: a strip or tile height, or 1 for
+    uncompressed data) keeping a band within 4 MiB when possible, at most the height."""
     unit = min(unit, info.height)
     row_bytes = info.width * info.bands * info.dtype.itemsize
     return min(info.height, unit * max(1, _BAND_BYTES // (unit * row_bytes)))

@@ -71,6 +71,11 @@ class TiffRows:
         self._raw_dtype = np.dtype(tif.byteorder + keyframe.dtype.char) if raw else None
 
     @property
+    def exact_rows(self) -> bool:
+        """Whether any rows can be read without decoding more (uncompressed, no predictor)."""
+        return self._raw_dtype is not None
+
+    @property
     def channels(self) -> int:
         """Channels of a decoded row: pages x sample planes x interleaved samples."""
         return len(self._planes) * self._separate * self._contig
