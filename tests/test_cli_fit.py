@@ -193,7 +193,8 @@ def test_fitted_matrix_files_keep_their_provenance_when_read_back(run, samples, 
 
 def test_whitened_components_match_scikit_learn(run, samples, cube, tmp_path):
     out = tmp_path / "w.json"
-    assert run("fit", "pca", samples / "multispectral.tif", "-k", "3", "--whiten", "-q", "-o", out).exit_code == 0
+    result = run("fit", "pca", samples / "multispectral.tif", "-k", "3", "--whiten", "-q", "-o", out)
+    assert result.exit_code == 0
     mix = load_matrix(out)
     pixels = cube.reshape(-1, 8) / 65535
     ref = PCA(n_components=3, whiten=True, svd_solver="full").fit(pixels)

@@ -48,7 +48,9 @@ def test_selection_equals_numpy_percentile(small_gather, dtype, q):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.floats(-1e3, 1e3, width=32), min_size=1, max_size=200), st.floats(0, 99), st.integers(1, 9))
+@given(
+    st.lists(st.floats(-1e3, 1e3, width=32), min_size=1, max_size=200), st.floats(0, 99), st.integers(1, 9)
+)
 def test_selection_on_arbitrary_values(values, lo, rows):
     column = np.array(values, dtype=np.float32).reshape(-1, 1, 1)
     q = (lo, min(100.0, lo + 1.0))

@@ -30,7 +30,7 @@ from .fit import (
     fit_mnf,
     fit_pca,
 )
-from .io import BlockReader, open_raster
+from .io import BlockReader, image_number, open_raster
 from .kernel import nodata_mask
 from .mix import Mix
 from .pipeline import NodataChoice, band_selection, effective_nodata
@@ -54,8 +54,8 @@ class FitOptions:
         An image of the inputs' size: only pixels where it is non-zero (in any band) count.
     sample : int, optional
         Fit on this many pixels drawn at random (all inputs together), reproducibly by ``seed``.
-    page : int
-        Which image of multi-image files.
+    page, series : int
+        Which image of multi-image files: image ``page`` of the file, or of series ``series``.
     """
 
     bands: tuple[int, ...] | None = None
@@ -65,6 +65,7 @@ class FitOptions:
     sample: int | None = None
     seed: int = 0
     page: int = 0
+    series: int | None = None
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ class _Source:
 
 
 def _open(stack: ExitStack, path: str, options: FitOptions, bands: tuple[int, ...] | None) -> _Source:
-    reader = stack.enter_context(open_raster(path, page=options.page))
+    reader = stack.enter_context(open_raster(path, page=image_number(path, options.page, options.series)))
     info = reader.info
     alpha_mode = "mix" if options.alpha == "mix" else "drop"
     channels, _ = band_selection(info.bands, info.alpha, bands, alpha_mode, path)

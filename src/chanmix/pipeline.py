@@ -11,21 +11,36 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from .dtypes import output_dtype
 from .errors import DataError, UsageError
-from .io import RasterInfo, atomic_output, check_output, read_raster, write_raster
+from .io import (
+    BlockReader,
+    RasterInfo,
+    atomic_output,
+    check_output,
+    image_number,
+    open_raster,
+    write_raster_blocks,
+)
 from .matrixfiles import MatrixSource, matrix_json
 from .mix import Mix, compose
-from .mixer import apply, output_nodata
-from .rescale import Rescale
+from .mixer import Mixer, ordered_map, output_nodata
+from .rescale import Rescale, rescale_map
 
 __all__ = [
-    "ApplyOptions", "MixRecipe", "NodataChoice", "apply_file", "band_selection", "effective_nodata",
-    "plan_outputs", "save_mix",
+    "ApplyOptions", "MixRecipe", "NodataChoice", "apply_file", "band_rows", "band_selection",
+    "effective_nodata", "output_compression", "output_tile", "plan_outputs", "save_mix",
 ]
 
-#: TIFF compressions carried from input to output; anything else is written uncompressed.
+#: TIFF compressions carried from input to output by ``--compress auto``.
 _CARRIED_COMPRESSION = ("deflate", "lzw", "zstd")
+#: Bytes of input plus output in one band: memory is about (jobs + 1) bands plus a tile row.
+BAND_BYTES = 16 << 20
+#: ``--tile auto`` tiles outputs of more than this many pixels, in tiles of this size.
+_AUTO_TILE_PIXELS = 1 << 24
+_AUTO_TILE = (256, 256)
 
 
 @dataclass(frozen=True)
@@ -72,6 +87,10 @@ class ApplyOptions:
     nodata: NodataChoice | None = None
     jobs: int = 1
     page: int = 0
+    series: int | None = None
+    compression: str = "auto"
+    tile: str | tuple[int, int] | None = "auto"
+    bigtiff: str = "auto"
 
 
 def band_selection(
@@ -96,8 +115,32 @@ def band_selection(
     return mixed, kept
 
 
-def _compression(info: RasterInfo) -> str | None:
-    return info.compression if info.compression in _CARRIED_COMPRESSION else None
+def output_compression(choice: str, info: RasterInfo) -> str | None:
+    """``--compress``: ``auto`` keeps a lossless TIFF input's Deflate, LZW or ZSTD."""
+    if choice == "auto":
+        return info.compression if info.compression in _CARRIED_COMPRESSION else None
+    return None if choice == "none" else choice
+
+
+def output_tile(choice: str | tuple[int, int] | None, info: RasterInfo) -> tuple[int, int] | None:
+    """``--tile``: ``auto`` keeps a tiled input's tiles (when multiples of 16) and tiles an
+    output of more than 2^24 pixels in 256 x 256; None writes strips."""
+    if choice != "auto":
+        return choice  # type: ignore[return-value]
+    if info.tile is not None and all(t % 16 == 0 for t in info.tile):
+        return info.tile
+    return _AUTO_TILE if info.height * info.width > _AUTO_TILE_PIXELS else None
+
+
+def band_rows(reader: BlockReader, out_row_bytes: int) -> int:
+    """Rows per band: the reader's natural band (each strip or tile row decoded once) unless
+    that exceeds 4 x :data:`BAND_BYTES`, then as many rows as fit in :data:`BAND_BYTES`."""
+    info = reader.info
+    per_row = info.width * info.bands * info.dtype.itemsize + out_row_bytes
+    natural = reader.block_rows
+    if natural * per_row <= 4 * BAND_BYTES:
+        return natural
+    return max(1, min(natural, BAND_BYTES // per_row))
 
 
 def apply_file(
@@ -106,52 +149,54 @@ def apply_file(
     recipe: MixRecipe,
     options: ApplyOptions,
 ) -> Mix:
-    """Mix one image file into another; returns the mix that was applied.
+    """Mix one image file into another, a row band at a time; returns the mix applied.
 
-    The target is written through a temporary file and renamed, so a failure leaves no
-    partial output and an existing target untouched.
+    Bands are read, mixed and encoded on ``options.jobs`` threads with at most that many in
+    flight, so memory is bounded by the band size, not the image (for TIFF and .npy; other
+    formats are decoded or encoded whole). The target is written through a temporary file
+    and renamed, so a failure leaves no partial output and an existing target untouched.
     """
-    raster = read_raster(source, page=options.page)
-    info = raster.info
-    mixed, kept = band_selection(info.bands, info.alpha, options.bands, options.alpha, str(source))
-    mix = recipe.mix_for(len(mixed))
-    out_dtype = output_dtype(options.dtype, raster.pixels.dtype)
-    check_output(
-        target,
-        channels=mix.n_outputs + (kept is not None),
-        dtype=out_dtype,
-        alpha=kept is not None,
-        compression=_compression(info),
-    )
+    with open_raster(source, page=image_number(source, options.page, options.series)) as reader:
+        info = reader.info
+        mixed, kept = band_selection(info.bands, info.alpha, options.bands, options.alpha, str(source))
+        mix = recipe.mix_for(len(mixed))
+        out_dtype = output_dtype(options.dtype, info.dtype)
+        channels = mix.n_outputs + (kept is not None)
+        compression = output_compression(options.compression, info)
+        check_output(target, channels=channels, dtype=out_dtype, alpha=kept is not None,
+                     compression=compression)
+        order = mixed + ([kept] if kept is not None else [])
+        identity = order == list(range(info.bands))
+        rows = band_rows(reader, info.width * channels * out_dtype.itemsize)
+        ranges = [(r, min(r + rows, info.height)) for r in range(0, info.height, rows)]
 
-    order = mixed + ([kept] if kept is not None else [])
-    pixels = raster.pixels
-    if order != list(range(pixels.shape[2])):
-        pixels = pixels[:, :, order]
-    nodata = effective_nodata(options.nodata, info)
-    result = apply(
-        pixels,
-        mix,
-        dtype=out_dtype,
-        rescale=options.rescale,
-        linear=options.linear,
-        nodata=nodata,
-        alpha=len(mixed) if kept is not None else None,
-        alpha_mode="keep",
-        jobs=options.jobs,
-    )
-    names = list(mix.names) if mix.names else None
-    if names is not None and kept is not None:
-        names.append("alpha")
-    write_raster(
-        Path(target),
-        result,
-        band_names=names,
-        alpha=kept is not None,
-        like=info,
-        nodata=None if nodata is None else output_nodata(nodata, out_dtype),
-        compression=_compression(info),
-    )
+        def read(span: tuple[int, int]) -> np.ndarray:
+            block = reader.read_rows(*span)
+            return block if identity else block[:, :, order]
+
+        nodata = effective_nodata(options.nodata, info)
+        colour = (lambda block: block) if kept is None else (lambda block: block[:, :, :-1])
+        scale_offset = rescale_map(lambda: (colour(read(span)) for span in ranges), mix, options.rescale,
+                                   linear=options.linear, nodata=nodata)
+        mixer = Mixer.build(mix, info.dtype, out_dtype, linear=options.linear, scale_offset=scale_offset,
+                            nodata=nodata, alpha=kept is not None)
+        names = list(mix.names) + (["alpha"] if kept is not None else []) if mix.names else None
+        write_raster_blocks(
+            Path(target),
+            ordered_map(lambda span: mixer(read(span)), ranges, options.jobs),
+            height=info.height,
+            width=info.width,
+            channels=channels,
+            dtype=out_dtype,
+            band_names=names,
+            alpha=kept is not None,
+            like=info,
+            nodata=None if nodata is None else output_nodata(nodata, out_dtype),
+            compression=compression,
+            tile=output_tile(options.tile, info),
+            bigtiff=options.bigtiff,
+            workers=options.jobs,
+        )
     return mix
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
 __all__ = ["BandStats", "band_stats"]
-
-_ROWS_PIXELS = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -22,32 +21,28 @@ class BandStats:
     std: float
 
 
-def band_stats(pixels: np.ndarray, nodata: float | None = None) -> list[BandStats]:
-    """Min, max, mean and population standard deviation of each band of an (H, W, C) array.
+def band_stats(blocks: Iterable[np.ndarray], nodata: float | None = None) -> list[BandStats]:
+    """Min, max, mean and population standard deviation of each band of an image given as
+    (h, W, C) row bands.
 
     A sample equal to ``nodata`` (compared in the band's dtype) or not finite does not count.
-    Sums are accumulated in float64 over blocks of rows, with each block's values centred on
-    the band's first valid value so that large offsets lose no precision.
+    Sums are accumulated in float64, each band's values centred on its first valid value so
+    that large offsets lose no precision.
     """
-    h, w, c = pixels.shape
-    rows = max(1, _ROWS_PIXELS // max(w, 1))
-    count = np.zeros(c, dtype=np.int64)
-    shift = np.full(c, np.nan)
-    total = np.zeros(c)
-    squares = np.zeros(c)
-    low = np.full(c, np.inf)
-    high = np.full(c, -np.inf)
-    typed_nodata = None
-    if nodata is not None and not np.isnan(nodata):
-        typed_nodata = np.array(nodata).astype(pixels.dtype) if pixels.dtype.kind == "f" else nodata
-    for r in range(0, h, rows):
-        block = pixels[r : r + rows].reshape(-1, c)
+    count = shift = total = squares = low = high = None
+    for block in blocks:
+        c = block.shape[-1]
+        if count is None:
+            count = np.zeros(c, dtype=np.int64)
+            shift, total, squares = np.full(c, np.nan), np.zeros(c), np.zeros(c)
+            low, high = np.full(c, np.inf), np.full(c, -np.inf)
+        flat = block.reshape(-1, c)
         for b in range(c):
-            v = block[:, b]
+            v = flat[:, b]
             if v.dtype.kind == "f":
                 v = v[np.isfinite(v)]
-            if typed_nodata is not None:
-                v = v[v != typed_nodata]
+            if nodata is not None and not np.isnan(nodata):
+                v = v[v != (v.dtype.type(nodata) if v.dtype.kind == "f" else nodata)]
             if v.size == 0:
                 continue
             if np.isnan(shift[b]):
@@ -58,8 +53,10 @@ def band_stats(pixels: np.ndarray, nodata: float | None = None) -> list[BandStat
             squares[b] += np.dot(d, d)
             low[b] = min(low[b], float(v.min()))
             high[b] = max(high[b], float(v.max()))
+    if count is None:
+        return []
     result = []
-    for b in range(c):
+    for b in range(len(count)):
         n = int(count[b])
         if n == 0:
             result.append(BandStats(0, np.nan, np.nan, np.nan, np.nan))

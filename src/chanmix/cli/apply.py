@@ -104,7 +104,11 @@ def _one_source(matrices: tuple[str, ...], preset: str | None, coeffs: str | Non
 @opt.linear_opt
 @opt.nodata_opt
 @opt.page_opt
+@opt.series_opt
 @click.option("--save-matrix", metavar="FILE", help="Write the mix actually applied (JSON).")
+@opt.compress_opt
+@opt.tile_opt
+@opt.bigtiff_opt
 @opt.jobs_opt
 @opt.quiet_opt
 def apply_cmd(
@@ -128,7 +132,11 @@ def apply_cmd(
     linear: bool,
     nodata: object,
     page: int,
+    series: int | None,
     save_matrix: str | None,
+    compress: str,
+    tile: str | tuple[int, int] | None,
+    bigtiff: str,
     jobs: int,
     quiet: bool,
 ) -> None:
@@ -170,6 +178,10 @@ def apply_cmd(
         nodata=nodata,  # type: ignore[arg-type]
         jobs=jobs,
         page=page,
+        series=series,
+        compression=compress,
+        tile=tile,
+        bigtiff=bigtiff,
     )
     fitting = pca is not None or bool(targets)
     recipes = Recipes(
@@ -179,7 +191,7 @@ def apply_cmd(
         targets,
         per_image,
         FitOptions(bands=bands, alpha=alpha_mode, nodata=nodata, mask=mask, sample=sample, seed=seed,
-                   page=page),  # type: ignore[arg-type]
+                   page=page, series=series),  # type: ignore[arg-type]
         quiet,
         signed_hint=dtype in ("same", "uint8", "uint16", "uint32") and rescale == "clip",
     )

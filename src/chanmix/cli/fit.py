@@ -19,7 +19,7 @@ def fit_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options every fit shares: which pixels and bands count."""
     for decorator in reversed(
         (opt.bands_opt, opt.alpha_opt, opt.nodata_opt, opt.mask_opt, opt.sample_opt, opt.seed_opt,
-         opt.page_opt, opt.quiet_opt)
+         opt.page_opt, opt.series_opt, opt.quiet_opt)
     ):
         command = decorator(command)
     return command
@@ -30,7 +30,7 @@ def make_fit_options(kwargs: dict[str, Any]) -> FitOptions:
     return FitOptions(
         bands=kwargs.pop("bands"), alpha=kwargs.pop("alpha_mode"), nodata=kwargs.pop("nodata"),
         mask=kwargs.pop("mask"), sample=kwargs.pop("sample"), seed=kwargs.pop("seed"),
-        page=kwargs.pop("page"),
+        page=kwargs.pop("page"), series=kwargs.pop("series"),
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from ..errors import ChanmixError
-from ..io import read_raster
+from ..io import image_number, open_raster
 from ..pipeline import effective_nodata
 from ..stats import band_stats
 from . import options as opt
@@ -19,12 +19,12 @@ def _finite(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else x
 
 
-def describe(path: str, page: int, nodata_choice: Any) -> dict[str, Any]:
+def describe(path: str, page: int, series: int | None, nodata_choice: Any) -> dict[str, Any]:
     """Everything ``info`` reports about one image, as JSON-ready values."""
-    raster = read_raster(path, page=page)
-    info = raster.info
-    nodata = effective_nodata(nodata_choice, info)
-    stats = band_stats(raster.pixels, nodata)
+    with open_raster(path, page=image_number(path, page, series)) as reader:
+        info = reader.info
+        nodata = effective_nodata(nodata_choice, info)
+        stats = band_stats((band for _, band in reader.row_bands()), nodata)
     names = info.band_names or (None,) * info.bands
     geo = info.geo
     return {
@@ -47,6 +47,7 @@ def describe(path: str, page: int, nodata_choice: Any) -> dict[str, Any]:
         "icc_profile_bytes": len(info.icc_profile) if info.icc_profile else None,
         "crs": geo.crs if geo else None,
         "transform": list(geo.transform) if geo and geo.transform else None,
+        "streamed": not info.loads_whole,
         "band_stats": [
             {"band": b + 1, "name": names[b], "valid": s.valid, "min": _finite(s.min),
              "max": _finite(s.max), "mean": _finite(s.mean), "std": _finite(s.std)}
@@ -78,6 +79,7 @@ def _text(d: dict[str, Any]) -> str:
         add(f"  CRS: {d['crs'] or 'none'}")
         if d["transform"]:
             add("  transform: " + ", ".join(f"{v:.10g}" for v in d["transform"]))
+    add("  reading: " + ("by blocks" if d["streamed"] else "the whole image at once (not readable in parts)"))
     rows = [("band", "name", "min", "max", "mean", "std", "valid")]
     for s in d["band_stats"]:
         rows.append((
@@ -94,9 +96,10 @@ def _text(d: dict[str, Any]) -> str:
 @click.command("info")
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @opt.page_opt
+@opt.series_opt
 @opt.nodata_opt
 @opt.json_opt
-def info_cmd(inputs: tuple[str, ...], page: int, nodata: Any, as_json: bool) -> None:
+def info_cmd(inputs: tuple[str, ...], page: int, series: int | None, nodata: Any, as_json: bool) -> None:
     """Size, bands, sample type, layout, per-band statistics, nodata and georeferencing.
 
     Statistics leave out nodata and non-finite samples. With --json, one JSON object per input,
@@ -110,7 +113,7 @@ def info_cmd(inputs: tuple[str, ...], page: int, nodata: Any, as_json: bool) -> 
     failures = 0
     for path in inputs:
         try:
-            d = describe(path, page, nodata)
+            d = describe(path, page, series, nodata)
         except ChanmixError as exc:
             if len(inputs) == 1:
                 raise

@@ -15,8 +15,12 @@ option                 value                                       commands
 --alpha MODE           keep | drop | mix                            apply
 --linear               mix in linear light (sRGB decoded)           apply
 --nodata VALUE         number, ``nan`` or ``none``                  apply, info
---page N               0-based image of a multi-image file          apply, info
+--page N               0-based image of a multi-image file          apply, info, fit
+--series N             0-based image series of a TIFF file          apply, info, fit
 -j/--jobs N            worker threads; -1 or 0 = all cores          apply
+--compress CODEC       auto | none | deflate | lzw | zstd           apply
+--tile SIZE            auto | none | 512 | 512x256                  apply
+--bigtiff WHEN         auto | yes | no                              apply
 -q/--quiet             no progress or summary on stderr             apply, fit
 --json                 machine-readable output                      presets, info
 -k K                   components: a count, or a variance fraction  fit pca, fit mnf
@@ -99,6 +103,23 @@ def parse_components(
     raise click.BadParameter(f"{value!r}: use a whole number >= 1 or a fraction between 0 and 1")
 
 
+def parse_tile(
+    ctx: click.Context | None, param: click.Parameter | None, value: str
+) -> str | tuple[int, int] | None:
+    """``auto``, ``none`` (strips), ``512`` or ``512x256`` (height x width, multiples of 16)."""
+    text = value.lower()
+    if text in ("auto", "none"):
+        return None if text == "none" else "auto"
+    try:
+        sizes = tuple(int(v) for v in text.split("x"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: expected auto, none, 512 or 512x256") from None
+    tile = (sizes[0], sizes[0]) if len(sizes) == 1 else sizes
+    if len(tile) != 2 or any(t < 16 or t % 16 for t in tile):
+        raise click.BadParameter(f"{value!r}: tile sizes are multiples of 16, e.g. 256 or 512x256")
+    return tile  # type: ignore[return-value]
+
+
 def parse_jobs(ctx: click.Context | None, param: click.Parameter | None, value: int) -> int:
     """Worker count: N >= 1, or 0 / -1 for every core."""
     if value in (0, -1):
@@ -155,7 +176,11 @@ nodata_opt = click.option(
 )
 page_opt = click.option(
     "--page", type=click.IntRange(min=0), default=0, show_default=True,
-    help="Which image of a multi-image file to read (0-based).",
+    help="Which image of a multi-image file to read (0-based; within --series when given).",
+)
+series_opt = click.option(
+    "--series", type=click.IntRange(min=0), metavar="N",
+    help="Which image series of a TIFF file to read (0-based, as tifffile numbers them).",
 )
 jobs_opt = click.option(
     "-j", "--jobs", type=int, default=-1, callback=parse_jobs, show_default="all cores",
@@ -171,6 +196,21 @@ sample_opt = click.option(
 )
 seed_opt = click.option(
     "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of --sample's draw."
+)
+compress_opt = click.option(
+    "--compress", type=click.Choice(("auto", "none", "deflate", "lzw", "zstd")), default="auto",
+    show_default=True,
+    help="TIFF compression (with the predictor for the data type); auto keeps a TIFF input's "
+    "Deflate, LZW or ZSTD and writes anything else uncompressed.",
+)
+tile_opt = click.option(
+    "--tile", default="auto", show_default=True, callback=parse_tile, metavar="SIZE",
+    help="TIFF tiles: auto keeps a tiled input's tiles and tiles outputs over 16 megapixels "
+    "in 256x256; none writes strips; 512 or 512x256 (height x width).",
+)
+bigtiff_opt = click.option(
+    "--bigtiff", type=click.Choice(("auto", "yes", "no")), default="auto", show_default=True,
+    help="Write BigTIFF: auto when the output may exceed 4 GB.",
 )
 quiet_opt = click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
 json_opt = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")

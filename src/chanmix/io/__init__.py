@@ -13,7 +13,7 @@ from .atomic import atomic_output
 from .blocks import BlockReader, open_raster
 from .formats import EXTENSIONS, check_output, output_format
 from .raster import SAMPLE_DTYPES, GeoInfo, Raster, RasterInfo
-from .read import read_raster
+from .read import image_number, read_raster
 from .stream_write import write_raster_blocks
 from .write import write_raster
 
@@ -26,6 +26,7 @@ __all__ = [
     "RasterInfo",
     "atomic_output",
     "check_output",
+    "image_number",
     "open_raster",
     "output_format",
     "read_raster",

@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import tifffile
 
 from ..errors import DataError, UsageError
 from .pillow import page_message, read_pillow
 from .png import PNG_SIGNATURE, read_png
 from .raster import Raster, as_sample_array, reason, whole_image_info
-from .tiff import read_tiff
+from .tiff import read_tiff, tiff_errors
+from .tiff_pages import series_image
 
 __all__ = ["load_npy", "read_raster", "sniff"]
 
@@ -58,6 +60,26 @@ def read_raster(path: str | os.PathLike, *, page: int = 0) -> Raster:
         pixels = as_sample_array(array, name)
         return Raster(pixels, whole_image_info(name, "NPY", pixels, loads_whole=False))
     return read_pillow(name, page)
+
+
+def image_number(path: str | os.PathLike, page: int = 0, series: int | None = None) -> int:
+    """The file-wide image number of image `page` of image series `series` (0-based); with no
+    series, `page` itself. Only TIFF files hold several series.
+
+    Raises
+    ------
+    UsageError
+        When the series or the page does not exist.
+    """
+    if series is None:
+        return page
+    name = os.fsdecode(path)
+    if sniff(name, page) != "tiff":
+        if series != 0:
+            raise UsageError(f"--series: {name} holds one image series (0), not {series}")
+        return page
+    with tiff_errors(name), tifffile.TiffFile(name) as tif:
+        return series_image(tif, name, series, page)
 
 
 def sniff(name: str, page: int) -> str:

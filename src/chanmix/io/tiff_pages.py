@@ -27,6 +27,7 @@ __all__ = [
     "image_position",
     "locate",
     "page_numbers",
+    "series_image",
     "single_ifd",
     "streamable_pages",
 ]
@@ -46,13 +47,32 @@ def _images_in(series: tifffile.TiffPageSeries) -> int:
     return math.prod(n for axis, n in zip(series.axes, series.shape) if axis not in IMAGE_AXES)
 
 
-def locate(tif: tifffile.TiffFile, path: str, page: int) -> tuple[Any, int, int]:
-    """The series holding image `page`, the image's index in it, and the file's image count."""
+def _image_series(tif: tifffile.TiffFile, path: str) -> tuple[list[Any], np.ndarray]:
+    """The series that hold images (not overviews or masks) and the number of their first images."""
     images = [s for s in tif.series if not s.keyframe.subfiletype & _REDUCED_OR_MASK]
     images = images or list(tif.series)[:1]
     if not images:
         raise DataError(f"{path}: the TIFF file holds no image (truncated?)")
-    starts = np.cumsum([0] + [_images_in(s) for s in images])
+    return images, np.cumsum([0] + [_images_in(s) for s in images])
+
+
+def series_image(tif: tifffile.TiffFile, path: str, series: int, page: int) -> int:
+    """The file-wide number of image `page` of image series `series` (both 0-based)."""
+    images, starts = _image_series(tif, path)
+    if not 0 <= series < len(images):
+        last = len(images) - 1
+        raise UsageError(f"--series: {path} has {len(images)} image series (0 to {last}), not {series}")
+    count = int(starts[series + 1] - starts[series])
+    if not 0 <= page < count:
+        raise UsageError(
+            f"--page: series {series} of {path} has {count} image(s) (0 to {count - 1}), not {page}"
+        )
+    return int(starts[series]) + page
+
+
+def locate(tif: tifffile.TiffFile, path: str, page: int) -> tuple[Any, int, int]:
+    """The series holding image `page`, the image's index in it, and the file's image count."""
+    images, starts = _image_series(tif, path)
     if page >= starts[-1]:
         raise UsageError(page_message(path, page, int(starts[-1])))
     which = int(np.searchsorted(starts, page, side="right")) - 1
