@@ -124,7 +124,7 @@ def test_tiff_output_options(run, pixels, tmp_path, args, check):
         np.testing.assert_array_equal(tif.asarray(), expected)
 
 
-def test_bigtiff_on_request_and_tiles_kept_from_the_input(run, pixels, tmp_path):
+def test_bigtiff_on_request_and_tiled_input_gives_tiled_output(run, pixels, tmp_path):
     tifffile.imwrite(
         tmp_path / "in.tif",
         pixels,
@@ -136,7 +136,7 @@ def test_bigtiff_on_request_and_tiles_kept_from_the_input(run, pixels, tmp_path)
     run("apply", tmp_path / "in.tif", "-c", COEFFS, "--bigtiff", "yes", "-o", tmp_path / "big.tif")
     with tifffile.TiffFile(tmp_path / "big.tif") as tif:
         page = tif.pages[0]
-        assert tif.is_bigtiff and (page.tilelength, page.tilewidth) == (32, 64) and page.compression == 8
+        assert tif.is_bigtiff and (page.tilelength, page.tilewidth) == (256, 256) and page.compression == 8
     run("apply", tmp_path / "in.tif", "-c", COEFFS, "-o", tmp_path / "classic.tif")
     assert not tifffile.TiffFile(tmp_path / "classic.tif").is_bigtiff
 
@@ -159,7 +159,7 @@ def test_auto_tiling_of_large_outputs():
     tiled = info(**{**fields, "height": 10, "width": 10, "tile": (32, 32)})
     assert pipeline.output_tile("auto", big) == (256, 256)
     assert pipeline.output_tile("auto", small) is None
-    assert pipeline.output_tile("auto", tiled) == (32, 32)
+    assert pipeline.output_tile("auto", tiled) == (256, 256)
     assert pipeline.output_tile(None, big) is None
 
 

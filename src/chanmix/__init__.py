@@ -13,21 +13,37 @@ array([[ 76, 150]], dtype=uint8)
 array([[0.6, 0.6]], dtype=float32)
 """
 
-from ._version import __version__
-from .errors import ChanmixError, DataError, MatrixError, UsageError
-from .kernel import Plan, compile_plan, mix_block
-from .matrixfiles import load_matrix, matrix_json, parse_coeffs, read_matrix
-from .mix import Mix, compose
-from .mixer import apply
-from .presets import PRESETS, Preset, get_preset
-from .rescale import Rescale
+from __future__ import annotations
 
-__all__ = [
-    "__version__",
-    "ChanmixError", "DataError", "MatrixError", "UsageError",
-    "Mix", "compose",
-    "Plan", "compile_plan", "mix_block",
-    "Rescale", "apply",
-    "load_matrix", "matrix_json", "parse_coeffs", "read_matrix",
-    "PRESETS", "Preset", "get_preset",
-]
+import importlib
+from typing import Any
+
+from ._version import __version__
+
+#: Public name -> the module that defines it. Loaded on first use, so that importing the
+#: package (and starting the command line) does not load NumPy.
+_EXPORTS = {
+    "ChanmixError": "errors", "DataError": "errors", "MatrixError": "errors", "UsageError": "errors",
+    "Mix": "mix", "compose": "mix",
+    "Plan": "kernel", "compile_plan": "kernel", "mix_block": "kernel",
+    "Mixer": "mixer", "apply": "mixer",
+    "Rescale": "rescale",
+    "load_matrix": "matrixfiles", "matrix_json": "matrixfiles", "parse_coeffs": "matrixfiles",
+    "read_matrix": "matrixfiles",
+    "PRESETS": "presets", "Preset": "presets", "get_preset": "presets",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'chanmix' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

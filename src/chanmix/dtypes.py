@@ -10,14 +10,11 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import DTypeLike
 
+from .choices import OUTPUT_DTYPES
 from .errors import UsageError
 
 __all__ = ["OUTPUT_DTYPES", "compute_dtype", "dtype_max", "output_dtype", "value_range"]
 
-#: The sample types chanmix writes (and mixes natively).
-OUTPUT_DTYPES: tuple[str, ...] = (
-    "uint8", "uint16", "int16", "uint32", "int32", "float32", "float64",
-)
 
 
 def dtype_max(dtype: DTypeLike) -> float:

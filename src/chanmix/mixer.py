@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import DTypeLike
 
+from .choices import ALPHA_MODES
 from .dtypes import output_dtype, value_range
 from .errors import MatrixError, UsageError
 from .kernel import Plan, compile_plan, mix_block, nodata_mask
@@ -22,7 +23,6 @@ from .rescale import Rescale, rescale_map
 
 __all__ = ["ALPHA_MODES", "Mixer", "apply", "ordered_map", "output_nodata"]
 
-ALPHA_MODES = ("keep", "drop", "mix")
 
 #: Rows of a block of an in-memory image: about this many pixels at a time per worker.
 _BLOCK_PIXELS = 1 << 18

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .choices import NodataChoice
 from .dtypes import output_dtype
 from .errors import DataError, UsageError
 from .io import (
@@ -61,13 +62,6 @@ class MixRecipe:
             mixes.append(mix)
             n = mix.n_outputs
         return compose(mixes)
-
-
-@dataclass(frozen=True)
-class NodataChoice:
-    """A nodata value given on the command line; ``value`` None means "no nodata at all"."""
-
-    value: float | None
 
 
 def effective_nodata(choice: NodataChoice | None, info: RasterInfo) -> float | None:
@@ -123,13 +117,15 @@ def output_compression(choice: str, info: RasterInfo) -> str | None:
 
 
 def output_tile(choice: str | tuple[int, int] | None, info: RasterInfo) -> tuple[int, int] | None:
-    """``--tile``: ``auto`` keeps a tiled input's tiles (when multiples of 16) and tiles an
-    output of more than 2^24 pixels in 256 x 256; None writes strips."""
+    """``--tile``: ``auto`` tiles the output in 256 x 256 when the input is tiled or the output
+    has more than 2^24 pixels, and writes strips otherwise; None writes strips.
+
+    A tiled output is written a row of tiles at a time, so the tile height bounds the memory
+    it needs: 256 rows of the image's width.
+    """
     if choice != "auto":
         return choice  # type: ignore[return-value]
-    if info.tile is not None and all(t % 16 == 0 for t in info.tile):
-        return info.tile
-    return _AUTO_TILE if info.height * info.width > _AUTO_TILE_PIXELS else None
+    return _AUTO_TILE if info.tile is not None or info.height * info.width > _AUTO_TILE_PIXELS else None
 
 
 def band_rows(reader: BlockReader, out_row_bytes: int) -> int:

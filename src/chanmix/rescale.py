@@ -20,13 +20,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .choices import RESCALE_MODES
 from .errors import UsageError
 from .kernel import compile_plan, mix_block, nodata_mask
 from .mix import Mix
 
 __all__ = ["RESCALE_MODES", "Rescale", "rescale_map"]
 
-RESCALE_MODES = ("clip", "minmax", "percentile")
 
 #: Bins of each refinement pass.
 BINS = 4096

@@ -6,6 +6,7 @@ requests) exit 2, data and I/O errors exit 1. No traceback is ever shown for bad
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from typing import Any
@@ -14,11 +15,17 @@ import click
 
 from .._version import __version__
 from ..errors import ChanmixError
-from .apply import apply_cmd
-from .fit import fit_cmd
-from .info import info_cmd
-from .matrix import matrix_cmd
-from .presets import presets_cmd
+
+#: Command name -> (module of chanmix.cli, command object, one-line help). A command's module,
+#: and the NumPy, tifffile... it needs, is imported only when that command runs, so that
+#: ``chanmix --help`` starts at once.
+COMMANDS = {
+    "apply": ("apply", "apply_cmd", "Mix the channels of images: out = W @ in + b."),
+    "fit": ("fit", "fit_cmd", "Learn a matrix from the data: PCA, least squares, MNF."),
+    "info": ("info", "info_cmd", "Size, bands, type, layout, statistics, georeferencing."),
+    "matrix": ("matrix", "matrix_cmd", "Show, compose and invert matrix files."),
+    "presets": ("presets", "presets_cmd", "List the built-in matrices, or show one."),
+}
 
 
 def fail(message: str, code: int) -> None:
@@ -28,7 +35,20 @@ def fail(message: str, code: int) -> None:
 
 
 class ChanmixGroup(click.Group):
-    """A group whose errors are printed as a single line."""
+    """A group whose errors are printed as a single line and whose commands load on use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attribute, _ = COMMANDS[cmd_name]
+        return getattr(importlib.import_module(f"{__package__}.{module}"), attribute)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, COMMANDS[name][2]) for name in sorted(COMMANDS)])
 
     def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:  # type: ignore[override]
         extra.pop("standalone_mode", None)
@@ -70,9 +90,3 @@ def cli() -> None:
       chanmix info sample_images/multispectral.tif
     """
 
-
-cli.add_command(apply_cmd)
-cli.add_command(presets_cmd)
-cli.add_command(info_cmd)
-cli.add_command(matrix_cmd)
-cli.add_command(fit_cmd)

@@ -38,10 +38,7 @@ import os
 
 import click
 
-from ..dtypes import OUTPUT_DTYPES
-from ..mixer import ALPHA_MODES
-from ..pipeline import NodataChoice
-from ..rescale import RESCALE_MODES
+from ..choices import ALPHA_MODES, OUTPUT_DTYPES, RESCALE_MODES, NodataChoice
 
 
 def parse_bands(
@@ -205,8 +202,8 @@ compress_opt = click.option(
 )
 tile_opt = click.option(
     "--tile", default="auto", show_default=True, callback=parse_tile, metavar="SIZE",
-    help="TIFF tiles: auto keeps a tiled input's tiles and tiles outputs over 16 megapixels "
-    "in 256x256; none writes strips; 512 or 512x256 (height x width).",
+    help="TIFF tiles: auto tiles 256x256 when the input is tiled or the output is over 16 "
+    "megapixels, else strips; none writes strips; 512 or 512x256 (height x width).",
 )
 bigtiff_opt = click.option(
     "--bigtiff", type=click.Choice(("auto", "yes", "no")), default="auto", show_default=True,

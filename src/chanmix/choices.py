@@ -1,0 +1,24 @@
+"""The fixed vocabularies of chanmix's options, light enough for the command line to load
+without NumPy (``chanmix --help`` starts fast)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["ALPHA_MODES", "OUTPUT_DTYPES", "RESCALE_MODES", "NodataChoice"]
+
+#: The sample types chanmix writes (and mixes natively).
+OUTPUT_DTYPES: tuple[str, ...] = ("uint8", "uint16", "int16", "uint32", "int32", "float32", "float64")
+
+#: What happens to an alpha channel: passed through and kept last, dropped, or mixed.
+ALPHA_MODES = ("keep", "drop", "mix")
+
+#: How mixed values are brought into the output range (see :class:`chanmix.rescale.Rescale`).
+RESCALE_MODES = ("clip", "minmax", "percentile")
+
+
+@dataclass(frozen=True)
+class NodataChoice:
+    """A nodata value given on the command line; ``value`` None means "no nodata at all"."""
+
+    value: float | None
