@@ -154,8 +154,8 @@ def test_bad_tile_sizes_are_usage_errors(pixels, tmp_path):
 def test_auto_tiling_of_large_outputs():
     info = RasterInfo
     fields = {name: None for name in info.__dataclass_fields__}
-    big = info(**{**fields, "height": 5000, "width": 4000, "tile": None})
-    small = info(**{**fields, "height": 4000, "width": 4000, "tile": None})
+    big = info(**{**fields, "height": 9000, "width": 8000, "tile": None})
+    small = info(**{**fields, "height": 8000, "width": 8000, "tile": None})
     tiled = info(**{**fields, "height": 10, "width": 10, "tile": (32, 32)})
     assert pipeline.output_tile("auto", big) == (256, 256)
     assert pipeline.output_tile("auto", small) is None

@@ -40,7 +40,7 @@ _CARRIED_COMPRESSION = ("deflate", "lzw", "zstd")
 #: Bytes of input plus output in one band: memory is about (jobs + 1) bands plus a tile row.
 BAND_BYTES = 16 << 20
 #: ``--tile auto`` tiles outputs of more than this many pixels, in tiles of this size.
-_AUTO_TILE_PIXELS = 1 << 24
+_AUTO_TILE_PIXELS = 1 << 26
 _AUTO_TILE = (256, 256)
 
 
@@ -118,7 +118,7 @@ def output_compression(choice: str, info: RasterInfo) -> str | None:
 
 def output_tile(choice: str | tuple[int, int] | None, info: RasterInfo) -> tuple[int, int] | None:
     """``--tile``: ``auto`` tiles the output in 256 x 256 when the input is tiled or the output
-    has more than 2^24 pixels, and writes strips otherwise; None writes strips.
+    has more than 2^26 pixels (8192 x 8192), and writes strips otherwise; None writes strips.
 
     A tiled output is written a row of tiles at a time, so the tile height bounds the memory
     it needs: 256 rows of the image's width.

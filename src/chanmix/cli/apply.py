@@ -7,7 +7,7 @@ import os
 import click
 
 from ..errors import ChanmixError, DataError
-from ..fitting import FitOptions, lstsq_from_files, pca_from_files
+from ..fitting import FitOptions
 from ..io import output_format
 from ..matrixfiles import parse_coeffs, read_matrix
 from ..mix import Mix
@@ -15,7 +15,6 @@ from ..pipeline import ApplyOptions, MixRecipe, apply_file, plan_outputs, save_m
 from ..presets import get_preset
 from ..rescale import Rescale
 from . import options as opt
-from .fit import lstsq_report, pca_report
 
 _SIGNED_HINT = (
     "Note: principal components are signed and centred on 0; with an integer output type the "
@@ -51,6 +50,9 @@ class Recipes:
             self.shared = self._fit(list(range(len(inputs))))
 
     def _fit(self, indices: list[int]) -> MixRecipe:
+        from ..fitting import lstsq_from_files, pca_from_files  # only when fitting
+        from .fit import lstsq_report, pca_report
+
         paths = [self.inputs[i] for i in indices]
         if self.pca is not None:
             fit = pca_from_files(paths, self.pca, options=self.fit_options)

@@ -10,7 +10,6 @@ is left untouched. The data are not fsync'ed: this guards against failed runs, n
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -57,7 +56,7 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
 def _create_beside(target: Path) -> Path:
     """Create a new, empty, uniquely named file in `target`'s folder."""
     while True:
-        temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+        temporary = target.with_name(f".{target.name}.{os.urandom(4).hex()}.part")
         try:
             os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
         except FileExistsError:
