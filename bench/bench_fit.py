@@ -73,7 +73,9 @@ def run(quick: bool = False) -> str:
     fitted = chanmix_pca(data, k).mix.weights
     signs = np.sign(ref.components_[np.arange(k), np.abs(ref.components_).argmax(axis=1)])
     agreement = np.abs(fitted - ref.components_ * signs[:, None]).max()
-    rows = [[name, f"{median(t):.3f}", f"{median(t) / reference:.2f}", str(len(t))] for name, t in times.items()]
+    rows = [
+        [name, f"{median(t):.3f}", f"{median(t) / reference:.2f}", str(len(t))] for name, t in times.items()
+    ]
     text = table(
         [
             f"PCA of {side} x {side} pixels x {bands} bands, k={k}",

@@ -29,8 +29,12 @@ SRC = HERE.parent / "src"
 sys.path.insert(0, str(SRC))
 sys.path.insert(0, str(HERE))
 
-#: Section name -> module in bench/ with ``run(quick: bool) -> str`` (a Markdown table and notes).
-SECTIONS = {"fit": "bench_fit"}
+#: Section name -> (module in bench/, its function ``f(quick: bool) -> str``: a Markdown table).
+SECTIONS = {
+    "fit": ("bench_fit", "run"),
+    "memory": ("bench_stream", "run_memory"),
+    "vips": ("bench_stream", "run_vips"),
+}
 
 
 def alternate(candidates: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
@@ -107,7 +111,8 @@ def main() -> None:
         parser.error(f"unknown section {unknown[0]!r}; choose from {', '.join(SECTIONS)}")
     for name in args.sections or list(SECTIONS):
         print(f"== {name}", flush=True)
-        text = importlib.import_module(SECTIONS[name]).run(quick=args.quick)
+        module, function = SECTIONS[name]
+        text = getattr(importlib.import_module(module), function)(quick=args.quick)
         print(text, flush=True)
         if not args.quick:
             write_section(name, f"Measured {time.strftime('%Y-%m-%d')} on {machine()}.\n\n{text}")
