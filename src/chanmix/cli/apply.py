@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import ChanmixError, DataError
-from ..fitting import FitOptions
 from ..io import output_format
 from ..matrixfiles import parse_coeffs, read_matrix
 from ..mix import Mix
@@ -15,6 +15,9 @@ from ..pipeline import ApplyOptions, MixRecipe, apply_file, plan_outputs, save_m
 from ..presets import get_preset
 from ..rescale import Rescale
 from . import options as opt
+
+if TYPE_CHECKING:
+    from ..fitting import FitOptions
 
 _SIGNED_HINT = (
     "Note: principal components are signed and centred on 0; with an integer output type the "
@@ -36,7 +39,7 @@ class Recipes:
 
     def __init__(
         self, inputs: tuple[str, ...], given: MixRecipe | None, pca: int | float | None,
-        targets: tuple[str, ...], per_image: bool, fit_options: FitOptions, quiet: bool,
+        targets: tuple[str, ...], per_image: bool, fit_options: FitOptions | None, quiet: bool,
         signed_hint: bool,
     ) -> None:
         self.inputs, self.pca, self.targets = inputs, pca, targets
@@ -55,6 +58,7 @@ class Recipes:
 
         paths = [self.inputs[i] for i in indices]
         if self.pca is not None:
+            assert self.fit_options is not None
             fit = pca_from_files(paths, self.pca, options=self.fit_options)
             report = pca_report(fit)
         else:
@@ -185,15 +189,19 @@ def apply_cmd(
         tile=tile,
         bigtiff=bigtiff,
     )
-    fitting = pca is not None or bool(targets)
+    fit_options = None
+    if pca is not None or targets:
+        from ..fitting import FitOptions  # the fitting code loads only when it is needed
+
+        fit_options = FitOptions(bands=bands, alpha=alpha_mode, nodata=nodata, mask=mask, sample=sample,
+                                 seed=seed, page=page, series=series)  # type: ignore[arg-type]
     recipes = Recipes(
         inputs,
-        None if fitting else _given_recipe(matrices, preset, coeffs),
+        None if fit_options else _given_recipe(matrices, preset, coeffs),
         pca,
         targets,
         per_image,
-        FitOptions(bands=bands, alpha=alpha_mode, nodata=nodata, mask=mask, sample=sample, seed=seed,
-                   page=page, series=series),  # type: ignore[arg-type]
+        fit_options,
         quiet,
         signed_hint=dtype in ("same", "uint8", "uint16", "uint32") and rescale == "clip",
     )
