@@ -7,7 +7,7 @@ the image's band count, the output format against the channels and sample type i
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -144,8 +144,11 @@ def apply_file(
     target: str | os.PathLike[str],
     recipe: MixRecipe,
     options: ApplyOptions,
+    progress: Callable[[int, int, int], None] | None = None,
 ) -> Mix:
     """Mix one image file into another, a row band at a time; returns the mix applied.
+
+    ``progress(rows, height, width)`` is called as each band of ``rows`` rows is written.
 
     Bands are read, mixed and encoded on ``options.jobs`` threads with at most that many in
     flight, so memory is bounded by the band size, not the image (for TIFF and .npy; other
@@ -177,9 +180,16 @@ def apply_file(
         mixer = Mixer.build(mix, info.dtype, out_dtype, linear=options.linear, scale_offset=scale_offset,
                             nodata=nodata, alpha=kept is not None)
         names = list(mix.names) + (["alpha"] if kept is not None else []) if mix.names else None
+
+        def bands() -> Iterator[np.ndarray]:
+            for band in ordered_map(lambda span: mixer(read(span)), ranges, options.jobs):
+                yield band
+                if progress is not None:
+                    progress(band.shape[0], info.height, info.width)
+
         write_raster_blocks(
             Path(target),
-            ordered_map(lambda span: mixer(read(span)), ranges, options.jobs),
+            bands(),
             height=info.height,
             width=info.width,
             channels=channels,

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import ChanmixError, DataError
+from ..errors import DataError
 from ..io import output_format
 from ..matrixfiles import parse_coeffs, read_matrix
-from ..mix import Mix
 from ..pipeline import ApplyOptions, MixRecipe, apply_file, plan_outputs, save_mix
 from ..presets import get_preset
 from ..rescale import Rescale
 from . import options as opt
+from .batch import run_batch
+from .stdio import FORMATS, piped
 
 if TYPE_CHECKING:
     from ..fitting import FitOptions
@@ -115,6 +117,9 @@ def _one_source(matrices: tuple[str, ...], preset: str | None, coeffs: str | Non
 @opt.compress_opt
 @opt.tile_opt
 @opt.bigtiff_opt
+@opt.skip_existing_opt
+@opt.newer_opt
+@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), help="Output format for -o - (stdout).")
 @opt.jobs_opt
 @opt.quiet_opt
 def apply_cmd(
@@ -143,6 +148,9 @@ def apply_cmd(
     compress: str,
     tile: str | tuple[int, int] | None,
     bigtiff: str,
+    skip_existing: bool,
+    newer: bool,
+    fmt: str | None,
     jobs: int,
     quiet: bool,
 ) -> None:
@@ -167,62 +175,55 @@ def apply_cmd(
       chanmix apply *.tif -m pca.json -o "{stem}-pca.tif"
     """
     _one_source(matrices, preset, coeffs, pca, targets)
-    if output is not None and "{" not in output:
-        output_format(output)
-    pairs = plan_outputs(list(inputs), output, outdir)
-    if outdir is not None:
-        try:
-            os.makedirs(outdir, exist_ok=True)
-        except OSError as exc:
-            raise DataError(f"{outdir}: cannot create the output folder ({exc.strerror})") from exc
-    options = ApplyOptions(
-        bands=bands,
-        dtype=dtype,
-        rescale=Rescale(rescale, percentiles),
-        alpha=alpha_mode,
-        linear=linear,
-        nodata=nodata,  # type: ignore[arg-type]
-        jobs=jobs,
-        page=page,
-        series=series,
-        compression=compress,
-        tile=tile,
-        bigtiff=bigtiff,
-    )
-    fit_options = None
-    if pca is not None or targets:
-        from ..fitting import FitOptions  # the fitting code loads only when it is needed
+    with piped(inputs, output, fmt) as (inputs, output):
+        if output is not None and "{" not in output:
+            output_format(output)
+        pairs = plan_outputs(list(inputs), output, outdir)
+        if outdir is not None:
+            try:
+                os.makedirs(outdir, exist_ok=True)
+            except OSError as exc:
+                raise DataError(f"{outdir}: cannot create the output folder ({exc.strerror})") from exc
+        options = ApplyOptions(
+            bands=bands,
+            dtype=dtype,
+            rescale=Rescale(rescale, percentiles),
+            alpha=alpha_mode,
+            linear=linear,
+            nodata=nodata,  # type: ignore[arg-type]
+            jobs=jobs,
+            page=page,
+            series=series,
+            compression=compress,
+            tile=tile,
+            bigtiff=bigtiff,
+        )
+        fit_options = None
+        if pca is not None or targets:
+            from ..fitting import FitOptions  # the fitting code loads only when it is needed
 
-        fit_options = FitOptions(bands=bands, alpha=alpha_mode, nodata=nodata, mask=mask, sample=sample,
-                                 seed=seed, page=page, series=series)  # type: ignore[arg-type]
-    recipes = Recipes(
-        inputs,
-        None if fit_options else _given_recipe(matrices, preset, coeffs),
-        pca,
-        targets,
-        per_image,
-        fit_options,
-        quiet,
-        signed_hint=dtype in ("same", "uint8", "uint16", "uint32") and rescale == "clip",
-    )
-    single = len(pairs) == 1
-    used: Mix | None = None
-    failures = 0
-    for index, (source, target) in enumerate(pairs):
-        try:
-            mix = apply_file(source, target, recipes.for_input(index), options)
-        except ChanmixError as exc:
-            if single:
-                raise
-            failures += 1
-            click.echo(f"Error: {exc}", err=True)
-            continue
-        used = used or mix
-    if not single and not quiet:
-        done = len(pairs) - failures
-        click.echo(f"{done} of {len(pairs)} images mixed, {failures} failed", err=True)
-    if save_matrix and used is not None:
-        save_mix(used, save_matrix)
-    if failures:
-        raise click.exceptions.Exit(1)
-
+            fit_options = FitOptions(bands=bands, alpha=alpha_mode, nodata=nodata, mask=mask, sample=sample,
+                                     seed=seed, page=page, series=series)  # type: ignore[arg-type]
+        recipes = Recipes(
+            inputs,
+            None if fit_options else _given_recipe(matrices, preset, coeffs),
+            pca,
+            targets,
+            per_image,
+            fit_options,
+            quiet,
+            signed_hint=dtype in ("same", "uint8", "uint16", "uint32") and rescale == "clip",
+        )
+        outcomes = run_batch(
+            pairs,
+            lambda index, source, target, file_jobs, progress: apply_file(
+                source, target, recipes.for_input(index), replace(options, jobs=file_jobs), progress
+            ),
+            jobs=jobs,
+            skip_existing=skip_existing,
+            newer=newer,
+            quiet=quiet,
+        )
+        used = next((o.result for o in outcomes if o.status == "done"), None)
+        if save_matrix and used is not None:
+            save_mix(used, save_matrix)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import importlib
 import logging
+import signal
 import sys
+import threading
 from typing import Any
 
 import click
@@ -26,6 +28,10 @@ COMMANDS = {
     "matrix": ("matrix", "matrix_cmd", "Show, compose and invert matrix files."),
     "presets": ("presets", "presets_cmd", "List the built-in matrices, or show one."),
 }
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def fail(message: str, code: int) -> None:
@@ -52,6 +58,9 @@ class ChanmixGroup(click.Group):
 
     def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:  # type: ignore[override]
         extra.pop("standalone_mode", None)
+        if threading.current_thread() is threading.main_thread():
+            # kill/timeout send SIGTERM: unwind like Ctrl-C, so no temporary file stays behind
+            signal.signal(signal.SIGTERM, _interrupt)
         # tifffile logs warnings about tags it cannot parse; chanmix reports what matters itself.
         logging.getLogger("tifffile").setLevel(logging.ERROR)
         try:

@@ -21,6 +21,8 @@ option                 value                                       commands
 --compress CODEC       auto | none | deflate | lzw | zstd           apply
 --tile SIZE            auto | none | 512 | 512x256                  apply
 --bigtiff WHEN         auto | yes | no                              apply
+--skip-existing        leave existing outputs alone                 apply
+--newer                leave outputs newer than their input alone   apply
 -q/--quiet             no progress or summary on stderr             apply, fit
 --json                 machine-readable output                      presets, info
 -k K                   components: a count, or a variance fraction  fit pca, fit mnf
@@ -193,6 +195,12 @@ sample_opt = click.option(
 )
 seed_opt = click.option(
     "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of --sample's draw."
+)
+skip_existing_opt = click.option(
+    "--skip-existing", is_flag=True, help="Leave alone outputs that already exist."
+)
+newer_opt = click.option(
+    "--newer", is_flag=True, help="Leave alone outputs newer than their input (like make)."
 )
 compress_opt = click.option(
     "--compress", type=click.Choice(("auto", "none", "deflate", "lzw", "zstd")), default="auto",

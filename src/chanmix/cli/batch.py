@@ -1,0 +1,100 @@
+"""Run one job per input file: skipped when up to date, in parallel, failures reported one line
+each, a summary at the end.
+
+One input runs alone with all the workers inside it (its bands in parallel) and its error
+propagates as the command's error. Several inputs run ``jobs`` files at a time, each on one
+thread, and a failing file does not stop the others. Output bytes are the same either way.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from ..errors import ChanmixError
+from .progress import Progress
+
+#: A file's job: (index, source, target, jobs inside it, progress callback) -> a result.
+Job = Callable[[int, str, str, int, Callable[[int, int, int], None] | None], Any]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one input: ``done`` (with the job's result), ``skipped`` or ``failed``."""
+
+    status: str
+    result: Any = None
+
+
+def up_to_date(source: str, target: str, *, skip_existing: bool, newer: bool) -> bool:
+    """Whether ``--skip-existing`` (target exists) or ``--newer`` (target exists and is at least
+    as new as its source) says to leave this target alone."""
+    if not os.path.exists(target):
+        return False
+    if skip_existing:
+        return True
+    return newer and source != "-" and os.path.getmtime(target) >= os.path.getmtime(source)
+
+
+def run_batch(
+    pairs: Sequence[tuple[str, str]],
+    job: Job,
+    *,
+    jobs: int,
+    skip_existing: bool = False,
+    newer: bool = False,
+    quiet: bool = False,
+    verb: str = "mixed",
+) -> list[Outcome]:
+    """Run ``job`` on every (source, target) pair; print failures and a summary on stderr.
+
+    Raises
+    ------
+    ChanmixError
+        The error of a single input.
+    click.exceptions.Exit
+        With code 1 when any of several inputs failed.
+    """
+    progress = Progress(len(pairs)) if Progress.wanted(quiet) else None
+    say = progress.message if progress else (lambda text: click.echo(text, err=True))
+    single = len(pairs) == 1
+
+    def one(item: tuple[int, tuple[str, str]]) -> Outcome:
+        index, (source, target) = item
+        try:
+            if up_to_date(source, target, skip_existing=skip_existing, newer=newer):
+                return Outcome("skipped")
+            feed = None if progress is None else (lambda r, h, w: progress.rows(index, r, h, w))
+            return Outcome("done", job(index, source, target, jobs if single else 1, feed))
+        except ChanmixError as exc:
+            if single:
+                raise
+            say(f"Error: {exc}")
+            return Outcome("failed")
+        finally:
+            if progress is not None:
+                progress.file_done(index)
+
+    try:
+        items = list(enumerate(pairs))
+        if single or jobs <= 1:
+            outcomes = [one(item) for item in items]
+        else:
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                outcomes = list(pool.map(one, items))
+    finally:
+        if progress is not None:
+            progress.close()
+    counts = {status: sum(o.status == status for o in outcomes) for status in ("done", "skipped", "failed")}
+    if not single and not quiet:
+        skipped = f", {counts['skipped']} skipped" if counts["skipped"] else ""
+        summary = f"{counts['done']} of {len(pairs)} images {verb}{skipped}, {counts['failed']} failed"
+        click.echo(summary, err=True)
+    if counts["failed"]:
+        raise click.exceptions.Exit(1)
+    return outcomes

@@ -1,0 +1,49 @@
+"""``-`` as input (an image on stdin) and ``-o -`` (the output on stdout, format from ``--format``).
+
+Both go through a temporary file, so that every reader and writer works the same on pipes as
+on files and the bytes on stdout are exactly those a file would hold; stdout receives
+nothing when the run fails.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+#: ``--format`` values and the extension that selects the writer.
+FORMATS = {"tif": ".tif", "tiff": ".tif", "png": ".png", "jpg": ".jpg", "jpeg": ".jpg", "npy": ".npy"}
+
+
+@contextmanager
+def piped(
+    inputs: tuple[str, ...], output: str | None, fmt: str | None
+) -> Iterator[tuple[tuple[str, ...], str | None]]:
+    """Swap ``-`` for temporary files: yields (inputs, output) to use; on success, the output
+    file (if it was ``-``) is copied to stdout."""
+    if inputs.count("-") > 1:
+        raise click.UsageError("stdin ('-') can be read only once")
+    to_stdout = output == "-"
+    if to_stdout and len(inputs) != 1:
+        raise click.UsageError("-o - writes one image to stdout: give one INPUT")
+    if to_stdout and fmt is None:
+        raise click.UsageError("-o - needs --format (tif, png, jpg or npy) to choose the output format")
+    if fmt is not None and not to_stdout:
+        raise click.UsageError("--format is for -o - (stdout); a file's extension chooses its format")
+    with tempfile.TemporaryDirectory(prefix="chanmix-") as folder:
+        if "-" in inputs:
+            stdin_path = Path(folder) / "stdin"
+            with open(stdin_path, "wb") as file:
+                shutil.copyfileobj(sys.stdin.buffer, file)
+            inputs = tuple(str(stdin_path) if i == "-" else i for i in inputs)
+        target = str(Path(folder) / f"stdout{FORMATS[fmt]}") if to_stdout and fmt else output
+        yield inputs, target
+        if to_stdout and target is not None:
+            with open(target, "rb") as file:
+                shutil.copyfileobj(file, sys.stdout.buffer)
+            sys.stdout.buffer.flush()

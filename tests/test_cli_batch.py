@@ -1,0 +1,223 @@
+"""Batch runs, stdin/stdout pipelines and the README's Makefile."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+from click.testing import CliRunner
+
+from chanmix.cli.main import cli
+from chanmix.cli.progress import Progress
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def run():
+    runner = CliRunner()
+    return lambda *args, **kw: runner.invoke(cli, [str(a) for a in args], catch_exceptions=False, **kw)
+
+
+@pytest.fixture
+def photos(samples, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(5):
+        shutil.copy(samples / ("astronaut.png" if i % 2 else "coffee.png"), folder / f"p{i}.png")
+    return sorted(folder.iterdir())
+
+
+def command() -> tuple[list[str], dict[str, str]]:
+    """This checkout's chanmix as a new process (installed or not)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "src"), env.get("PYTHONPATH")) if p)
+    return [sys.executable, "-m", "chanmix"], env
+
+
+def test_parallel_files_give_the_same_bytes(run, photos, tmp_path):
+    for jobs in (1, 3):
+        result = run("apply", *photos, "-p", "sepia", "-O", tmp_path / f"j{jobs}", "-j", jobs)
+        assert result.exit_code == 0 and "5 of 5 images mixed, 0 failed" in result.stderr
+        assert "\r" not in result.stderr  # no progress line outside a terminal
+    for photo in photos:
+        assert (tmp_path / "j1" / photo.name).read_bytes() == (tmp_path / "j3" / photo.name).read_bytes()
+
+
+def test_skip_existing_and_newer(run, photos, tmp_path):
+    out = tmp_path / "out"
+    assert run("apply", *photos, "-p", "invert", "-O", out).exit_code == 0
+    (out / "p0.png").write_bytes(b"kept")
+    result = run("apply", *photos, "-p", "invert", "-O", out, "--skip-existing")
+    assert "0 of 5 images mixed, 5 skipped, 0 failed" in result.stderr
+    assert (out / "p0.png").read_bytes() == b"kept"
+    old = time.time() - 1000
+    os.utime(out / "p1.png", (old, old))  # older than its input: remade
+    result = run("apply", *photos, "-p", "invert", "-O", out, "--newer")
+    assert "1 of 5 images mixed, 4 skipped, 0 failed" in result.stderr
+    assert (out / "p0.png").read_bytes() == b"kept" and os.path.getmtime(out / "p1.png") > old
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_line_on_a_terminal_only():
+    screen = _Terminal()
+    progress = Progress(2, screen)
+    progress.rows(0, 50, 100, 1000)
+    progress.file_done(0)
+    progress.message("Error: something")
+    progress.file_done(1)
+    progress.close()
+    text = screen.getvalue()
+    assert "[1/2]" in text and "MP/s" in text and "left" in text and "Error: something\n" in text
+    assert text.endswith("\r")
+    assert Progress.wanted(quiet=False, stream=screen) and not Progress.wanted(quiet=True, stream=screen)
+    assert not Progress.wanted(quiet=False, stream=io.StringIO())
+
+
+def test_stdin_to_stdout_equals_a_file_run(run, samples, tmp_path):
+    assert (
+        run("apply", samples / "astronaut.png", "-p", "gray-rec709", "-o", tmp_path / "f.png").exit_code == 0
+    )
+    data = (samples / "astronaut.png").read_bytes()
+    result = run("apply", "-", "-p", "gray-rec709", "-o", "-", "--format", "png", input=data)
+    assert result.exit_code == 0
+    assert result.stdout_bytes == (tmp_path / "f.png").read_bytes()
+    tiff = run("apply", samples / "multispectral.tif", "-c", "1,0,0,0,0,0,0,0", "-o", "-", "--format", "tif")
+    assert tifffile.imread(io.BytesIO(tiff.stdout_bytes)).shape == (192, 256)
+
+
+def test_pipe_through_real_processes(samples, tmp_path):
+    base, env = command()
+    with open(samples / "astronaut.png", "rb") as source:
+        piped = subprocess.run(
+            [*base, "apply", "-", "-p", "sepia", "-o", "-", "--format", "png"],
+            stdin=source,
+            capture_output=True,
+            env=env,
+            timeout=120,
+        )
+    assert piped.returncode == 0, piped.stderr
+    subprocess.run(
+        [*base, "apply", samples / "astronaut.png", "-p", "sepia", "-o", tmp_path / "f.png"],
+        check=True,
+        env=env,
+        timeout=120,
+    )
+    assert piped.stdout == (tmp_path / "f.png").read_bytes()
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["-o", "-"], "--format"),
+        (["-o", "-", "--format", "png", "{extra}"], "one INPUT"),
+        (["-o", "{out}", "--format", "png"], "--format is for -o -"),
+        (["-o", "-", "--format", "jpg", "--dtype", "uint16"], "JPEG"),
+    ],
+)
+def test_pipe_errors_write_nothing_to_stdout(run, samples, tmp_path, args, needle):
+    args = [
+        a.replace("{extra}", str(samples / "coffee.png")).replace("{out}", str(tmp_path / "o.png"))
+        for a in args
+    ]
+    if str(samples / "coffee.png") in args:
+        args.remove(str(samples / "coffee.png"))
+        inputs = [samples / "astronaut.png", samples / "coffee.png"]
+    else:
+        inputs = [samples / "astronaut.png"]
+    result = run("apply", *inputs, "-p", "sepia", *args)
+    assert result.exit_code == 2 and needle in result.stderr
+    assert result.stdout_bytes == b""
+
+
+def makefile_from_readme() -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"```make\n(.*?)```", text, re.S)
+    assert found, "README.md has a ```make example"
+    return found.group(1)
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="GNU make is not installed")
+def test_the_readme_makefile_builds_once_and_recovers_from_a_killed_run(samples, tmp_path):
+    base, env = command()
+    (tmp_path / "Makefile").write_text(makefile_from_readme())
+    (tmp_path / "matrix.json").write_text('{"weights": [[0.5, 0.5, 0], [0, 1, 0], [0, 0.2, 0.8]]}')
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("a", "b", "c"):
+        tifffile.imwrite(
+            raw / f"{name}.tif", rng.integers(0, 65536, (64, 80, 3), dtype=np.uint16), photometric="rgb"
+        )
+    tifffile.imwrite(
+        raw / "big.tif", rng.integers(0, 65536, (3000, 3000, 3), dtype=np.uint16), photometric="rgb"
+    )
+    make = ["make", "-j2", f"CHANMIX={' '.join(base)}"]
+
+    # an interrupted build: kill make and chanmix while big.tif is being written
+    started = subprocess.Popen(
+        make,
+        cwd=tmp_path,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not list((tmp_path / "mixed").glob(".big.tif.*.part")) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert list((tmp_path / "mixed").glob(".big.tif.*.part")), "the build was not caught mid-write"
+    os.killpg(started.pid, signal.SIGKILL)
+    started.wait()
+    assert not (tmp_path / "mixed" / "big.tif").exists()  # never a partial output
+
+    first = subprocess.run(make, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    outputs = sorted(p.name for p in (tmp_path / "mixed").glob("*.tif"))
+    assert outputs == ["a.tif", "b.tif", "big.tif", "c.tif"]
+    mixed = tifffile.imread(tmp_path / "mixed" / "big.tif")
+    source = tifffile.imread(raw / "big.tif").astype(np.float64)
+    np.testing.assert_array_equal(mixed[..., 1], source[..., 1])
+    second = subprocess.run(make, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0 and "apply" not in second.stdout  # nothing to do
+
+
+def test_sigterm_leaves_no_temporary_file(tmp_path):
+    base, env = command()
+    rng = np.random.default_rng(1)
+    tifffile.imwrite(
+        tmp_path / "big.tif", rng.integers(0, 65536, (3000, 3000, 3), dtype=np.uint16), photometric="rgb"
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "big.tif").write_bytes(b"previous")
+    process = subprocess.Popen(
+        [*base, "apply", tmp_path / "big.tif", "-p", "swap-rb", "-o", out / "big.tif"],
+        env=env,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while not list(out.glob(".big.tif.*.part")) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.002)
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=60)
+    if process.returncode == 0:
+        pytest.skip("the run finished before the signal arrived")
+    assert process.returncode == 130
+    assert (
+        sorted(p.name for p in out.iterdir()) == ["big.tif"] and (out / "big.tif").read_bytes() == b"previous"
+    )
