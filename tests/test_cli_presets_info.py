@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -113,8 +114,12 @@ def _installed_script() -> Path:
 def test_installed_script_end_to_end(samples, tmp_path):
     script = _installed_script()
     out = tmp_path / "g.png"
-    done = subprocess.run([script, "apply", samples / "astronaut.png", "-p", "gray-rec601", "-o", out],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [script, "apply", samples / "astronaut.png", "-p", "gray-rec601", "-o", out],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     ours = np.asarray(Image.open(out)).astype(int)
     pillow = np.asarray(Image.open(samples / "astronaut.png").convert("L")).astype(int)
@@ -136,8 +141,11 @@ def test_help_examples_on_the_sample_images_run(run, samples, tmp_path, command)
     import shlex
 
     text = run(*command, "--help").output.replace("\\\n", " ")
-    examples = [line.strip() for line in text.splitlines()
-                if line.strip().startswith("chanmix ") and "sample_images/" in line]
+    examples = [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip().startswith("chanmix ") and "sample_images/" in line
+    ]
     assert examples or command == ["info"]
     for example in examples:
         args = shlex.split(example.replace("sample_images/", f"{samples}/"))[1:]
@@ -145,3 +153,19 @@ def test_help_examples_on_the_sample_images_run(run, samples, tmp_path, command)
             args[args.index("-o") + 1] = str(tmp_path / Path(args[args.index("-o") + 1]).name)
         result = run(*args)
         assert result.exit_code == 0, (example, result.output)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["presets"], ["--version"]])
+def test_quick_commands_do_not_load_numpy(args):
+    """Start-up stays fast: listing and help never import NumPy (measured in bench/)."""
+    code = (
+        "import sys\nfrom chanmix.cli.main import cli\n"
+        f"try:\n    cli({args!r})\nexcept SystemExit:\n    pass\n"
+        "print('numpy loaded' if 'numpy' in sys.modules else 'numpy not loaded', file=sys.stderr)"
+    )
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(Path(chanmix.__file__).parent.parent), env.get("PYTHONPATH")) if p
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert done.stderr.strip().endswith("numpy not loaded"), done.stderr

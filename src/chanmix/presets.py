@@ -49,14 +49,16 @@ References
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from .errors import MatrixError, UsageError
-from .mix import Mix
+
+if TYPE_CHECKING:
+    from .mix import Mix
 
 __all__ = ["PRESETS", "Preset", "get_preset"]
 
@@ -116,6 +118,12 @@ _MACHADO_SOURCE = (
 )
 
 
+#: What a preset's numbers are made from: a (weights (M, N), bias (M,) or None) pair, or a
+#: function returning one (for matrices computed from the constants: run on first use, so that
+#: listing the presets needs no NumPy).
+Numbers = tuple[Any, Any] | Callable[[], tuple[Any, Any]]
+
+
 @dataclass(frozen=True)
 class Preset:
     """One row of the preset table.
@@ -124,8 +132,6 @@ class Preset:
     ----------
     name : str
         The name given to ``-p/--preset``.
-    mix : Mix
-        The ``(M, N)`` mix, with output channel ``names`` and provenance ``{"name", "source"}``.
     description : str
         One line: what the preset is for.
     source : str
@@ -133,29 +139,42 @@ class Preset:
         and file.
     inputs : tuple of N str
         Names of the input channels, in the order the weights expect them.
+    outputs : tuple of M str
+        Names of the output channels.
+    numbers : (weights, bias) or a function returning them
+        The ``(M, N)`` weights and ``(M,)`` bias (None for none), in normalized units.
     linear_light : bool
         True when the source defines the matrix on linear light, so sRGB-encoded images should
         be mixed with ``--linear``; False when it applies to the stored (encoded) values.
-
-    Raises
-    ------
-    MatrixError
-        When ``inputs`` does not name the mix's N inputs or the outputs are unnamed.
     """
 
     name: str
-    mix: Mix
     description: str
     source: str
     inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    numbers: Numbers = field(repr=False, compare=False)
     linear_light: bool = False
 
-    def __post_init__(self) -> None:
-        if len(self.inputs) != self.mix.n_inputs or self.mix.names is None:
+    @cached_property
+    def mix(self) -> Mix:
+        """The ``(M, N)`` mix, with the output channel names and provenance ``{"name", "source"}``.
+
+        Raises
+        ------
+        MatrixError
+            When the numbers do not have the shape the input and output names give.
+        """
+        from .mix import Mix
+
+        weights, bias = self.numbers() if callable(self.numbers) else self.numbers
+        provenance = {"name": self.name, "source": self.source}
+        mix = Mix(weights, bias, names=self.outputs, provenance=provenance)
+        if mix.n_inputs != len(self.inputs):
             raise MatrixError(
-                f"preset {self.name!r}: {len(self.inputs)} input names for "
-                f"{self.mix.n_inputs} inputs, output names {self.mix.names!r}"
+                f"preset {self.name!r}: {len(self.inputs)} input names for {mix.n_inputs} inputs"
             )
+        return mix
 
 
 # --- Small helpers that turn the constants into matrices --------------------------------------
@@ -163,44 +182,51 @@ class Preset:
 
 def _preset(
     name: str,
-    weights: Sequence[Sequence[float]] | np.ndarray,
+    weights: Sequence[Sequence[float]] | Callable[[], Any],
     *,
     outputs: Sequence[str],
     description: str,
     source: str,
     inputs: Sequence[str] = _RGB,
-    bias: Sequence[float] | np.ndarray | None = None,
+    bias: Sequence[float] | None = None,
     linear_light: bool = False,
 ) -> Preset:
-    mix = Mix(weights, bias, names=outputs, provenance={"name": name, "source": source})
-    return Preset(name, mix, description, source, tuple(inputs), linear_light)
+    numbers: Numbers = (lambda: (weights(), bias)) if callable(weights) else (weights, bias)
+    return Preset(name, description, source, tuple(inputs), tuple(outputs), numbers, linear_light)
 
 
 def _inverse(forward: Preset, description: str) -> Preset:
-    """The preset undoing ``forward``, named ``<inputs>-from-<forward name>``."""
+    """The preset undoing ``forward``, named ``<inputs>-from-<forward name>``, computed."""
     name = f"{''.join(forward.inputs).lower()}-from-{forward.name}"
     source = f"inverse of '{forward.name}' (computed): {forward.source}"
-    mix = forward.mix.inverse().with_info(
-        names=forward.inputs, provenance={"name": name, "source": source}
-    )
-    inputs = tuple(forward.mix.names or ())  # never empty: Preset.__post_init__ checks
-    return Preset(name, mix, description, source, inputs, forward.linear_light)
+
+    def numbers() -> tuple[Any, Any]:
+        inverse = forward.mix.inverse()
+        return inverse.weights, inverse.bias
+
+    return Preset(name, description, source, forward.outputs, forward.inputs, numbers, forward.linear_light)
 
 
-def _color_differences(luma: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+def _color_differences(luma: Sequence[float]) -> tuple[Any, Any]:
     """The rows of B' - Y' and R' - Y' over (R', G', B') for the luma weights ``luma``."""
+    import numpy as np
+
     y = np.asarray(luma, dtype=np.float64)
     return np.eye(3)[2] - y, np.eye(3)[0] - y
 
 
-def _ycbcr_rows(luma: Sequence[float]) -> np.ndarray:
+def _ycbcr_rows(luma: Sequence[float]) -> Any:
     """Full-range Y'CbCr: Cb = (B'-Y') / (2 (1-Kb)), Cr = (R'-Y') / (2 (1-Kr)), per [4]."""
+    import numpy as np
+
     b_y, r_y = _color_differences(luma)
     return np.array([luma, b_y / (2 * (1 - luma[2])), r_y / (2 * (1 - luma[0]))])
 
 
-def _yiq_rows(luma: Sequence[float]) -> np.ndarray:
+def _yiq_rows(luma: Sequence[float]) -> Any:
     """NTSC Y'IQ: I = V cos 33 - U sin 33, Q = U cos 33 + V sin 33, per [5]."""
+    import numpy as np
+
     b_y, r_y = _color_differences(luma)
     u, v = _NTSC_U_SCALE * b_y, _NTSC_V_SCALE * r_y
     cos, sin = np.cos(np.radians(_NTSC_IQ_ROTATION_DEG)), np.sin(np.radians(_NTSC_IQ_ROTATION_DEG))
@@ -220,7 +246,7 @@ def _by_name(presets: Iterable[Preset]) -> Mapping[str, Preset]:
 def _table() -> list[Preset]:
     ycbcr = _preset(
         "ycbcr-bt601",
-        _ycbcr_rows(_LUMA_BT601),
+        lambda: _ycbcr_rows(_LUMA_BT601),
         bias=(0.0, _JFIF_CHROMA_OFFSET, _JFIF_CHROMA_OFFSET),
         outputs=("Y", "Cb", "Cr"),
         description="Full-range JPEG/JFIF Y'CbCr, chroma centred on 128/255 (as Pillow 'YCbCr').",
@@ -229,7 +255,7 @@ def _table() -> list[Preset]:
     )
     yiq = _preset(
         "yiq",
-        _yiq_rows(_LUMA_BT601),
+        lambda: _yiq_rows(_LUMA_BT601),
         outputs=("Y", "I", "Q"),
         description="NTSC Y'IQ: luma, orange-blue I and purple-green Q (signed: use float output).",
         source="SMPTE 170M-2004 Annex A (U = 0.492111 (B'-Y'), V = 0.877283 (R'-Y'), IQ = UV "
@@ -277,15 +303,15 @@ def _table() -> list[Preset]:
         ),
         _preset(
             "invert",
-            -np.eye(3),
-            bias=np.ones(3),
+            ((-1.0, 0.0, 0.0), (0.0, -1.0, 0.0), (0.0, 0.0, -1.0)),
+            bias=(1.0, 1.0, 1.0),
             outputs=_RGB,
             description="Negative image: out = 1 - in on every channel.",
             source="definition: out = max - in (W = -I, b = 1 in normalized units)",
         ),
         _preset(
             "swap-rb",
-            np.eye(3)[::-1],
+            ((0.0, 0.0, 1.0), (0.0, 1.0, 0.0), (1.0, 0.0, 0.0)),
             outputs=("B", "G", "R"),
             description="Swap the first and third channels (RGB <-> BGR, e.g. OpenCV order).",
             source="definition: permutation (R, G, B) -> (B, G, R)",

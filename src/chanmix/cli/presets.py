@@ -6,7 +6,6 @@ import json
 
 import click
 
-from ..matrixfiles import matrix_json, matrix_table
 from ..presets import PRESETS, get_preset
 from .options import json_opt
 
@@ -27,7 +26,7 @@ def presets_cmd(name: str | None, as_json: bool) -> None:
     if name is None:
         if as_json:
             listing = [
-                {"name": p.name, "inputs": p.mix.n_inputs, "outputs": p.mix.n_outputs,
+                {"name": p.name, "inputs": len(p.inputs), "outputs": len(p.outputs),
                  "linear_light": p.linear_light, "description": p.description, "source": p.source}
                 for p in PRESETS.values()
             ]
@@ -35,10 +34,12 @@ def presets_cmd(name: str | None, as_json: bool) -> None:
             return
         width = max(len(n) for n in PRESETS)
         for preset in PRESETS.values():
-            shape = f"{preset.mix.n_inputs}->{preset.mix.n_outputs}"
+            shape = f"{len(preset.inputs)}->{len(preset.outputs)}"
             click.echo(f"{preset.name:<{width}}  {shape:>5}  {preset.description}")
             click.echo(f"{'':<{width}}         source: {preset.source}")
         return
+    from ..matrixfiles import matrix_json, matrix_table  # NumPy: only to show one matrix
+
     preset = get_preset(name)
     if as_json:
         click.echo(matrix_json(preset.mix), nl=False)
