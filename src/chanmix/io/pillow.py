@@ -37,7 +37,6 @@ __all__ = [
     "pillow_metadata",
     "read_pillow",
     "save_jpeg",
-    "save_png8",
 ]
 
 #: Exceptions Pillow raises for unreadable, truncated or unsupported files.
@@ -226,20 +225,6 @@ def _save_options(dpi: tuple[float, float] | None, icc_profile: bytes | None) ->
     if icc_profile is not None:
         options["icc_profile"] = icc_profile
     return options
-
-
-def save_png8(
-    path: str | os.PathLike,
-    pixels: np.ndarray,
-    *,
-    dpi: tuple[float, float] | None = None,
-    icc_profile: bytes | None = None,
-) -> None:
-    """Write uint8 ``(H, W, 1..4)`` samples as PNG (L, LA, RGB or RGBA) with Pillow.
-
-    The bytes depend on the pixels and options only: Pillow writes no time stamp.
-    """
-    _image(pixels).save(Path(path), format="PNG", **_save_options(dpi, icc_profile))
 
 
 def save_jpeg(

@@ -7,7 +7,7 @@ grey becomes 8-bit (scaled, so 1-bit is 0/255), and a tRNS colour key on grey or
 becomes an alpha band (LA or RGBA). The resolution (pHYs) and ICC profile (iCCP) come from
 Pillow, which reads them without decoding pixels.
 
-Output: 8-bit PNGs are written by Pillow (:func:`chanmix.io.pillow.save_png8`); 16-bit by
+Output: PNGs of 8 and 16 bits are written by
 ``imagecodecs.png_encode``, after which the pHYs and iCCP chunks are inserted before the first
 IDAT chunk here, since the encoder writes none.
 
@@ -31,7 +31,7 @@ from PIL import Image
 from .pillow import PILLOW_ERRORS, decode_pillow, photometric, pillow_metadata
 from .raster import Raster, as_sample_array, whole_image_info
 
-__all__ = ["read_png", "save_png16", "with_chunks"]
+__all__ = ["read_png", "save_png", "with_chunks"]
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _METRES_PER_INCH = 0.0254
@@ -98,20 +98,22 @@ def _libpng_decode(path: str) -> np.ndarray | None:
         return None
 
 
-def save_png16(
+def save_png(
     path: str | os.PathLike,
     pixels: np.ndarray,
     *,
     dpi: tuple[float, float] | None = None,
     icc_profile: bytes | None = None,
 ) -> None:
-    """Write uint16 ``(H, W, 1..4)`` samples as a 16-bit PNG (grey, grey+alpha, RGB, RGBA).
+    """Write uint8 or uint16 ``(H, W, 1..4)`` samples as PNG (grey, grey+alpha, RGB, RGBA),
+    encoded by libpng through imagecodecs (faster than Pillow's encoder, and the only one of
+    the two that writes 16-bit colour).
 
     Parameters
     ----------
     path : str or os.PathLike
         File to write.
-    pixels : (H, W, C) uint16 ndarray
+    pixels : (H, W, C) uint8 or uint16 ndarray
         C in 1..4.
     dpi : (float, float), optional
         Pixels per inch in x and y, stored as pixels per metre in a pHYs chunk.

@@ -23,8 +23,8 @@ from numpy.typing import DTypeLike
 from ..errors import DataError, UsageError
 from .atomic import atomic_output
 from .formats import check_output, normalized_compression
-from .pillow import save_jpeg, save_png8
-from .png import save_png16
+from .pillow import save_jpeg
+from .png import save_png
 from .raster import RasterInfo, icc_fits, reason
 from .tiff_write import BIGTIFF_LIMIT, write_tiff_blocks
 
@@ -128,12 +128,8 @@ def write_raster_blocks(
             else:
                 pixels = _gathered(rows, (height, width, channels), dt)
                 dpi, icc = _carried(like, colour=3 if channels >= 3 else 1)
-                if fmt == "jpeg":
-                    save_jpeg(temporary, pixels, dpi=dpi, icc_profile=icc)
-                elif dt == np.uint8:
-                    save_png8(temporary, pixels, dpi=dpi, icc_profile=icc)
-                else:
-                    save_png16(temporary, pixels, dpi=dpi, icc_profile=icc)
+                save = save_jpeg if fmt == "jpeg" else save_png
+                save(temporary, pixels, dpi=dpi, icc_profile=icc)
     except OSError as exc:
         raise DataError(f"{name}: cannot write ({exc.strerror or reason(exc)})") from exc
 
