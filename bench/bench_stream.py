@@ -10,6 +10,7 @@ mixed 3 -> 3 by ``chanmix apply`` in a new process; its wall time and peak resid
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -33,6 +34,17 @@ def measured(command: list[str], env: dict[str, str] | None = None) -> tuple[flo
     done = subprocess.run(runner, env=env, check=True, capture_output=True, text=True)
     wall = time.perf_counter() - start
     return wall, float(done.stdout.strip().splitlines()[-1]) / 1024
+
+
+def alternate_measured(
+    commands: dict[str, tuple[list[str], dict[str, str] | None]], repeats: int
+) -> dict[str, list[tuple[float, float]]]:
+    """:func:`measured` (wall s, peak MB) of each (command, environment), in turn, ``repeats`` times."""
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    for _ in range(repeats):
+        for name, (command, env) in commands.items():
+            results[name].append(measured(command, env))
+    return results
 
 
 #: Runs argv[1:] as a child and prints the child's peak RSS in KiB (ru_maxrss on Linux).
@@ -88,10 +100,16 @@ def run_memory(quick: bool = False) -> str:
 
 
 _VIPS = (
-    "import sys, pyvips; m = {matrix}; "
+    "import json, sys, pyvips; m = {matrix}; "
     "pyvips.Image.new_from_file(sys.argv[1], access='sequential').recomb(m).cast('uchar')"
-    ".write_to_file(sys.argv[2])"
+    ".write_to_file(sys.argv[2], **json.loads(sys.argv[3]))"
 )
+
+
+def vips_command(src: Path, dst: Path, **save: object) -> list[str]:
+    """A new Python process mixing ``src`` by MATRIX with libvips' recomb into ``dst``
+    (uint8), with the given ``write_to_file`` options."""
+    return [sys.executable, "-c", _VIPS.format(matrix=MATRIX), str(src), str(dst), json.dumps(save)]
 
 
 def run_vips(quick: bool = False) -> str:
@@ -101,12 +119,9 @@ def run_vips(quick: bool = False) -> str:
         rgb = np.random.default_rng(2).integers(0, 256, size=(4000, 6000, 3), dtype=np.uint8)
         tifffile.imwrite(src, rgb, photometric="rgb")
         chanmix, env = chanmix_command("apply", str(src), "-c", COEFFS, "-o", str(Path(tmp) / "c.tif"))
-        vips = [sys.executable, "-c", _VIPS.format(matrix=MATRIX), str(src), str(Path(tmp) / "v.tif")]
+        vips = vips_command(src, Path(tmp) / "v.tif")
         candidates = {"chanmix apply": (chanmix, env), "libvips recomb (pyvips)": (vips, None)}
-        results: dict[str, list[tuple[float, float]]] = {name: [] for name in candidates}
-        for _ in range(repeats):
-            for name, (command, environment) in candidates.items():
-                results[name].append(measured(command, environment))
+        results = alternate_measured(candidates, repeats)
     best = median([w for w, _ in results["libvips recomb (pyvips)"]])
     rows = [
         [

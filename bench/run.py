@@ -34,6 +34,9 @@ SECTIONS = {
     "fit": ("bench_fit", "run"),
     "memory": ("bench_stream", "run_memory"),
     "vips": ("bench_stream", "run_vips"),
+    "kernel": ("bench_kernel", "run"),
+    "files": ("bench_files", "run"),
+    "startup": ("bench_startup", "run"),
 }
 
 
@@ -65,8 +68,10 @@ def machine() -> str:
     try:
         from threadpoolctl import threadpool_info
 
-        blas = ", ".join(
-            f"{i['internal_api']} {i.get('architecture', '')}".strip() for i in threadpool_info()
+        blas = ", ".join(  # one entry per kind of pool, however many libraries load one
+            dict.fromkeys(
+                f"{i['internal_api']} {i.get('architecture', '')}".strip() for i in threadpool_info()
+            )
         )
     except ImportError:
         pass
