@@ -8,7 +8,8 @@ Three arrays already in memory, each mixed to a new array of the input's type:
 - (c) 1000 x 1000 x 200 float32 (a hyperspectral cube of 10^6 pixels), 200 -> 10, unclipped.
 
 Candidates, run alternately after one warm-up call each (whose output is compared with
-chanmix's): ``chanmix.apply`` on 1 thread and on one thread per core; OpenCV's
+chanmix's): ``chanmix.apply`` on 1 thread and on one thread per core, on the NumPy path
+(``CHANMIX_KERNEL=numpy``) and on the compiled one (``CHANMIX_KERNEL=numba``); OpenCV's
 ``cv2.transform`` (weights in raw units, ``W * out_max / in_max``, the bias ``b * out_max`` as
 an extra column); libvips through pyvips (``new_from_memory``, ``recomb`` with the same raw
 weights, ``linear`` for the bias, ``cast`` to the input's format, ``write_to_memory``); the
@@ -20,6 +21,7 @@ Bytes moved are the input's plus the output's (twice the input's for the copy).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -125,13 +127,39 @@ def naive(case: Case) -> Callable[[], np.ndarray]:
     return run
 
 
+def kernel(mode: str, call: Callable[[], np.ndarray]) -> Callable[[], np.ndarray]:
+    """``call`` with chanmix's kernel forced to ``mode`` (CHANMIX_KERNEL: numpy or numba)."""
+
+    def run() -> np.ndarray:
+        saved = os.environ.get("CHANMIX_KERNEL")
+        os.environ["CHANMIX_KERNEL"] = mode
+        try:
+            return call()
+        finally:
+            if saved is None:
+                del os.environ["CHANMIX_KERNEL"]
+            else:
+                os.environ["CHANMIX_KERNEL"] = saved
+
+    return run
+
+
 def candidates(case: Case) -> dict[str, Callable[[], np.ndarray] | str]:
     """Name -> the call to time, or the reason it is n/a."""
     mix = case.mix
     found: dict[str, Callable[[], np.ndarray] | str] = {
-        "chanmix.apply, jobs=1": lambda: chanmix.apply(case.image, mix, jobs=1),
-        f"chanmix.apply, jobs={JOBS}": lambda: chanmix.apply(case.image, mix, jobs=JOBS),
+        "chanmix.apply, jobs=1": kernel("numpy", lambda: chanmix.apply(case.image, mix, jobs=1)),
+        f"chanmix.apply, jobs={JOBS}": kernel("numpy", lambda: chanmix.apply(case.image, mix, jobs=JOBS)),
     }
+    if importlib.util.find_spec("numba") is None:
+        found["chanmix.apply, compiled (numba)"] = "n/a: numba is not installed (pip install chanmix[fast])"
+    else:
+        found["chanmix.apply, compiled (numba), jobs=1"] = kernel(
+            "numba", lambda: chanmix.apply(case.image, mix, jobs=1)
+        )
+        found[f"chanmix.apply, compiled (numba), jobs={JOBS}"] = kernel(
+            "numba", lambda: chanmix.apply(case.image, mix, jobs=JOBS)
+        )
     for name, peer in (
         ("OpenCV cv2.transform", opencv),
         ("libvips recomb (pyvips, in memory)", vips),
