@@ -169,3 +169,13 @@ def test_quick_commands_do_not_load_numpy(args):
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert done.stderr.strip().endswith("numpy not loaded"), done.stderr
+
+
+def test_info_says_which_images_are_read_by_blocks(run, samples):
+    rows = [
+        json.loads(run("info", samples / name, "--json").output)
+        for name in ("multispectral.tif", "coffee.png")
+    ]
+    assert [r["streamed"] for r in rows] == [True, False]
+    assert "by blocks" in run("info", samples / "multispectral.tif").output
+    assert "whole image at once" in run("info", samples / "coffee.png").output

@@ -259,3 +259,21 @@ def test_two_dimensional_images_are_one_band():
     out = apply(img, Mix([[2.0], [1.0]]))
     assert out.shape == (3, 4, 2)
     np.testing.assert_array_equal(out[..., 0], img * 2)
+
+
+@pytest.mark.parametrize(
+    "bands, mode, expected",
+    [
+        (None, "keep", ([0, 1, 2], 3)),
+        (None, "drop", ([0, 1, 2], None)),
+        (None, "mix", ([0, 1, 2, 3], None)),
+        ((3, 1), "keep", ([2, 0], 3)),
+        ((4, 1), "keep", ([3, 0], None)),  # a selected alpha is mixed, not passed through
+    ],
+)
+def test_band_selection(bands, mode, expected):
+    from chanmix.mixer import band_selection
+
+    assert band_selection(4, 3, bands, mode, "x.png") == expected
+    with pytest.raises(UsageError, match="--bands: x.png has 4 bands, there is no band 5"):
+        band_selection(4, 3, (5,), mode, "x.png")

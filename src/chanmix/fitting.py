@@ -33,7 +33,8 @@ from .fit import (
 from .io import BlockReader, image_number, open_raster
 from .kernel import nodata_mask
 from .mix import Mix
-from .pipeline import NodataChoice, band_selection, effective_nodata
+from .mixer import band_selection
+from .pipeline import NodataChoice, effective_nodata
 
 __all__ = ["FitOptions", "pca_from_files", "mnf_from_files", "lstsq_from_files"]
 

@@ -7,7 +7,7 @@ pass-through, the nodata fill -- so that any block, from any thread, is mixed th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -21,7 +21,7 @@ from .kernel import Plan, compile_plan, mix_block, nodata_mask
 from .mix import Mix
 from .rescale import Rescale, rescale_map
 
-__all__ = ["ALPHA_MODES", "Mixer", "apply", "ordered_map", "output_nodata"]
+__all__ = ["ALPHA_MODES", "Mixer", "apply", "band_selection", "ordered_map", "output_nodata"]
 
 
 #: Rows of a block of an in-memory image: about this many pixels at a time per worker.
@@ -89,6 +89,28 @@ class Mixer:
         if self.nodata is not None:
             out[:, :, :m][nodata_mask(colour, self.nodata)] = self.fill
         return out
+
+
+def band_selection(
+    n_channels: int, alpha: int | None, bands: Sequence[int] | None, alpha_mode: str, origin: str
+) -> tuple[list[int], int | None]:
+    """0-based (mixed channels, passed-through alpha channel) of an image.
+
+    ``bands`` are 1-based. A selected alpha channel is mixed like any other band; an alpha
+    channel that is not selected is kept or dropped as ``alpha_mode`` says.
+    """
+    if bands is None:
+        mixed = [c for c in range(n_channels) if alpha_mode == "mix" or c != alpha]
+    else:
+        for b in bands:
+            if not 1 <= b <= n_channels:
+                raise UsageError(
+                    f"--bands: {origin} has {n_channels} band{'s' * (n_channels != 1)}, "
+                    f"there is no band {b}"
+                )
+        mixed = [b - 1 for b in bands]
+    kept = alpha if alpha_mode == "keep" and alpha is not None and alpha not in mixed else None
+    return mixed, kept
 
 
 def ordered_map(function: Callable, items: Iterable, jobs: int) -> Iterator:
@@ -162,11 +184,12 @@ def apply(
     if alpha_mode not in ALPHA_MODES:
         raise UsageError(f"--alpha: expected one of {', '.join(ALPHA_MODES)}, not {alpha_mode!r}")
     out_dtype = output_dtype(dtype, image.dtype)
-    keep_alpha = alpha is not None and alpha_mode == "keep"
-    if alpha is not None and alpha_mode != "mix":
-        order = [c for c in range(image.shape[2]) if c != alpha] + ([alpha] if keep_alpha else [])
+    mixed, kept = band_selection(image.shape[2], alpha, None, alpha_mode, "the image")
+    order = mixed + ([kept] if kept is not None else [])
+    if order != list(range(image.shape[2])):
         image = image[:, :, order]
-    n_colour = image.shape[2] - keep_alpha
+    keep_alpha = kept is not None
+    n_colour = len(mixed)
     if n_colour != mix.n_inputs:
         raise MatrixError(f"the matrix reads {mix.n_inputs} channels but the image has {n_colour}")
     slices = _row_slices(*image.shape[:2])

@@ -27,11 +27,11 @@ from .io import (
 )
 from .matrixfiles import MatrixSource, matrix_json
 from .mix import Mix, compose
-from .mixer import Mixer, ordered_map, output_nodata
+from .mixer import Mixer, band_selection, ordered_map, output_nodata
 from .rescale import Rescale, rescale_map
 
 __all__ = [
-    "ApplyOptions", "MixRecipe", "NodataChoice", "apply_file", "band_rows", "band_selection",
+    "ApplyOptions", "MixRecipe", "NodataChoice", "apply_file", "band_rows",
     "effective_nodata", "output_compression", "output_tile", "plan_outputs", "save_mix",
 ]
 
@@ -85,28 +85,6 @@ class ApplyOptions:
     compression: str = "auto"
     tile: str | tuple[int, int] | None = "auto"
     bigtiff: str = "auto"
-
-
-def band_selection(
-    n_channels: int, alpha: int | None, bands: Sequence[int] | None, alpha_mode: str, origin: str
-) -> tuple[list[int], int | None]:
-    """0-based (mixed channels, passed-through alpha channel) of an image.
-
-    ``bands`` are 1-based. A selected alpha channel is mixed like any other band; an alpha
-    channel that is not selected is kept or dropped as ``alpha_mode`` says.
-    """
-    if bands is None:
-        mixed = [c for c in range(n_channels) if alpha_mode == "mix" or c != alpha]
-    else:
-        for b in bands:
-            if not 1 <= b <= n_channels:
-                raise UsageError(
-                    f"--bands: {origin} has {n_channels} band{'s' * (n_channels != 1)}, "
-                    f"there is no band {b}"
-                )
-        mixed = [b - 1 for b in bands]
-    kept = alpha if alpha_mode == "keep" and alpha is not None and alpha not in mixed else None
-    return mixed, kept
 
 
 def output_compression(choice: str, info: RasterInfo) -> str | None:

@@ -33,37 +33,11 @@ def write_raster(
 
     Parameters
     ----------
-    path : str or os.PathLike
-        Output file: ``.tif``/``.tiff``, ``.png``, ``.jpg``/``.jpeg`` or ``.npy`` (see
-        :mod:`chanmix.io.formats` for what each holds).
     pixels : (H, W, M) ndarray
         Samples, written as they are (no scaling). (H, W) is taken as M = 1.
-    band_names : sequence of M str, optional
-        Band descriptions (TIFF GDAL_METADATA).
-    alpha : bool
-        The last channel is alpha (TIFF ExtraSamples unassociated alpha; PNG LA/RGBA).
-    like : RasterInfo, optional
-        The input whose metadata to carry: resolution and ICC profile (TIFF, PNG, JPEG);
-        GeoTIFF tags and dataset-level GDAL metadata (TIFF).
-    nodata : float, optional
-        Nodata value (TIFF GDAL_NODATA).
-    compression : {None, 'none', 'deflate', 'lzw', 'zstd'}
-        TIFF compression, with the predictor suited to the dtype; ignored for other formats.
 
-    Raises
-    ------
-    UsageError
-        When the format cannot hold the pixels or an option does not fit (checked before
-        anything is written).
-    DataError
-        When the file cannot be written (missing folder, permissions, disk full...). No
-        partial file is left and an existing file is untouched.
-
-    Notes
-    -----
-    PNG, JPEG and ``.npy`` hold no georeferencing, nodata or band names; those arguments only
-    apply to TIFF. TIFFs are stripped, BigTIFF when needed (see :mod:`chanmix.io.tiff_write`).
-    Output bytes depend on the arguments only (no time stamps).
+    The other parameters, the errors raised and the bytes written are those of
+    :func:`~chanmix.io.write_raster_blocks` given the image as one band, with strips.
     """
     name = os.fsdecode(path)
     array = np.asarray(pixels)
