@@ -8,8 +8,8 @@ Three arrays already in memory, each mixed to a new array of the input's type:
 - (c) 1000 x 1000 x 200 float32 (a hyperspectral cube of 10^6 pixels), 200 -> 10, unclipped.
 
 Candidates, run alternately after one warm-up call each (whose output is compared with
-chanmix's): ``chanmix.apply`` on 1 thread and on one thread per core, on the NumPy path
-(``CHANMIX_KERNEL=numpy``) and on the compiled one (``CHANMIX_KERNEL=numba``); OpenCV's
+chanmix's): ``chanmix.apply`` on 1 thread and on one thread per core, on the NumPy reference
+path (``CHANMIX_KERNEL=numpy``) and on the C kernel (``CHANMIX_KERNEL=compiled``); OpenCV's
 ``cv2.transform`` (weights in raw units, ``W * out_max / in_max``, the bias ``b * out_max`` as
 an extra column); libvips through pyvips (``new_from_memory``, ``recomb`` with the same raw
 weights, ``linear`` for the bias, ``cast`` to the input's format, ``write_to_memory``); the
@@ -21,7 +21,6 @@ Bytes moved are the input's plus the output's (twice the input's for the copy).
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,9 +31,11 @@ import pyvips
 from run import alternate, median, table
 
 import chanmix
+from chanmix.kernel import compiled_kernel
 
 JOBS = os.cpu_count() or 1
 COPY = "memory copy (img.copy())"
+REFERENCE = "chanmix.apply, NumPy path, jobs=1"
 VIPS_FORMAT = {np.dtype(np.uint8): "uchar", np.dtype(np.uint16): "ushort", np.dtype(np.float32): "float"}
 
 
@@ -128,7 +129,7 @@ def naive(case: Case) -> Callable[[], np.ndarray]:
 
 
 def kernel(mode: str, call: Callable[[], np.ndarray]) -> Callable[[], np.ndarray]:
-    """``call`` with chanmix's kernel forced to ``mode`` (CHANMIX_KERNEL: numpy or numba)."""
+    """``call`` with chanmix's kernel forced to ``mode`` (CHANMIX_KERNEL: numpy or compiled)."""
 
     def run() -> np.ndarray:
         saved = os.environ.get("CHANMIX_KERNEL")
@@ -148,18 +149,15 @@ def candidates(case: Case) -> dict[str, Callable[[], np.ndarray] | str]:
     """Name -> the call to time, or the reason it is n/a."""
     mix = case.mix
     found: dict[str, Callable[[], np.ndarray] | str] = {
-        "chanmix.apply, jobs=1": kernel("numpy", lambda: chanmix.apply(case.image, mix, jobs=1)),
-        f"chanmix.apply, jobs={JOBS}": kernel("numpy", lambda: chanmix.apply(case.image, mix, jobs=JOBS)),
+        f"chanmix.apply, {path}, jobs={jobs}": kernel(
+            mode, lambda jobs=jobs: chanmix.apply(case.image, mix, jobs=jobs)
+        )
+        for path, mode in (("NumPy path", "numpy"), ("C kernel", "compiled"))
+        for jobs in (1, JOBS)
     }
-    if importlib.util.find_spec("numba") is None:
-        found["chanmix.apply, compiled (numba)"] = "n/a: numba is not installed (pip install chanmix[fast])"
-    else:
-        found["chanmix.apply, compiled (numba), jobs=1"] = kernel(
-            "numba", lambda: chanmix.apply(case.image, mix, jobs=1)
-        )
-        found[f"chanmix.apply, compiled (numba), jobs={JOBS}"] = kernel(
-            "numba", lambda: chanmix.apply(case.image, mix, jobs=JOBS)
-        )
+    if compiled_kernel() is None:
+        for jobs in (1, JOBS):
+            found[f"chanmix.apply, C kernel, jobs={jobs}"] = "n/a: chanmix was installed without its C kernel"
     for name, peer in (
         ("OpenCV cv2.transform", opencv),
         ("libvips recomb (pyvips, in memory)", vips),
@@ -194,7 +192,7 @@ def measure(case: Case, repeats: int) -> str:
     out_bytes = h * w * len(case.bias) * img.dtype.itemsize
     found = candidates(case)
     runnable = {name: run for name, run in found.items() if callable(run)}
-    reference = runnable["chanmix.apply, jobs=1"]()
+    reference = runnable[REFERENCE]()
     agree = {name: agreement(run(), reference) for name, run in runnable.items() if name != COPY}
     runnable[COPY]()  # every candidate is warmed up once; the runs above were the others'
     saturated = np.isin(reference, [0, case.scale]).mean() if img.dtype.kind in "ui" else 0.0
@@ -228,7 +226,7 @@ def measure(case: Case, repeats: int) -> str:
         "GB/s",
         f"time / best peer ({best.split(' (')[0] if best else 'none'})",
         "time / copy",
-        "differs from chanmix jobs=1",
+        "differs from chanmix's NumPy path",
     ]
     note = f"Input {img.nbytes / 1e6:.0f} MB, output {out_bytes / 1e6:.0f} MB."
     if saturated:

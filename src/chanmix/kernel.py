@@ -10,13 +10,13 @@ shortcuts give exactly its bytes and are taken where they apply:
 
 - a plan whose outputs are copies of inputs (identity, permutation, duplication of bands,
   integer samples of one type) is a copy;
-- a term-by-term mix of a C-contiguous block is done by the numba loops of
-  :mod:`chanmix.kernel_compiled` (3 -> 3 uint8: 10 ms for 24 MP instead of 95 ms), once the
-  process has spent :data:`COMPILED_AFTER` seconds on blocks that kernel could have taken.
-  Numba takes about that long to start, so a process that mixes little never pays for it,
-  and one that mixes much pays once, no more than it has already spent. The environment
-  variable ``CHANMIX_KERNEL`` chooses: ``auto`` (the default), ``numpy`` (never the compiled
-  kernel) or ``numba`` (from the first block; an error when numba cannot be imported).
+- a term-by-term mix (``N * M <= 64``, not linear light) is done by the C loops of
+  ``chanmix._mixloops`` (``_mixloops.c``), which repeat the NumPy path's operations sample
+  by sample without its passes over memory (3 -> 3 uint8: about 11 ms for 24 MP instead of
+  about 100 ms) and release the GIL. The C kernel is built when chanmix is installed; where
+  no C compiler was found, the NumPy path does everything. The environment variable
+  ``CHANMIX_KERNEL`` chooses: ``auto`` (the default: the C kernel when it is built),
+  ``numpy`` (never the C kernel) or ``compiled`` (an error when it is not built).
 
 Every pixel is computed with the same operations in the same order whatever the block or
 chunk it falls in, so results do not depend on block shapes, layouts or thread counts.
@@ -25,8 +25,6 @@ chunk it falls in, so results do not depend on block shapes, layouts or thread c
 from __future__ import annotations
 
 import os
-import threading
-import time
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -39,7 +37,12 @@ from .errors import UsageError
 from .mix import Mix
 from .transfer import decode_srgb, encode_srgb
 
-__all__ = ["CHUNK_PIXELS", "COMPILED_AFTER", "KERNEL_ENV", "Plan", "compile_plan", "mix_block",
+try:
+    from . import _mixloops
+except ImportError:  # installed without a C compiler: the NumPy path does everything
+    _mixloops = None
+
+__all__ = ["CHUNK_PIXELS", "KERNEL_ENV", "Plan", "compile_plan", "compiled_kernel", "mix_block",
            "mix_numpy", "nodata_mask"]
 
 #: Pixels per chunk: small enough for the float buffers to stay in the L2 cache.
@@ -51,13 +54,7 @@ _TERMWISE_MAX = 64
 
 #: The environment variable that chooses the kernel, and its values.
 KERNEL_ENV = "CHANMIX_KERNEL"
-_KERNEL_MODES = ("auto", "numpy", "numba")
-
-#: Seconds of NumPy-path mixing (of blocks the compiled kernel could take) after which a
-#: process loads the compiled kernel: about what importing numba and loading its cached
-#: machine code cost (0.3 to 0.55 s on a 2-core x86_64; the more when SciPy is installed,
-#: as numba then imports scipy.linalg for BLAS).
-COMPILED_AFTER = 0.4
+_KERNEL_MODES = ("auto", "numpy", "compiled")
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,8 +76,12 @@ class Plan:
     copies : tuple of M int, or None
         Set when output ``m`` is exactly input ``copies[m]`` (integer samples of one type).
     fusable : bool
-        The compiled kernel reproduces this plan: term by term, no linear light, types of
-        :data:`~chanmix.choices.OUTPUT_DTYPES`, sums that cannot overflow to inf or NaN.
+        The compiled kernel reproduces this plan: term by term, no linear light, native
+        types of :data:`~chanmix.choices.OUTPUT_DTYPES`, sums that cannot overflow to inf
+        or NaN.
+    bounded : bool
+        Integer samples in and out, and no pixel can mix to a raw value beyond 2^30 (2^62
+        in float64), so the compiled kernel may round in integers.
     """
 
     weights: np.ndarray
@@ -94,6 +95,7 @@ class Plan:
     terms: tuple[tuple[int, ...], ...]
     copies: tuple[int, ...] | None
     fusable: bool
+    bounded: bool
 
     @property
     def n_inputs(self) -> int:
@@ -142,20 +144,31 @@ def compile_plan(
     if linear:
         return Plan(
             mix.weights.astype(ct), mix.bias.astype(ct), in_dtype, out_dtype, ct, True,
-            scale, offset, every_input, None, False,
+            scale, offset, every_input, None, False, False,
         )
-    weights = (mix.weights * (scale * out_max / in_max)[:, None]).astype(ct)
-    bias = ((mix.bias * scale + offset) * out_max).astype(ct)
+    weights = np.ascontiguousarray(mix.weights * (scale * out_max / in_max)[:, None], dtype=ct)
+    bias = np.ascontiguousarray((mix.bias * scale + offset) * out_max, dtype=ct)
     integers = in_dtype.kind in "ui" and out_dtype.kind in "ui"
     terms = tuple(tuple(int(i) for i in np.flatnonzero(row)) for row in weights)
     one_hot = all(len(t) == 1 for t in terms) and np.all(weights.sum(axis=1) == 1)
     copies = (tuple(t[0] for t in terms)
               if integers and in_dtype == out_dtype and one_hot and not bias.any() else None)
+    bound = _raw_bound(weights, bias, in_dtype)
     return Plan(weights, bias, in_dtype, out_dtype, ct, False, None, None,
-                terms if integers else every_input, copies, _fusable(weights, bias, in_dtype, out_dtype))
+                terms if integers else every_input, copies,
+                _fusable(weights, in_dtype, out_dtype, bound),
+                integers and bound <= (2.0**62 if ct == np.float64 else 2.0**30))
 
 
-def _fusable(weights: np.ndarray, bias: np.ndarray, in_dtype: np.dtype, out_dtype: np.dtype) -> bool:
+def _raw_bound(weights: np.ndarray, bias: np.ndarray, in_dtype: np.dtype) -> float:
+    """The largest magnitude the folded mix can reach from integer samples (inf for floats)."""
+    if in_dtype.kind == "f":
+        return np.inf
+    lo, hi = value_range(in_dtype)
+    return float(np.max(np.abs(weights.astype(np.float64)).sum(axis=1) * max(-lo, hi) + np.abs(bias)))
+
+
+def _fusable(weights: np.ndarray, in_dtype: np.dtype, out_dtype: np.dtype, bound: float) -> bool:
     """Whether the compiled kernel gives the NumPy path's bytes for these folded weights.
 
     Integer samples give NaN on the NumPy path only through an overflow (``inf - inf``), and
@@ -163,11 +176,9 @@ def _fusable(weights: np.ndarray, bias: np.ndarray, in_dtype: np.dtype, out_dtyp
     """
     if weights.size > _TERMWISE_MAX or {in_dtype.name, out_dtype.name} - set(OUTPUT_DTYPES):
         return False
-    if in_dtype.kind == "f":
-        return True
-    lo, hi = value_range(in_dtype)
-    bound = np.abs(weights.astype(np.float64)).sum(axis=1) * max(-lo, hi) + np.abs(bias)
-    return bool(np.all(bound < np.finfo(weights.dtype).max / 2))
+    if not (in_dtype.isnative and out_dtype.isnative):
+        return False
+    return in_dtype.kind == "f" or bound < np.finfo(weights.dtype).max / 2
 
 
 def nodata_mask(block: np.ndarray, nodata: float) -> np.ndarray:
@@ -201,7 +212,8 @@ def mix_block(block: np.ndarray, plan: Plan, out: np.ndarray | None = None) -> n
     Raises
     ------
     UsageError
-        When ``CHANMIX_KERNEL`` holds an unknown value, or ``numba`` and numba is missing.
+        When ``CHANMIX_KERNEL`` holds an unknown value, or ``compiled`` and the C kernel
+        was not built.
     """
     if block.shape[-1] != plan.n_inputs:
         raise ValueError(f"block has {block.shape[-1]} channels, the plan reads {plan.n_inputs}")
@@ -215,15 +227,36 @@ def mix_block(block: np.ndarray, plan: Plan, out: np.ndarray | None = None) -> n
     if plan.copies is not None:
         _copy(src, dst, plan.copies)
         return out
-    if not (plan.fusable and src.flags.c_contiguous and dst.flags.c_contiguous):
-        mix_numpy(src, dst, plan)
-    elif (compiled := _COMPILED.module()) is not None:
-        compiled.mix_contiguous(src.reshape(-1), dst.reshape(-1), plan.weights, plan.bias)
+    kernel = compiled_kernel()
+    if kernel is not None and plan.fusable and _whole_samples(src) and _whole_samples(dst):
+        kernel.mix(src, dst, plan.weights, plan.bias, plan.bounded)
     else:
-        start = time.perf_counter()
         mix_numpy(src, dst, plan)
-        _COMPILED.spent(time.perf_counter() - start)
     return out
+
+
+def compiled_kernel() -> ModuleType | None:
+    """The C kernel's module (``chanmix._mixloops``), or None when ``CHANMIX_KERNEL`` asks for
+    the NumPy path or, in ``auto`` mode, when chanmix was installed without the C kernel.
+
+    Raises
+    ------
+    UsageError
+        When ``CHANMIX_KERNEL`` holds an unknown value, or ``compiled`` and the C kernel
+        was not built.
+    """
+    mode = os.environ.get(KERNEL_ENV) or "auto"
+    if mode not in _KERNEL_MODES:
+        raise UsageError(f"{KERNEL_ENV}: expected one of {', '.join(_KERNEL_MODES)}, not {mode!r}")
+    if mode == "compiled" and _mixloops is None:
+        raise UsageError(f"{KERNEL_ENV}=compiled, but chanmix was installed without its C kernel "
+                         "(no C compiler was found): reinstall with one")
+    return None if mode == "numpy" else _mixloops
+
+
+def _whole_samples(a: np.ndarray) -> bool:
+    """Strides that are whole samples (true of every array NumPy makes, not of every view)."""
+    return all(s % a.itemsize == 0 for s in a.strides)
 
 
 def mix_numpy(src: np.ndarray, dst: np.ndarray, plan: Plan) -> None:
@@ -293,50 +326,3 @@ def _copy(src: np.ndarray, dst: np.ndarray, copies: tuple[int, ...]) -> None:
         chunk = slice(start, start + CHUNK_PIXELS)
         for m, n in enumerate(copies):
             np.copyto(dst[chunk, m], src[chunk, n])
-
-
-class _CompiledKernel:
-    """:mod:`chanmix.kernel_compiled`, loaded for the process when ``CHANMIX_KERNEL`` and the
-    time spent on the NumPy path ask for it (shared by every thread, which never waits for
-    another thread's loading in ``auto`` mode: it takes the NumPy path meanwhile)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._seconds = 0.0
-        self._module: ModuleType | None = None
-        self._missing: ImportError | None = None
-
-    def spent(self, seconds: float) -> None:
-        """Count NumPy-path time that the compiled kernel could have saved."""
-        self._seconds += seconds
-
-    def module(self) -> ModuleType | None:
-        """The compiled kernel's module, or None for the NumPy path."""
-        mode = os.environ.get(KERNEL_ENV) or "auto"
-        if mode not in _KERNEL_MODES:
-            raise UsageError(f"{KERNEL_ENV}: expected one of {', '.join(_KERNEL_MODES)}, not {mode!r}")
-        if mode == "numpy":
-            return None
-        forced = mode == "numba"
-        due = self._seconds >= COMPILED_AFTER and self._missing is None
-        if self._module is None and (forced or due) and self._lock.acquire(blocking=forced):
-            try:
-                self._import(forced=forced)
-            finally:
-                self._lock.release()
-        return self._module
-
-    def _import(self, *, forced: bool) -> None:
-        if self._module is not None:
-            return
-        try:
-            from . import kernel_compiled
-        except ImportError as exc:
-            self._missing = exc
-            if forced:
-                raise UsageError(f"{KERNEL_ENV}=numba, but numba cannot be loaded: {exc}") from exc
-            return
-        self._module = kernel_compiled
-
-
-_COMPILED = _CompiledKernel()

@@ -24,8 +24,13 @@ from .rescale import Rescale, rescale_map
 __all__ = ["ALPHA_MODES", "Mixer", "apply", "band_selection", "ordered_map", "output_nodata"]
 
 
-#: Rows of a block of an in-memory image: about this many pixels at a time per worker.
+#: Rows of a block of an in-memory image: at least this many pixels at a time per worker...
 _BLOCK_PIXELS = 1 << 18
+#: ...and at most this many blocks per worker: a fresh output array is faulted in (zeroed by
+#: the system, often 2 MB at a time) by the thread that first writes it, and threads that
+#: write small blocks side by side wait on each other's pages (24 MP 3 -> 3 uint8 on two
+#: threads: 19 ms in 92 blocks, 8.6 ms in 8).
+_BLOCKS_PER_WORKER = 4
 
 
 def output_nodata(nodata: float, out_dtype: DTypeLike) -> float:
@@ -83,9 +88,9 @@ class Mixer:
         colour = block[:, :, :n] if self.alpha is not None else block
         if self.alpha is None:
             mix_block(colour, self.plan, out)
-        else:
-            out[:, :, :m] = mix_block(colour, self.plan)
-            out[:, :, m:] = mix_block(block[:, :, n:], self.alpha)
+        else:  # strided views, mixed in place
+            mix_block(colour, self.plan, out[:, :, :m])
+            mix_block(block[:, :, n:], self.alpha, out[:, :, m:])
         if self.nodata is not None:
             out[:, :, :m][nodata_mask(colour, self.nodata)] = self.fill
         return out
@@ -129,8 +134,8 @@ def ordered_map(function: Callable, items: Iterable, jobs: int) -> Iterator:
             yield future.result()
 
 
-def _row_slices(height: int, width: int) -> list[slice]:
-    rows = max(1, _BLOCK_PIXELS // max(width, 1))
+def _row_slices(height: int, width: int, jobs: int) -> list[slice]:
+    rows = max(1, _BLOCK_PIXELS // max(width, 1), -(-height // (_BLOCKS_PER_WORKER * max(jobs, 1))))
     return [slice(r, min(r + rows, height)) for r in range(0, height, rows)]
 
 
@@ -192,7 +197,7 @@ def apply(
     n_colour = len(mixed)
     if n_colour != mix.n_inputs:
         raise MatrixError(f"the matrix reads {mix.n_inputs} channels but the image has {n_colour}")
-    slices = _row_slices(*image.shape[:2])
+    slices = _row_slices(*image.shape[:2], jobs)
     colour = image[:, :, :n_colour]
     blocks = lambda: (colour[s] for s in slices)  # noqa: E731
     scale_offset = rescale_map(blocks, mix, rescale, linear=linear, nodata=nodata)

@@ -1,0 +1,512 @@
+/*
+ * chanmix._mixloops: the mixing kernel in C, with the NumPy path's arithmetic and bytes.
+ *
+ * Every pixel goes through exactly the operations of chanmix.kernel.mix_numpy, in the same
+ * order and the same float type (the "compute" type, float32 or float64):
+ *
+ *     y = x[0] * w[m][0];  y = y + x[n] * w[m][n] for n = 1 .. N-1;  y = y + b[m]
+ *
+ * then, for integer outputs, rint (ties to even), saturation to the output range and NaN -> 0,
+ * then the cast. The build turns off FMA contraction (-ffp-contract=off) and never allows
+ * reassociation, so each multiply and add is rounded as NumPy rounds it; tests compare the
+ * bytes with the NumPy path for every pair of sample types.
+ *
+ * Two loops:
+ * - fused: N and M of 1 to 4 are compile-time constants, samples are interleaved and
+ *   contiguous; the compiler vectorizes the whole pixel loop (24 MP 3 -> 3 uint8: ~11 ms on
+ *   one core of a 2-core x86_64);
+ * - planar: any N, M, sample strides: chunks of CHUNK pixels are gathered into float rows,
+ *   mixed row by row (vectorized) and scattered to the output.
+ *
+ * On x86_64 with GCC the loops are compiled three times (baseline, AVX2, AVX-512) and the
+ * best one for the CPU is chosen when the module loads (target_clones). The float
+ * operations are IEEE-754 in every version, so the bytes do not depend on the CPU.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11 && defined(__linux__)
+#define CLONES __attribute__((target_clones("default", "avx2", "arch=x86-64-v4")))
+#else
+#define CLONES
+#endif
+
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef int16_t i16;
+typedef uint32_t u32;
+typedef int32_t i32;
+typedef float f32;
+typedef double f64;
+
+/* Pixels per chunk of the planar loop. */
+#define CHUNK 256
+/* The most inputs or outputs a compiled mix has (the kernel takes N * M <= 64). */
+#define MAX_CHANNELS 64
+
+struct job {
+    const void *src;
+    void *dst;
+    Py_ssize_t npix;
+    Py_ssize_t sp, sc; /* source strides, in samples: between pixels, between channels */
+    Py_ssize_t dp, dc; /* destination strides, in samples */
+    int n, m;
+    const void *w; /* (M, N) of the compute type, row-major */
+    const void *b; /* (M,) */
+    void *scratch; /* SCRATCH_BYTES(N, M), for the planar loop */
+};
+
+/* -- finishing a mixed value into an output sample ------------------------------------------
+ * fin_f: float outputs, a cast (float64 beyond float32's range becomes +-inf).
+ * fin_b: integer outputs of a "bounded" mix (integer inputs, |y| < 2^30 for float32 and 2^62
+ *        for float64 whatever the pixel): rint to an integer, then saturation as integers.
+ * fin_u: integer outputs otherwise: NaN -> 0 and saturation as floats, then rint. Saturating
+ *        before or after rounding gives the same integer, since the bounds are integers.
+ */
+#define DEF_FINISH(TOUT, TC, LO, HI, INT, RINT)                                                \
+    static inline TOUT fin_b_##TC##_##TOUT(TC y)                                               \
+    {                                                                                          \
+        INT i = (INT)RINT(y);                                                                  \
+        i = i < (INT)(LO) ? (INT)(LO) : i;                                                     \
+        i = i > (INT)(HI) ? (INT)(HI) : i;                                                     \
+        return (TOUT)i;                                                                        \
+    }                                                                                          \
+    static inline TOUT fin_u_##TC##_##TOUT(TC y)                                               \
+    {                                                                                          \
+        y = y == y ? y : (TC)0;                                                                \
+        y = y > (TC)(LO) ? y : (TC)(LO);                                                       \
+        y = y < (TC)(HI) ? y : (TC)(HI);                                                       \
+        return (TOUT)(INT)RINT(y);                                                             \
+    }
+
+DEF_FINISH(u8, f32, 0, UINT8_MAX, int32_t, __builtin_irintf)
+DEF_FINISH(u16, f32, 0, UINT16_MAX, int32_t, __builtin_irintf)
+DEF_FINISH(i16, f32, INT16_MIN, INT16_MAX, int32_t, __builtin_irintf)
+DEF_FINISH(u8, f64, 0, UINT8_MAX, int64_t, __builtin_llrint)
+DEF_FINISH(u16, f64, 0, UINT16_MAX, int64_t, __builtin_llrint)
+DEF_FINISH(i16, f64, INT16_MIN, INT16_MAX, int64_t, __builtin_llrint)
+DEF_FINISH(u32, f64, 0, UINT32_MAX, int64_t, __builtin_llrint)
+DEF_FINISH(i32, f64, INT32_MIN, INT32_MAX, int64_t, __builtin_llrint)
+
+#define DEF_CAST(TOUT, TC) \
+    static inline TOUT fin_f_##TC##_##TOUT(TC y) { return (TOUT)y; }
+DEF_CAST(f32, f32)
+DEF_CAST(f64, f32)
+DEF_CAST(f32, f64)
+DEF_CAST(f64, f64)
+
+/* -- the fused loop: N, M constants, contiguous interleaved samples ------------------------- */
+#define FUSED(TIN, TOUT, TC, FIN, N, M)                                                        \
+    CLONES static void fused_##FIN##_##TIN##_##TOUT##_##N##M(const struct job *j)             \
+    {                                                                                          \
+        const TIN *restrict s = (const TIN *)j->src;                                           \
+        TOUT *restrict d = (TOUT *)j->dst;                                                     \
+        TC w[M][N], b[M];                                                                      \
+        for (int m = 0; m < M; m++) {                                                          \
+            b[m] = ((const TC *)j->b)[m];                                                      \
+            for (int n = 0; n < N; n++)                                                        \
+                w[m][n] = ((const TC *)j->w)[m * N + n];                                       \
+        }                                                                                      \
+        const Py_ssize_t npix = j->npix;                                                       \
+        for (Py_ssize_t p = 0; p < npix; p++) {                                                \
+            TC x[N];                                                                           \
+            for (int n = 0; n < N; n++)                                                        \
+                x[n] = (TC)s[N * p + n];                                                       \
+            for (int m = 0; m < M; m++) {                                                      \
+                TC y = x[0] * w[m][0];                                                         \
+                for (int n = 1; n < N; n++)                                                    \
+                    y = y + x[n] * w[m][n];                                                    \
+                y = y + b[m];                                                                  \
+                d[M * p + m] = fin_##FIN##_##TC##_##TOUT(y);                                   \
+            }                                                                                  \
+        }                                                                                      \
+    }
+
+typedef void (*loop_fn)(const struct job *);
+
+#define FUSED_ROW(TIN, TOUT, TC, FIN, N)                                                       \
+    FUSED(TIN, TOUT, TC, FIN, N, 1)                                                            \
+    FUSED(TIN, TOUT, TC, FIN, N, 2)                                                            \
+    FUSED(TIN, TOUT, TC, FIN, N, 3)                                                            \
+    FUSED(TIN, TOUT, TC, FIN, N, 4)
+#define FUSED_ALL(TIN, TOUT, TC, FIN)                                                          \
+    FUSED_ROW(TIN, TOUT, TC, FIN, 1)                                                           \
+    FUSED_ROW(TIN, TOUT, TC, FIN, 2)                                                           \
+    FUSED_ROW(TIN, TOUT, TC, FIN, 3)                                                           \
+    FUSED_ROW(TIN, TOUT, TC, FIN, 4)                                                           \
+    static const loop_fn fused_##FIN##_##TIN##_##TOUT[16] = {                                  \
+        fused_##FIN##_##TIN##_##TOUT##_11, fused_##FIN##_##TIN##_##TOUT##_12,                  \
+        fused_##FIN##_##TIN##_##TOUT##_13, fused_##FIN##_##TIN##_##TOUT##_14,                  \
+        fused_##FIN##_##TIN##_##TOUT##_21, fused_##FIN##_##TIN##_##TOUT##_22,                  \
+        fused_##FIN##_##TIN##_##TOUT##_23, fused_##FIN##_##TIN##_##TOUT##_24,                  \
+        fused_##FIN##_##TIN##_##TOUT##_31, fused_##FIN##_##TIN##_##TOUT##_32,                  \
+        fused_##FIN##_##TIN##_##TOUT##_33, fused_##FIN##_##TIN##_##TOUT##_34,                  \
+        fused_##FIN##_##TIN##_##TOUT##_41, fused_##FIN##_##TIN##_##TOUT##_42,                  \
+        fused_##FIN##_##TIN##_##TOUT##_43, fused_##FIN##_##TIN##_##TOUT##_44,                  \
+    };
+
+/* The common cases: 8- and 16-bit photographs and scenes, float32 data. */
+FUSED_ALL(u8, u8, f32, b)
+FUSED_ALL(u8, u16, f32, b)
+FUSED_ALL(u16, u8, f32, b)
+FUSED_ALL(u16, u16, f32, b)
+FUSED_ALL(u8, f32, f32, f)
+FUSED_ALL(u16, f32, f32, f)
+FUSED_ALL(f32, u8, f32, u)
+FUSED_ALL(f32, u16, f32, u)
+FUSED_ALL(f32, f32, f32, f)
+
+/* -- the planar loop: any N and M, any strides ---------------------------------------------- */
+
+/* Moving samples between interleaved pixels and rows of CHUNK samples depends only on the
+ * sample size: N samples of 1, 2, 4 or 8 bytes per pixel, N of 1 to 8, the pixels N apart
+ * (interleaved) or N + 1 apart (beside an alpha channel), with these numbers as constants so
+ * that the moves vectorize; other layouts take the strided loops of split_T and join_T. */
+#define LAYOUT(T, N, S)                                                                        \
+    static inline __attribute__((always_inline)) void split_##T##_##N##_##S##_k(               \
+        const T *restrict s, T *restrict rows, int k)                                          \
+    {                                                                                          \
+        for (int p = 0; p < k; p++)                                                            \
+            for (int n = 0; n < N; n++)                                                        \
+                rows[n * CHUNK + p] = s[S * p + n];                                            \
+    }                                                                                          \
+    CLONES static void split_##T##_##N##_##S(const T *restrict s, T *restrict rows, int k)    \
+    {                                                                                          \
+        if (k == CHUNK)                                                                        \
+            split_##T##_##N##_##S##_k(s, rows, CHUNK);                                         \
+        else                                                                                   \
+            split_##T##_##N##_##S##_k(s, rows, k);                                             \
+    }                                                                                          \
+    static inline __attribute__((always_inline)) void join_##T##_##N##_##S##_k(                \
+        const T *restrict rows, T *restrict d, int k)                                          \
+    {                                                                                          \
+        for (int p = 0; p < k; p++)                                                            \
+            for (int n = 0; n < N; n++)                                                        \
+                d[S * p + n] = rows[n * CHUNK + p];                                            \
+    }                                                                                          \
+    CLONES static void join_##T##_##N##_##S(const T *restrict rows, T *restrict d, int k)     \
+    {                                                                                          \
+        if (k == CHUNK)                                                                        \
+            join_##T##_##N##_##S##_k(rows, d, CHUNK);                                          \
+        else                                                                                   \
+            join_##T##_##N##_##S##_k(rows, d, k);                                              \
+    }
+#define LAYOUT_PAIR(T, N, S1) LAYOUT(T, N, N) LAYOUT(T, N, S1)
+#define LAYOUT_FNS(KIND, T, N, S1) {KIND##_##T##_##N##_##N, KIND##_##T##_##N##_##S1}
+#define LAYOUT_TABLE(KIND, T)                                                                  \
+    {LAYOUT_FNS(KIND, T, 1, 2), LAYOUT_FNS(KIND, T, 2, 3), LAYOUT_FNS(KIND, T, 3, 4),          \
+     LAYOUT_FNS(KIND, T, 4, 5), LAYOUT_FNS(KIND, T, 5, 6), LAYOUT_FNS(KIND, T, 6, 7),          \
+     LAYOUT_FNS(KIND, T, 7, 8), LAYOUT_FNS(KIND, T, 8, 9)}
+#define LAYOUTS(T)                                                                             \
+    LAYOUT_PAIR(T, 1, 2) LAYOUT_PAIR(T, 2, 3) LAYOUT_PAIR(T, 3, 4) LAYOUT_PAIR(T, 4, 5)        \
+    LAYOUT_PAIR(T, 5, 6) LAYOUT_PAIR(T, 6, 7) LAYOUT_PAIR(T, 7, 8) LAYOUT_PAIR(T, 8, 9)        \
+    static void split_##T(const void *s, Py_ssize_t sp, Py_ssize_t sc, int n_ch, void *rows, int k) \
+    {                                                                                          \
+        typedef void (*split_fn)(const T *restrict, T *restrict, int);                         \
+        static const split_fn split[8][2] = LAYOUT_TABLE(split, T);                            \
+        if (sc == 1 && (sp == n_ch || sp == n_ch + 1) && n_ch <= 8) {                          \
+            split[n_ch - 1][sp - n_ch]((const T *)s, (T *)rows, k);                            \
+            return;                                                                            \
+        }                                                                                      \
+        for (int n = 0; n < n_ch; n++)                                                         \
+            for (int p = 0; p < k; p++)                                                        \
+                ((T *)rows)[n * CHUNK + p] = ((const T *)s)[p * sp + n * sc];                  \
+    }                                                                                          \
+    static void join_##T(const void *rows, void *d, Py_ssize_t dp, Py_ssize_t dc, int n_ch, int k) \
+    {                                                                                          \
+        typedef void (*join_fn)(const T *restrict, T *restrict, int);                          \
+        static const join_fn join[8][2] = LAYOUT_TABLE(join, T);                               \
+        if (dc == 1 && (dp == n_ch || dp == n_ch + 1) && n_ch <= 8) {                          \
+            join[n_ch - 1][dp - n_ch]((const T *)rows, (T *)d, k);                             \
+            return;                                                                            \
+        }                                                                                      \
+        for (int n = 0; n < n_ch; n++)                                                         \
+            for (int p = 0; p < k; p++)                                                        \
+                ((T *)d)[p * dp + n * dc] = ((const T *)rows)[n * CHUNK + p];                  \
+    }
+LAYOUTS(uint8_t)
+LAYOUTS(uint16_t)
+LAYOUTS(uint32_t)
+LAYOUTS(uint64_t)
+
+typedef void (*split_fn)(const void *, Py_ssize_t, Py_ssize_t, int, void *, int);
+typedef void (*join_fn)(const void *, void *, Py_ssize_t, Py_ssize_t, int, int);
+
+static split_fn split_for(Py_ssize_t itemsize)
+{
+    return itemsize == 1 ? split_uint8_t : itemsize == 2 ? split_uint16_t
+         : itemsize == 4 ? split_uint32_t : split_uint64_t;
+}
+
+static join_fn join_for(Py_ssize_t itemsize)
+{
+    return itemsize == 1 ? join_uint8_t : itemsize == 2 ? join_uint16_t
+         : itemsize == 4 ? join_uint32_t : join_uint64_t;
+}
+
+#define MIX_ROW(TC)                                                                            \
+    CLONES static void mix_row_##TC(TC *restrict y, const TC *restrict x, const TC *restrict w, \
+                                    TC b, int n_in, int k)                                     \
+    {                                                                                          \
+        for (int p = 0; p < k; p++)                                                            \
+            y[p] = x[p] * w[0];                                                                \
+        for (int n = 1; n < n_in; n++) {                                                       \
+            const TC *restrict xn = x + (Py_ssize_t)n * CHUNK;                                 \
+            const TC wn = w[n];                                                                \
+            for (int p = 0; p < k; p++)                                                        \
+                y[p] = y[p] + xn[p] * wn;                                                      \
+        }                                                                                      \
+        for (int p = 0; p < k; p++)                                                            \
+            y[p] = y[p] + b;                                                                   \
+    }
+MIX_ROW(f32)
+MIX_ROW(f64)
+
+/* Scratch of the planar loop: rows of input samples, of compute values, one row of mixed
+ * values, rows of output samples; CHUNK samples each, 8 bytes apart at most. */
+#define SCRATCH_BYTES(N, M) ((size_t)(2 * (N) + 1 + (M)) * CHUNK * 8)
+
+/* Rows of CHUNK samples: input samples to compute values, mixed values to output samples. */
+#define CONVERT(TIN, TC)                                                                       \
+    CLONES static void convert_##TIN##_##TC(const TIN *restrict s, TC *restrict x, int k)     \
+    {                                                                                          \
+        for (int p = 0; p < k; p++)                                                            \
+            x[p] = (TC)s[p];                                                                   \
+    }
+CONVERT(u8, f32) CONVERT(u16, f32) CONVERT(i16, f32) CONVERT(f32, f32)
+CONVERT(u8, f64) CONVERT(u16, f64) CONVERT(i16, f64) CONVERT(u32, f64) CONVERT(i32, f64)
+CONVERT(f32, f64) CONVERT(f64, f64)
+
+#define FINISH(FIN, TC, TOUT)                                                                  \
+    CLONES static void finish_##FIN##_##TC##_##TOUT(const TC *restrict y, TOUT *restrict d, int k) \
+    {                                                                                          \
+        for (int p = 0; p < k; p++)                                                            \
+            d[p] = fin_##FIN##_##TC##_##TOUT(y[p]);                                            \
+    }
+FINISH(b, f32, u8) FINISH(u, f32, u8) FINISH(b, f32, u16) FINISH(u, f32, u16)
+FINISH(b, f32, i16) FINISH(u, f32, i16) FINISH(f, f32, f32)
+FINISH(b, f64, u8) FINISH(u, f64, u8) FINISH(b, f64, u16) FINISH(u, f64, u16)
+FINISH(b, f64, i16) FINISH(u, f64, i16) FINISH(b, f64, u32) FINISH(u, f64, u32)
+FINISH(b, f64, i32) FINISH(u, f64, i32) FINISH(f, f64, f32) FINISH(f, f64, f64)
+
+#define PLANAR(TIN, TOUT, TC, FIN)                                                             \
+    static void planar_##FIN##_##TIN##_##TOUT(const struct job *j)                             \
+    {                                                                                          \
+        const int N = j->n, M = j->m;                                                          \
+        const TC *w = (const TC *)j->w, *b = (const TC *)j->b;                                 \
+        TIN *in = (TIN *)j->scratch;                                                           \
+        TC *x = (TC *)((char *)j->scratch + (size_t)N * CHUNK * 8);                           \
+        TC *y = (TC *)((char *)j->scratch + (size_t)2 * N * CHUNK * 8);                       \
+        TOUT *out = (TOUT *)((char *)j->scratch + (size_t)(2 * N + 1) * CHUNK * 8);           \
+        const split_fn split = split_for(sizeof(TIN));                                         \
+        const join_fn join = join_for(sizeof(TOUT));                                           \
+        for (Py_ssize_t p0 = 0; p0 < j->npix; p0 += CHUNK) {                                   \
+            const int k = (int)(j->npix - p0 < CHUNK ? j->npix - p0 : CHUNK);                  \
+            split((const TIN *)j->src + p0 * j->sp, j->sp, j->sc, N, in, k);                   \
+            for (int n = 0; n < N; n++)                                                        \
+                convert_##TIN##_##TC(in + n * CHUNK, x + n * CHUNK, k);                        \
+            for (int m = 0; m < M; m++) {                                                      \
+                mix_row_##TC(y, x, w + (Py_ssize_t)m * N, b[m], N, k);                         \
+                finish_##FIN##_##TC##_##TOUT(y, out + m * CHUNK, k);                           \
+            }                                                                                  \
+            join(out, (TOUT *)j->dst + p0 * j->dp, j->dp, j->dc, M, k);                        \
+        }                                                                                      \
+    }
+
+/* Sample types, in the order of the dispatch tables. */
+enum { T_U8, T_U16, T_I16, T_U32, T_I32, T_F32, T_F64, N_TYPES };
+
+/* Integer outputs: the bounded and the unbounded finish; float outputs: the cast. */
+#define PLANAR_TO_INTS(TIN, TC)                                                                \
+    PLANAR(TIN, u8, TC, b) PLANAR(TIN, u8, TC, u)                                              \
+    PLANAR(TIN, u16, TC, b) PLANAR(TIN, u16, TC, u)                                            \
+    PLANAR(TIN, i16, TC, b) PLANAR(TIN, i16, TC, u)
+#define PLANAR_TO_WIDE(TIN)                                                                    \
+    PLANAR(TIN, u32, f64, b) PLANAR(TIN, u32, f64, u)                                          \
+    PLANAR(TIN, i32, f64, b) PLANAR(TIN, i32, f64, u)                                          \
+    PLANAR(TIN, f64, f64, f)
+
+/* The compute type of each (input, output) pair is chanmix.dtypes.compute_dtype's: float64
+ * when either side is a 32-bit integer or float64, else float32. */
+PLANAR_TO_INTS(u8, f32) PLANAR(u8, f32, f32, f) PLANAR_TO_WIDE(u8)
+PLANAR_TO_INTS(u16, f32) PLANAR(u16, f32, f32, f) PLANAR_TO_WIDE(u16)
+PLANAR_TO_INTS(i16, f32) PLANAR(i16, f32, f32, f) PLANAR_TO_WIDE(i16)
+PLANAR_TO_INTS(u32, f64) PLANAR(u32, f32, f64, f) PLANAR_TO_WIDE(u32)
+PLANAR_TO_INTS(i32, f64) PLANAR(i32, f32, f64, f) PLANAR_TO_WIDE(i32)
+PLANAR(f32, u8, f32, u) PLANAR(f32, u16, f32, u) PLANAR(f32, i16, f32, u)
+PLANAR(f32, f32, f32, f) PLANAR(f32, u32, f64, u) PLANAR(f32, i32, f64, u) PLANAR(f32, f64, f64, f)
+PLANAR(f64, u8, f64, u) PLANAR(f64, u16, f64, u) PLANAR(f64, i16, f64, u)
+PLANAR(f64, f32, f64, f) PLANAR(f64, u32, f64, u) PLANAR(f64, i32, f64, u) PLANAR(f64, f64, f64, f)
+
+/* [input][output]: {bounded finish, unbounded finish} (one cast for float outputs). */
+#define ROW_INT(TIN)                                                                           \
+    {{planar_b_##TIN##_u8, planar_u_##TIN##_u8}, {planar_b_##TIN##_u16, planar_u_##TIN##_u16}, \
+     {planar_b_##TIN##_i16, planar_u_##TIN##_i16}, {planar_b_##TIN##_u32, planar_u_##TIN##_u32}, \
+     {planar_b_##TIN##_i32, planar_u_##TIN##_i32}, {planar_f_##TIN##_f32, planar_f_##TIN##_f32}, \
+     {planar_f_##TIN##_f64, planar_f_##TIN##_f64}}
+#define ROW_FLOAT(TIN)                                                                         \
+    {{planar_u_##TIN##_u8, planar_u_##TIN##_u8}, {planar_u_##TIN##_u16, planar_u_##TIN##_u16}, \
+     {planar_u_##TIN##_i16, planar_u_##TIN##_i16}, {planar_u_##TIN##_u32, planar_u_##TIN##_u32}, \
+     {planar_u_##TIN##_i32, planar_u_##TIN##_i32}, {planar_f_##TIN##_f32, planar_f_##TIN##_f32}, \
+     {planar_f_##TIN##_f64, planar_f_##TIN##_f64}}
+static const loop_fn planar_loops[N_TYPES][N_TYPES][2] = {
+    ROW_INT(u8), ROW_INT(u16), ROW_INT(i16), ROW_INT(u32), ROW_INT(i32), ROW_FLOAT(f32), ROW_FLOAT(f64),
+};
+
+/* [input][output] of the fused loops, or NULL; each takes one finish only (see below). */
+static const loop_fn *fused_loops(int tin, int tout, int bounded)
+{
+    if (tin == T_F32) {
+        switch (tout) {
+        case T_U8: return fused_u_f32_u8;
+        case T_U16: return fused_u_f32_u16;
+        case T_F32: return fused_f_f32_f32;
+        default: return NULL;
+        }
+    }
+    if (tin != T_U8 && tin != T_U16)
+        return NULL;
+    if (tout == T_F32)
+        return tin == T_U8 ? fused_f_u8_f32 : fused_f_u16_f32;
+    if (!bounded)
+        return NULL;
+    if (tout == T_U8)
+        return tin == T_U8 ? fused_b_u8_u8 : fused_b_u16_u8;
+    if (tout == T_U16)
+        return tin == T_U8 ? fused_b_u8_u16 : fused_b_u16_u16;
+    return NULL;
+}
+
+/* -- Python binding ------------------------------------------------------------------------ */
+
+/* The sample type of a buffer's struct format, or -1. */
+static int sample_type(const Py_buffer *view)
+{
+    const char *f = view->format ? view->format : "B";
+    if (*f == '@' || *f == '=')
+        f++;
+#if PY_LITTLE_ENDIAN
+    if (*f == '<')
+        f++;
+#else
+    if (*f == '>' || *f == '!')
+        f++;
+#endif
+    if (f[0] == '\0' || f[1] != '\0')
+        return -1;
+    switch (f[0]) {
+    case 'B': return view->itemsize == 1 ? T_U8 : -1;
+    case 'H': return view->itemsize == 2 ? T_U16 : -1;
+    case 'h': return view->itemsize == 2 ? T_I16 : -1;
+    case 'I': case 'L': return view->itemsize == 4 ? T_U32 : -1;
+    case 'i': case 'l': return view->itemsize == 4 ? T_I32 : -1;
+    case 'f': return view->itemsize == 4 ? T_F32 : -1;
+    case 'd': return view->itemsize == 8 ? T_F64 : -1;
+    default: return -1;
+    }
+}
+
+static int is_wide(int t) { return t == T_U32 || t == T_I32 || t == T_F64; }
+
+static PyObject *mix(PyObject *self, PyObject *args)
+{
+    PyObject *src_obj, *dst_obj, *w_obj, *b_obj;
+    int bounded;
+    Py_buffer src = {0}, dst = {0}, w = {0}, b = {0};
+    PyObject *result = NULL;
+    if (!PyArg_ParseTuple(args, "OOOOp", &src_obj, &dst_obj, &w_obj, &b_obj, &bounded))
+        return NULL;
+    if (PyObject_GetBuffer(src_obj, &src, PyBUF_RECORDS_RO) < 0)
+        goto done;
+    if (PyObject_GetBuffer(dst_obj, &dst, PyBUF_RECORDS) < 0)
+        goto done;
+    if (PyObject_GetBuffer(w_obj, &w, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        goto done;
+    if (PyObject_GetBuffer(b_obj, &b, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        goto done;
+
+    int tin = sample_type(&src), tout = sample_type(&dst), tw = sample_type(&w), tb = sample_type(&b);
+    if (tin < 0 || tout < 0) {
+        PyErr_SetString(PyExc_TypeError, "mix: unsupported sample type");
+        goto done;
+    }
+    int tc = (is_wide(tin) || is_wide(tout)) ? T_F64 : T_F32;
+    if (tw != tc || tb != tc) {
+        PyErr_SetString(PyExc_TypeError, "mix: weights and bias must be of the compute type");
+        goto done;
+    }
+    if (src.ndim != 2 || dst.ndim != 2 || src.shape[0] != dst.shape[0]) {
+        PyErr_SetString(PyExc_ValueError, "mix: expected (P, N) and (P, M) arrays");
+        goto done;
+    }
+    Py_ssize_t n = src.shape[1], m = dst.shape[1];
+    if (n < 1 || m < 1 || n > MAX_CHANNELS || m > MAX_CHANNELS || w.len != n * m * w.itemsize ||
+        b.len != m * b.itemsize) {
+        PyErr_SetString(PyExc_ValueError, "mix: weights must be (M, N) and bias (M,)");
+        goto done;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (src.strides[i] % src.itemsize || dst.strides[i] % dst.itemsize) {
+            PyErr_SetString(PyExc_ValueError, "mix: strides must be whole samples");
+            goto done;
+        }
+    }
+    struct job job = {
+        .src = src.buf, .dst = dst.buf, .npix = src.shape[0],
+        .sp = src.strides[0] / src.itemsize, .sc = src.strides[1] / src.itemsize,
+        .dp = dst.strides[0] / dst.itemsize, .dc = dst.strides[1] / dst.itemsize,
+        .n = (int)n, .m = (int)m, .w = w.buf, .b = b.buf, .scratch = NULL,
+    };
+    int finish_b = bounded && tin < T_F32 && tout < T_F32;
+    const loop_fn *fused = (n <= 4 && m <= 4) ? fused_loops(tin, tout, finish_b) : NULL;
+    int contiguous = job.sp == n && job.sc == 1 && job.dp == m && job.dc == 1;
+    if (fused && contiguous) {
+        Py_BEGIN_ALLOW_THREADS
+        fused[(n - 1) * 4 + (m - 1)](&job);
+        Py_END_ALLOW_THREADS
+    } else {
+        job.scratch = PyMem_RawMalloc(SCRATCH_BYTES(n, m));
+        if (!job.scratch) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        loop_fn loop = planar_loops[tin][tout][finish_b ? 0 : 1];
+        Py_BEGIN_ALLOW_THREADS
+        loop(&job);
+        Py_END_ALLOW_THREADS
+        PyMem_RawFree(job.scratch);
+    }
+    result = Py_NewRef(Py_None);
+done:
+    if (src.obj) PyBuffer_Release(&src);
+    if (dst.obj) PyBuffer_Release(&dst);
+    if (w.obj) PyBuffer_Release(&w);
+    if (b.obj) PyBuffer_Release(&b);
+    return result;
+}
+
+PyDoc_STRVAR(mix_doc,
+"mix(src, dst, weights, bias, bounded)\n--\n\n"
+"Mix src (P, N) into dst (P, M) as chanmix.kernel.mix_numpy does, byte for byte.\n\n"
+"Samples are uint8, uint16, int16, uint32, int32, float32 or float64, with any strides in\n"
+"whole samples; weights (M, N) and bias (M,) are C-contiguous arrays of the compute type\n"
+"(float64 when either side is a 32-bit integer or float64, else float32), applied to raw\n"
+"samples. bounded: the inputs are integers and |mixed value| stays below 2^30 (float32) or\n"
+"2^62 (float64) for every possible pixel, so rounding may be done in integers.\n"
+"N and M are at most 64. The GIL is released while mixing.");
+
+static PyMethodDef methods[] = {
+    {"mix", mix, METH_VARARGS, mix_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_mixloops",
+    "The mixing kernel in C: the NumPy path's arithmetic, byte for byte (see chanmix.kernel).",
+    -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__mixloops(void) { return PyModule_Create(&module); }
