@@ -397,9 +397,8 @@ def test_same_input_same_bytes(corpus, tmp_path, name):
 )
 @pytest.mark.parametrize("failure", [RuntimeError("encoder broke"), KeyboardInterrupt()])
 def test_failed_write_leaves_no_file_and_keeps_the_old_one(tmp_path, monkeypatch, saver, name, failure):
-    def broken(path, pixels, **options):
-        with open(path, "wb") as file:
-            file.write(b"half an image")
+    def broken(file, pixels, **options):
+        file.write(b"half an image")
         raise failure
 
     monkeypatch.setattr(chanmix.io.stream_write, saver, broken)

@@ -17,19 +17,19 @@ that the same scene read from different formats lines up.
 
 from __future__ import annotations
 
-import os
 import struct
 from dataclasses import dataclass
-from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
-from PIL import Image
 
 from ..errors import ChanmixError, DataError, UsageError
 from .raster import Raster, as_sample_array, reason, whole_image_info
 
 __all__ = [
-    "PILLOW_ERRORS",
+    "pil_image",
+    "pillow_errors",
     "Decoded",
     "decode_pillow",
     "page_message",
@@ -39,18 +39,22 @@ __all__ = [
     "save_jpeg",
 ]
 
-#: Exceptions Pillow raises for unreadable, truncated or unsupported files.
-PILLOW_ERRORS = (
-    OSError,
-    SyntaxError,
-    ValueError,
-    EOFError,
-    IndexError,
-    KeyError,
-    TypeError,
-    struct.error,
-    Image.DecompressionBombError,
-)
+if TYPE_CHECKING:
+    from PIL import Image
+
+
+def pil_image() -> ModuleType:
+    """``PIL.Image``, imported when first needed: about 10 ms that runs reading and writing
+    only TIFF files do not pay."""
+    from PIL import Image
+
+    return Image
+
+
+def pillow_errors() -> tuple[type[Exception], ...]:
+    """Exceptions Pillow raises for unreadable, truncated or unsupported files."""
+    return (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, struct.error,
+            pil_image().DecompressionBombError)
 
 _ALPHA_MODES = {"LA": 1, "La": 1, "PA": 3, "RGBA": 3, "RGBa": 3}
 _PHOTOMETRIC = {
@@ -121,6 +125,7 @@ def decode_pillow(path: str, page: int = 0) -> Decoded:
     UsageError
         When `page` is past the last frame.
     """
+    Image = pil_image()  # noqa: N806 - the module's usual name
     try:
         with Image.open(path) as image:
             pages = getattr(image, "n_frames", 1)
@@ -137,7 +142,7 @@ def decode_pillow(path: str, page: int = 0) -> Decoded:
         raise
     except Image.UnidentifiedImageError as exc:
         raise DataError(f"{path}: not an image chanmix can read ({reason(exc)})") from exc
-    except PILLOW_ERRORS as exc:
+    except pillow_errors() as exc:
         raise DataError(f"{path}: cannot decode image data ({reason(exc)})") from exc
 
 
@@ -215,7 +220,7 @@ def photometric(mode: str) -> str | None:
 
 def _image(pixels: np.ndarray) -> Image.Image:
     """A Pillow image of mode L, LA, RGB or RGBA from uint8 ``(H, W, 1..4)`` samples."""
-    return Image.fromarray(pixels[..., 0] if pixels.shape[2] == 1 else pixels)
+    return pil_image().fromarray(pixels[..., 0] if pixels.shape[2] == 1 else pixels)
 
 
 def _save_options(dpi: tuple[float, float] | None, icc_profile: bytes | None) -> dict:
@@ -228,7 +233,7 @@ def _save_options(dpi: tuple[float, float] | None, icc_profile: bytes | None) ->
 
 
 def save_jpeg(
-    path: str | os.PathLike,
+    file: BinaryIO,
     pixels: np.ndarray,
     *,
     dpi: tuple[float, float] | None = None,
@@ -240,5 +245,5 @@ def save_jpeg(
     colour edges matter as much as its brightness edges.
     """
     _image(pixels).save(
-        Path(path), format="JPEG", quality=95, subsampling=0, **_save_options(dpi, icc_profile)
+        file, format="JPEG", quality=95, subsampling=0, **_save_options(dpi, icc_profile)
     )

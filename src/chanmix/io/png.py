@@ -19,16 +19,14 @@ References
 
 from __future__ import annotations
 
-import os
 import struct
 import zlib
-from pathlib import Path
+from typing import BinaryIO
 
 import imagecodecs
 import numpy as np
-from PIL import Image
 
-from .pillow import PILLOW_ERRORS, decode_pillow, photometric, pillow_metadata
+from .pillow import decode_pillow, photometric, pil_image, pillow_errors, pillow_metadata
 from .raster import Raster, as_sample_array, whole_image_info
 
 __all__ = ["read_png", "save_png", "with_chunks"]
@@ -59,10 +57,10 @@ def read_png(path: str, page: int = 0) -> Raster:
         When neither libpng nor Pillow can decode the file.
     """
     try:
-        with Image.open(path) as image:
+        with pil_image().open(path) as image:
             mode, metadata = image.mode, pillow_metadata(image)
             pages = getattr(image, "n_frames", 1)
-    except PILLOW_ERRORS:
+    except pillow_errors():
         mode, metadata, pages = "", {}, 1
     pixels = _libpng_decode(path) if page == 0 else None
     if pixels is None:
@@ -107,7 +105,7 @@ _STRATEGY_RLE = 3
 
 
 def save_png(
-    path: str | os.PathLike,
+    file: BinaryIO,
     pixels: np.ndarray,
     *,
     dpi: tuple[float, float] | None = None,
@@ -119,8 +117,8 @@ def save_png(
 
     Parameters
     ----------
-    path : str or os.PathLike
-        File to write.
+    file : binary file
+        Written from its current position.
     pixels : (H, W, C) uint8 or uint16 ndarray
         C in 1..4.
     dpi : (float, float), optional
@@ -136,7 +134,7 @@ def save_png(
     if dpi is not None:
         x, y = (round(value / _METRES_PER_INCH) for value in dpi)
         chunks.append((b"pHYs", struct.pack(">IIB", x, y, 1)))
-    Path(path).write_bytes(with_chunks(bytes(encoded), chunks))
+    file.write(with_chunks(bytes(encoded), chunks))
 
 
 def with_chunks(png: bytes, chunks: list[tuple[bytes, bytes]]) -> bytes:

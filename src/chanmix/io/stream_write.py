@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from typing import BinaryIO
 
 import numpy as np
 from numpy.typing import DTypeLike
 
 from ..errors import DataError, UsageError
-from .atomic import atomic_output
+from .atomic import atomic_output, open_temporary
 from .formats import check_output, normalized_compression
 from .pillow import save_jpeg
 from .png import save_png
@@ -106,11 +107,13 @@ def write_raster_blocks(
         if height * width * channels * dt.itemsize > BIGTIFF_LIMIT:
             raise UsageError(f"{name}: {height}x{width}x{channels} {dt.name} samples need a BigTIFF file")
     rows = _checked_rows(name, bands, (height, width, channels), dt)
+    uncompressed = fmt == "npy" or (fmt == "tiff" and codec is None)
+    reserve = height * width * channels * dt.itemsize if uncompressed else 0
     try:
-        with atomic_output(name) as temporary:
+        with atomic_output(name, reserve=reserve) as temporary, open_temporary(temporary) as file:
             if fmt == "tiff":
                 write_tiff_blocks(
-                    temporary,
+                    file,
                     rows,
                     shape=(height, width, channels),
                     dtype=dt,
@@ -124,12 +127,12 @@ def write_raster_blocks(
                     nodata=nodata,
                 )
             elif fmt == "npy":
-                _write_npy(temporary, rows, (height, width, channels), dt)
+                _write_npy(file, rows, (height, width, channels), dt)
             else:
                 pixels = _gathered(rows, (height, width, channels), dt)
                 dpi, icc = _carried(like, colour=3 if channels >= 3 else 1)
                 save = save_jpeg if fmt == "jpeg" else save_png
-                save(temporary, pixels, dpi=dpi, icc_profile=icc)
+                save(file, pixels, dpi=dpi, icc_profile=icc)
     except OSError as exc:
         raise DataError(f"{name}: cannot write ({exc.strerror or reason(exc)})") from exc
 
@@ -196,14 +199,13 @@ def _gathered(rows: Iterator[np.ndarray], shape: tuple[int, int, int], dtype: np
 
 
 def _write_npy(
-    path: os.PathLike, rows: Iterator[np.ndarray], shape: tuple[int, int, int], dtype: np.dtype
+    file: BinaryIO, rows: Iterator[np.ndarray], shape: tuple[int, int, int], dtype: np.dtype
 ) -> None:
     """The bytes :func:`numpy.save` writes for the whole ``(H, W, M)`` array, band by band."""
     header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape}
-    with open(path, "wb") as file:
-        np.lib.format.write_array_header_1_0(file, header)
-        for band in rows:
-            file.write(band.data)
+    np.lib.format.write_array_header_1_0(file, header)
+    for band in rows:
+        file.write(band.data)
 
 
 def _carried(like: RasterInfo | None, colour: int) -> tuple[tuple[float, float] | None, bytes | None]:

@@ -37,7 +37,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import tifffile
@@ -134,7 +134,7 @@ def tiff_tags(
 
 
 def write_tiff_blocks(
-    path: str | os.PathLike,
+    file: str | os.PathLike | BinaryIO,
     rows: Iterator[np.ndarray],
     *,
     shape: tuple[int, int, int],
@@ -149,8 +149,9 @@ def write_tiff_blocks(
 
     Parameters
     ----------
-    path : str or os.PathLike
-        File to write (not atomically: see :func:`~chanmix.io.write_raster_blocks`).
+    file : str, os.PathLike or binary file
+        File to write, from its start (not atomically: see
+        :func:`~chanmix.io.write_raster_blocks`).
     rows : iterator of (h_i, W, C) ndarray
         Row bands top to bottom, native byte order, whose heights sum to H; checked by the caller.
     shape : (int, int, int)
@@ -188,7 +189,7 @@ def write_tiff_blocks(
     stored *= channels * dtype.itemsize
     limit = BIGTIFF_LIMIT // 2 if compression else BIGTIFF_LIMIT
     tifffile.imwrite(
-        path,
+        file,
         data,
         shape=(height, width, channels) if channels > 1 else (height, width),
         dtype=dtype,
