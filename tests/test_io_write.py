@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import stat
+import sys
 import warnings
 import zlib
 from dataclasses import replace
@@ -21,6 +22,7 @@ import chanmix.io.stream_write
 import chanmix.io.tiff_write
 from chanmix.errors import DataError, UsageError
 from chanmix.io import atomic_output, check_output, output_format, read_raster, write_raster
+from chanmix.io.atomic import open_temporary
 
 
 @pytest.fixture(autouse=True)
@@ -429,6 +431,28 @@ def test_atomic_output_context(tmp_path):
         temporary.write_bytes(b"partial")
         1 / 0  # noqa: B018
     assert target.read_bytes() == b"done" and leftovers(tmp_path) == []
+
+
+def test_reserved_space_is_a_lower_bound_and_never_pads_the_file(tmp_path):
+    target = tmp_path / "x.bin"
+    with atomic_output(target, reserve=100) as temporary:
+        assert temporary.stat().st_size == (100 if sys.platform == "linux" else 0)
+        with open_temporary(temporary) as file:
+            file.write(b"y" * 150)
+    assert target.read_bytes() == b"y" * 150
+
+
+@pytest.mark.parametrize("name", ["o.tif", "o.npy"])
+def test_uncompressed_outputs_are_the_same_with_and_without_reservation(tmp_path, monkeypatch, name):
+    pixels = np.arange(5 * 7 * 3, dtype=np.uint16).reshape(5, 7, 3)
+    write_raster(tmp_path / name, pixels)
+    reserved = (tmp_path / name).read_bytes()
+    monkeypatch.setattr(chanmix.io.atomic, "_reserve", lambda *args: None)
+    write_raster(tmp_path / name, pixels)
+    assert (tmp_path / name).read_bytes() == reserved
+    if name.endswith(".npy"):
+        np.save(tmp_path / "ref.npy", pixels)
+        assert (tmp_path / "ref.npy").read_bytes() == reserved
 
 
 def test_new_files_get_the_usual_permissions(tmp_path):
