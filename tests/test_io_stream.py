@@ -248,6 +248,35 @@ def test_uncompressed_segments_are_read_for_the_rows_asked_only(tmp_path, monkey
     assert requested == [3 * 96 * 3 * 2]  # 3 rows of 3 tiles 32 wide, 3 uint16 samples
 
 
+@pytest.mark.parametrize("byteorder", ["<", ">"])
+@pytest.mark.parametrize("rowsperstrip", [5, 64])
+def test_back_to_back_strips_are_read_in_one_piece(tmp_path, monkeypatch, byteorder, rowsperstrip):
+    data = np.arange(64 * 80 * 3, dtype=np.uint16).reshape(64, 80, 3)
+    options = {"rowsperstrip": rowsperstrip, "byteorder": byteorder}
+    tifffile.imwrite(tmp_path / "s.tif", data, photometric="rgb", **options)
+    monkeypatch.setattr(tifffile.FileHandle, "read_segments", lambda *a, **k: pytest.fail("segments read"))
+    with open_raster(tmp_path / "s.tif") as reader:
+        for start, stop in [(0, 64), (3, 40), (17, 18), (63, 64)]:
+            rows = reader.read_rows(start, stop)
+            np.testing.assert_array_equal(rows, data[start:stop])
+            assert rows.dtype.isnative and rows.flags.c_contiguous
+
+
+def test_a_file_cut_short_in_its_strips_is_a_data_error_as_for_read_raster(tmp_path):
+    data = np.arange(64 * 80 * 3, dtype=np.uint16).reshape(64, 80, 3)
+    tifffile.imwrite(tmp_path / "s.tif", data, photometric="rgb", rowsperstrip=8)
+    cut = tmp_path / "cut.tif"
+    cut.write_bytes((tmp_path / "s.tif").read_bytes()[:20_000])
+    with pytest.raises(DataError) as expected:
+        read_raster(cut)
+    with open_raster(cut) as reader:
+        np.testing.assert_array_equal(reader.read_rows(0, 8), data[:8])  # complete rows still read
+        with pytest.raises(DataError) as caught:
+            reader.read_rows(0, 64)
+    for error in (caught, expected):  # the same words; the byte counts are of what each read
+        assert str(error.value).startswith(f"{cut}: cannot decode image data (ValueError: failed to read ")
+
+
 # --- threads, npy, errors ----------------------------------------------------------------
 
 

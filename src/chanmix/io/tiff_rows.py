@@ -10,12 +10,15 @@ for. Each decoded segment is copied into the output and dropped before the next 
 a call holds its output plus one segment (and up to 4 MiB of encoded bytes read at once).
 
 Calls from several threads are safe: file reads are serialised by the file handle's lock,
-decoding runs in parallel.
+decoding runs in parallel. The commonest layout of all, uncompressed interleaved strips
+stored back to back, is read without the lock and without an intermediate copy: the rows'
+bytes are one range of the file, read straight into the output array (``os.preadv``).
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterator
 from typing import cast
 
@@ -69,6 +72,41 @@ class TiffRows:
             and bits == self.dtype.itemsize * 8
         )
         self._raw_dtype = np.dtype(tif.byteorder + keyframe.dtype.char) if raw else None
+        self._base = self._back_to_back()
+
+    def _back_to_back(self) -> int | None:
+        """The file offset of row 0 when every row of the image lies in one run of the file,
+        uncompressed and interleaved, in a file ``os.preadv`` can read; else None."""
+        fh = self._fh
+        simple = (self._raw_dtype is not None and not self._tiled and len(self._planes) == 1
+                  and self._separate == 1 and fh.is_file and getattr(fh, "_offset", None) == 0)
+        if not simple or not hasattr(os, "preadv"):
+            return None
+        offsets, counts, _ = self._planes[0]
+        if len(offsets) < self._down or len(counts) < self._down:
+            return None
+        row_bytes = self.width * self._contig * self._raw_dtype.itemsize
+        position = offsets[0]
+        for index in range(self._down):
+            full = self._rows_stored(index * self.segment_rows) * row_bytes
+            if offsets[index] != position or counts[index] < full:
+                return None
+            position += full
+        return int(offsets[0])
+
+    def _read_run(self, start: int, stop: int) -> np.ndarray | None:
+        """Rows ``[start, stop)`` read in one piece (see :meth:`_back_to_back`), or None when
+        the file ends early (the segment path then says what is wrong)."""
+        assert self._raw_dtype is not None and self._base is not None
+        out = np.empty((stop - start, self.width, self._contig), self._raw_dtype)
+        view = memoryview(out).cast("B")
+        position, done = self._base + start * view.nbytes // (stop - start), 0
+        while done < view.nbytes:
+            got = os.preadv(self._fh.fileno(), [view[done:]], position + done)
+            if got <= 0:
+                return None
+            done += got
+        return out if out.dtype.isnative else out.astype(self.dtype)
 
     @property
     def exact_rows(self) -> bool:
@@ -99,6 +137,8 @@ class TiffRows:
             Whatever tifffile or the codec raises for a segment it cannot read or decode
             (see :data:`~chanmix.io.tiff.TIFF_ERRORS`).
         """
+        if self._base is not None and (run := self._read_run(start, stop)) is not None:
+            return run
         out = np.empty(
             (len(self._planes), self._separate, stop - start, self.width, self._contig), self.dtype
         )
@@ -174,6 +214,9 @@ class TiffRows:
             target[...] = self._nodata
         elif rows_only:
             assert self._raw_dtype is not None
+            wanted = (high - low) * self._segment_cols * self._contig * self._raw_dtype.itemsize
+            if len(data) != wanted:  # the file ends early: say so as tifffile does
+                raise ValueError(f"failed to read {wanted} bytes, got {len(data)}")
             rows = np.frombuffer(data, self._raw_dtype).reshape(high - low, self._segment_cols, self._contig)
             target[...] = rows[:, :width]
         else:
