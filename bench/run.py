@@ -104,6 +104,19 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def prepare_checkout() -> None:
+    """Make this checkout's chanmix run as an installed one does: its modules byte-compiled
+    (an install does it; PYTHONDONTWRITEBYTECODE would otherwise make every new process
+    compile them again) and its C kernel built (``pip install -e .``), or say it is not."""
+    import compileall
+    from importlib.machinery import EXTENSION_SUFFIXES
+
+    compileall.compile_dir(SRC / "chanmix", quiet=1)
+    if not any((SRC / "chanmix" / f"_mixloops{suffix}").exists() for suffix in EXTENSION_SUFFIXES):
+        print("warning: the C kernel is not built in src/ (pip install -e .): chanmix runs on its NumPy path",
+              file=sys.stderr)
+
+
 def main() -> None:
     import importlib
 
@@ -114,6 +127,7 @@ def main() -> None:
     unknown = [s for s in args.sections if s not in SECTIONS]
     if unknown:
         parser.error(f"unknown section {unknown[0]!r}; choose from {', '.join(SECTIONS)}")
+    prepare_checkout()
     for name in args.sections or list(SECTIONS):
         print(f"== {name}", flush=True)
         module, function = SECTIONS[name]

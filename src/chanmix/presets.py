@@ -48,7 +48,6 @@ References
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -394,6 +393,8 @@ def get_preset(name: str) -> Preset:
         pass
     wanted = str(name)
     close = [n for n in PRESETS if wanted and n.startswith(wanted)][:3]
+    import difflib  # only to suggest names after a typo
+
     close = close or difflib.get_close_matches(wanted, list(PRESETS), n=3, cutoff=0.6)
     quoted = [repr(c) for c in close]
     if len(quoted) > 1:

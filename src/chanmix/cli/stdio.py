@@ -7,9 +7,7 @@ nothing when the run fails.
 
 from __future__ import annotations
 
-import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,6 +33,12 @@ def piped(
         raise click.UsageError("-o - needs --format (tif, png, jpg or npy) to choose the output format")
     if fmt is not None and not to_stdout:
         raise click.UsageError("--format is for -o - (stdout); a file's extension chooses its format")
+    if "-" not in inputs and not to_stdout:
+        yield inputs, output
+        return
+    import shutil  # only for pipes: 2 ms of imports that file-to-file runs skip
+    import tempfile
+
     with tempfile.TemporaryDirectory(prefix="chanmix-") as folder:
         if "-" in inputs:
             stdin_path = Path(folder) / "stdin"
