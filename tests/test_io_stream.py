@@ -175,6 +175,23 @@ def test_layouts_read_in_bands_equal_the_data(tmp_path, segments, planar, compre
     with open_raster(tmp_path / "x.tif") as reader:
         for start, stop in [(3, 40), (17, 18), (31, 33), (15, 49), (70, 75)]:  # mid-segment edges
             np.testing.assert_array_equal(reader.read_rows(start, stop), data[start:stop])
+        for start, stop, left, right in [(0, 16, 0, 32), (3, 40, 5, 70), (16, 32, 32, 64), (70, 75, 64, 83),
+                                         (0, 75, 82, 83), (10, 11, 0, 83)]:
+            window = reader.read_window(start, stop, left, right)
+            np.testing.assert_array_equal(window, data[start:stop, left:right])
+            assert window.flags.c_contiguous
+
+
+def test_windows_of_every_reader_kind(tmp_path):
+    data = np.random.default_rng(5).integers(0, 255, (20, 30, 3), dtype=np.uint8)
+    np.save(tmp_path / "x.npy", data)
+    Image.fromarray(data).save(tmp_path / "x.png")
+    for name in ("x.npy", "x.png"):
+        with open_raster(tmp_path / name) as reader:
+            np.testing.assert_array_equal(reader.read_window(2, 9, 4, 25), data[2:9, 4:25])
+            for bad in [(5, 5, 0, 30), (0, 21, 0, 30), (0, 20, 10, 10), (0, 20, -1, 30), (0, 20, 0, 31)]:
+                with pytest.raises(UsageError, match="not a window"):
+                    reader.read_window(*bad)
 
 
 @pytest.mark.parametrize(

@@ -184,6 +184,7 @@ def test_impossible_requests_are_refused_before_reading_any_band(tmp_path, optio
     [
         ([np.zeros((5, 10, 3), np.uint8)], "the bands hold 5 rows, not the 10 announced"),
         ([np.zeros((11, 10, 3), np.uint8)], "hold more than the 10 rows announced"),
+        ([np.zeros((10, 10, 3), np.uint8), np.zeros((1, 10, 3), np.uint8)], "hold more than the 10 rows"),
         ([np.zeros((10, 9, 3), np.uint8)], r"a band of shape \(10, 9, 3\)"),
         ([np.zeros((10, 10, 3), np.float32)], "type float32 does not fit"),
     ],

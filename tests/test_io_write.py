@@ -21,7 +21,14 @@ from PIL import Image, ImageCms
 import chanmix.io.stream_write
 import chanmix.io.tiff_write
 from chanmix.errors import DataError, UsageError
-from chanmix.io import atomic_output, check_output, output_format, read_raster, write_raster
+from chanmix.io import (
+    atomic_output,
+    check_output,
+    output_format,
+    read_raster,
+    write_raster,
+    write_raster_blocks,
+)
 from chanmix.io.atomic import open_temporary
 
 
@@ -453,6 +460,38 @@ def test_uncompressed_outputs_are_the_same_with_and_without_reservation(tmp_path
     if name.endswith(".npy"):
         np.save(tmp_path / "ref.npy", pixels)
         assert (tmp_path / "ref.npy").read_bytes() == reserved
+
+
+def test_tiles_written_as_tiles_are_the_image_written_in_bands(tmp_path):
+    image = np.random.default_rng(3).integers(0, 65535, (40, 50, 2), dtype=np.uint16)
+    tile = (16, 32)
+    tiles = [image[r : r + 16, c : c + 32] for r in range(0, 40, 16) for c in range(0, 50, 32)]
+    options = {"height": 40, "width": 50, "channels": 2, "dtype": np.uint16, "tile": tile}
+    for compression in (None, "deflate"):
+        write_raster_blocks(tmp_path / "t.tif", iter(tiles), tiles=True, compression=compression, **options)
+        write_raster_blocks(tmp_path / "b.tif", [image[:25], image[25:]], compression=compression, **options)
+        assert (tmp_path / "t.tif").read_bytes() == (tmp_path / "b.tif").read_bytes()
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "t.tif"), image)
+
+
+@pytest.mark.parametrize(
+    ("blocks", "message"),
+    [
+        (lambda tiles: tiles[:-1], "fewer tiles"),
+        (lambda tiles: tiles + tiles[:1], "more tiles"),
+        (lambda tiles: [tiles[1], tiles[0]] + tiles[2:], "the tile at row 0, column 0 has shape"),
+        (lambda tiles: [t.astype(np.uint8) for t in tiles], "uint16"),
+    ],
+)
+def test_tiles_that_do_not_fit_are_usage_errors_and_leave_no_file(tmp_path, blocks, message):
+    image = np.zeros((40, 50, 2), np.uint16)
+    tiles = [image[r : r + 16, c : c + 32] for r in range(0, 40, 16) for c in range(0, 50, 32)]
+    options = {"height": 40, "width": 50, "channels": 2, "dtype": np.uint16, "tile": (16, 32)}
+    with pytest.raises(UsageError, match=message):
+        write_raster_blocks(tmp_path / "t.tif", iter(blocks(tiles)), tiles=True, **options)
+    with pytest.raises(UsageError, match="tiled TIFF"):
+        write_raster_blocks(tmp_path / "t.png", iter(tiles), tiles=True, **{**options, "dtype": np.uint16})
+    assert os.listdir(tmp_path) == []
 
 
 def test_new_files_get_the_usual_permissions(tmp_path):

@@ -4,6 +4,7 @@ height and any number of threads; TIFF output options; GeoTIFF metadata carried.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from click.testing import CliRunner
 import chanmix
 from chanmix import pipeline
 from chanmix.cli.main import cli
-from chanmix.io import RasterInfo
+from chanmix.io import BlockReader, RasterInfo
 
 COEFFS = "0.2,0.3,0.5,0.1,-0.1; 1,-1,0.5,0,0; 0,0,0,0,1"
 WEIGHTS = np.array([[0.2, 0.3, 0.5, 0.1, -0.1], [1, -1, 0.5, 0, 0], [0, 0, 0, 0, 1.0]])
@@ -136,7 +137,7 @@ def test_bigtiff_on_request_and_tiled_input_gives_tiled_output(run, pixels, tmp_
     run("apply", tmp_path / "in.tif", "-c", COEFFS, "--bigtiff", "yes", "-o", tmp_path / "big.tif")
     with tifffile.TiffFile(tmp_path / "big.tif") as tif:
         page = tif.pages[0]
-        assert tif.is_bigtiff and (page.tilelength, page.tilewidth) == (256, 256) and page.compression == 8
+        assert tif.is_bigtiff and (page.tilelength, page.tilewidth) == (32, 64) and page.compression == 8
     run("apply", tmp_path / "in.tif", "-c", COEFFS, "-o", tmp_path / "classic.tif")
     assert not tifffile.TiffFile(tmp_path / "classic.tif").is_bigtiff
 
@@ -156,11 +157,40 @@ def test_auto_tiling_of_large_outputs():
     fields = {name: None for name in info.__dataclass_fields__}
     big = info(**{**fields, "height": 9000, "width": 8000, "tile": None})
     small = info(**{**fields, "height": 8000, "width": 8000, "tile": None})
-    tiled = info(**{**fields, "height": 10, "width": 10, "tile": (32, 32)})
+    tiled = info(**{**fields, "height": 10, "width": 10, "tile": (32, 48)})
     assert pipeline.output_tile("auto", big) == (256, 256)
     assert pipeline.output_tile("auto", small) is None
-    assert pipeline.output_tile("auto", tiled) == (256, 256)
+    assert pipeline.output_tile("auto", tiled) == (32, 48)  # the input's tiles
+    for odd in [(20, 32), (8192, 512), (8, 8)]:  # not TIFF-valid or too big to hold several of
+        assert pipeline.output_tile("auto", replace(tiled, tile=odd)) == (256, 256)
     assert pipeline.output_tile(None, big) is None
+
+
+@pytest.mark.parametrize("compression", [None, "zlib"])
+@pytest.mark.parametrize("alpha", [False, True])
+def test_tile_by_tile_output_is_the_row_band_output(run, tmp_path, monkeypatch, compression, alpha):
+    """Output tiles equal to the input's are mixed one at a time, each read from its own
+    input tile: the same bytes as mixing bands of rows, and no read wider than a tile."""
+    rng = np.random.default_rng(12)
+    pixels = rng.integers(0, 65536, (150, 170, 3 + alpha), dtype=np.uint16)
+    options = {"extrasamples": [2]} if alpha else {}
+    tifffile.imwrite(tmp_path / "in.tif", pixels, photometric="rgb", tile=(48, 64),
+                     compression=compression, **options)
+    windows = []
+    original = BlockReader.read_window
+    monkeypatch.setattr(BlockReader, "read_window",
+                        lambda self, *w: (windows.append(w), original(self, *w))[1])
+    coeffs = "0.2,0.3,0.5; 1,-1,0.5; 0,0,1"
+    run("apply", tmp_path / "in.tif", "-c", coeffs, "-j", "3", "-o", tmp_path / "tiles.tif")
+    assert len(windows) == 4 * 3 and all(b - a <= 48 and d - c <= 64 for a, b, c, d in windows)
+    monkeypatch.setattr(pipeline, "by_tiles", lambda info, tile: False)
+    run("apply", tmp_path / "in.tif", "-c", coeffs, "-o", tmp_path / "bands.tif")
+    assert (tmp_path / "tiles.tif").read_bytes() == (tmp_path / "bands.tif").read_bytes()
+    with tifffile.TiffFile(tmp_path / "tiles.tif") as tif:
+        assert (tif.pages[0].tilelength, tif.pages[0].tilewidth) == (48, 64)
+        weights = [[0.2, 0.3, 0.5], [1, -1, 0.5], [0, 0, 1]]
+        expected = chanmix.apply(pixels, chanmix.Mix(weights), alpha=3 if alpha else None)
+        np.testing.assert_array_equal(tif.asarray(), expected)
 
 
 def test_bands_in_separate_pages_and_ome_channels(run, pixels, tmp_path):

@@ -31,15 +31,16 @@ from .mixer import Mixer, band_selection, ordered_map, output_nodata
 from .rescale import Rescale, rescale_map
 
 __all__ = [
-    "ApplyOptions", "MixRecipe", "NodataChoice", "apply_file", "band_rows",
-    "effective_nodata", "output_compression", "output_tile", "plan_outputs", "save_mix",
+    "ApplyOptions", "MixRecipe", "NodataChoice", "apply_file", "band_rows", "by_tiles",
+    "effective_nodata", "output_compression", "output_tile", "plan_outputs", "save_mix", "windows",
 ]
 
 #: TIFF compressions carried from input to output by ``--compress auto``.
 _CARRIED_COMPRESSION = ("deflate", "lzw", "zstd")
 #: Bytes of input plus output in one band: memory is about (jobs + 1) bands plus a tile row.
 BAND_BYTES = 16 << 20
-#: ``--tile auto`` tiles outputs of more than this many pixels, in tiles of this size.
+#: ``--tile auto`` tiles outputs of more than this many pixels, in tiles of this size (and
+#: outputs of tiled inputs in the input's tiles).
 _AUTO_TILE_PIXELS = 1 << 26
 _AUTO_TILE = (256, 256)
 
@@ -95,15 +96,37 @@ def output_compression(choice: str, info: RasterInfo) -> str | None:
 
 
 def output_tile(choice: str | tuple[int, int] | None, info: RasterInfo) -> tuple[int, int] | None:
-    """``--tile``: ``auto`` tiles the output in 256 x 256 when the input is tiled or the output
-    has more than 2^26 pixels (8192 x 8192), and writes strips otherwise; None writes strips.
+    """``--tile``: ``auto`` tiles the output as the input when the input is tiled (in tiles of
+    16 to 4096 pixels, multiples of 16, else 256 x 256), in 256 x 256 when the output has more
+    than 2^26 pixels (8192 x 8192), and writes strips otherwise; None writes strips.
 
-    A tiled output is written a row of tiles at a time, so the tile height bounds the memory
-    it needs: 256 rows of the image's width.
+    Output tiles equal to the input's are mixed one at a time, each from the one input tile
+    it covers, so memory does not grow with the image at all; other tiled outputs are
+    written a row of tiles at a time, which takes the tile height times the image's width.
     """
     if choice != "auto":
         return choice  # type: ignore[return-value]
-    return _AUTO_TILE if info.tile is not None or info.height * info.width > _AUTO_TILE_PIXELS else None
+    if info.tile is not None:
+        fits = all(16 <= side <= 4096 and side % 16 == 0 for side in info.tile)
+        return tuple(info.tile) if fits else _AUTO_TILE  # type: ignore[return-value]
+    return _AUTO_TILE if info.height * info.width > _AUTO_TILE_PIXELS else None
+
+
+def by_tiles(info: RasterInfo, tile: tuple[int, int] | None) -> bool:
+    """Whether an image is mixed tile by tile: when the output's tiles are the input's."""
+    return tile is not None and info.tile is not None and tuple(info.tile) == tuple(tile)
+
+
+def windows(info: RasterInfo, rows: int, tile: tuple[int, int] | None) -> list[tuple[int, int, int, int]]:
+    """The ``(start, stop, left, right)`` windows an image is mixed in, in the order they are
+    written: the output's tiles (see :func:`by_tiles`), else bands of `rows` full rows."""
+    height, width = info.height, info.width
+    if by_tiles(info, tile):
+        assert tile is not None
+        th, tw = tile
+        return [(r, min(r + th, height), c, min(c + tw, width))
+                for r in range(0, height, th) for c in range(0, width, tw)]
+    return [(r, min(r + rows, height), 0, width) for r in range(0, height, rows)]
 
 
 def band_rows(reader: BlockReader, out_row_bytes: int) -> int:
@@ -128,10 +151,11 @@ def apply_file(
 
     ``progress(rows, height, width)`` is called as each band of ``rows`` rows is written.
 
-    Bands are read, mixed and encoded on ``options.jobs`` threads with at most that many in
-    flight, so memory is bounded by the band size, not the image (for TIFF and .npy; other
-    formats are decoded or encoded whole). The target is written through a temporary file
-    and renamed, so a failure leaves no partial output and an existing target untouched.
+    Bands (or tiles, see :func:`windows`) are read, mixed and encoded on ``options.jobs``
+    threads with at most that many in flight, so memory is bounded by the band size, not the
+    image (for TIFF and .npy; other formats are decoded or encoded whole). The target is
+    written through a temporary file and renamed, so a failure leaves no partial output and an
+    existing target untouched.
     """
     with open_raster(source, page=image_number(source, options.page, options.series)) as reader:
         info = reader.info
@@ -140,15 +164,15 @@ def apply_file(
         out_dtype = output_dtype(options.dtype, info.dtype)
         channels = mix.n_outputs + (kept is not None)
         compression = output_compression(options.compression, info)
-        check_output(target, channels=channels, dtype=out_dtype, alpha=kept is not None,
-                     compression=compression)
+        fmt = check_output(target, channels=channels, dtype=out_dtype, alpha=kept is not None,
+                           compression=compression)
         order = mixed + ([kept] if kept is not None else [])
         identity = order == list(range(info.bands))
-        rows = band_rows(reader, info.width * channels * out_dtype.itemsize)
-        ranges = [(r, min(r + rows, info.height)) for r in range(0, info.height, rows)]
+        tile = output_tile(options.tile, info) if fmt == "tiff" else None
+        ranges = windows(info, band_rows(reader, info.width * channels * out_dtype.itemsize), tile)
 
-        def read(span: tuple[int, int]) -> np.ndarray:
-            block = reader.read_rows(*span)
+        def read(window: tuple[int, int, int, int]) -> np.ndarray:
+            block = reader.read_window(*window)
             return block if identity else block[:, :, order]
 
         nodata = effective_nodata(options.nodata, info)
@@ -159,15 +183,16 @@ def apply_file(
                             nodata=nodata, alpha=kept is not None)
         names = list(mix.names) + (["alpha"] if kept is not None else []) if mix.names else None
 
-        def bands() -> Iterator[np.ndarray]:
-            for band in ordered_map(lambda span: mixer(read(span)), ranges, options.jobs):
-                yield band
-                if progress is not None:
-                    progress(band.shape[0], info.height, info.width)
+        def blocks() -> Iterator[np.ndarray]:
+            mixed_blocks = ordered_map(lambda window: mixer(read(window)), ranges, options.jobs)
+            for (start, stop, _, right), block in zip(ranges, mixed_blocks):
+                yield block
+                if progress is not None and right == info.width:
+                    progress(stop - start, info.height, info.width)
 
         write_raster_blocks(
             Path(target),
-            bands(),
+            blocks(),
             height=info.height,
             width=info.width,
             channels=channels,
@@ -177,7 +202,8 @@ def apply_file(
             like=info,
             nodata=None if nodata is None else output_nodata(nodata, out_dtype),
             compression=compression,
-            tile=output_tile(options.tile, info),
+            tile=tile,
+            tiles=by_tiles(info, tile),
             bigtiff=options.bigtiff,
             workers=options.jobs,
         )

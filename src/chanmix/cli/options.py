@@ -210,8 +210,9 @@ compress_opt = click.option(
 )
 tile_opt = click.option(
     "--tile", default="auto", show_default=True, callback=parse_tile, metavar="SIZE",
-    help="TIFF tiles: auto tiles 256x256 when the input is tiled or the output is over 64 "
-    "megapixels, else strips; none writes strips; 512 or 512x256 (height x width).",
+    help="TIFF tiles: auto keeps a tiled input's tiles (mixed one at a time), tiles 256x256 "
+    "outputs over 64 megapixels, else writes strips; none writes strips; 512 or 512x256 "
+    "(height x width).",
 )
 bigtiff_opt = click.option(
     "--bigtiff", type=click.Choice(("auto", "yes", "no")), default="auto", show_default=True,

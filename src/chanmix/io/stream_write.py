@@ -48,10 +48,12 @@ def write_raster_blocks(
     nodata: float | None = None,
     compression: str | None = None,
     tile: tuple[int, int] | None = None,
+    tiles: bool = False,
     bigtiff: str = "auto",
     workers: int = 1,
 ) -> None:
-    """Write an image given as row bands, top to bottom; the file appears complete or not at all.
+    """Write an image given as row bands, top to bottom, or as tiles; the file appears complete
+    or not at all.
 
     Parameters
     ----------
@@ -78,6 +80,10 @@ def write_raster_blocks(
         TIFF compression, with the predictor suited to the dtype; ignored for other formats.
     tile : (int, int), optional
         TIFF tile height and width, multiples of 16; strips when None. Ignored for other formats.
+    tiles : bool
+        `bands` are the TIFF's tiles instead, row by row and left to right, each ``(th, tw,
+        M)`` cut to the image at its right and bottom edges (so the writer holds one tile,
+        whatever the image's width). Needs a TIFF `tile`.
     bigtiff : {'auto', 'yes', 'no'}
         TIFF container: ``'auto'`` writes BigTIFF when a classic TIFF could overflow (see
         :mod:`chanmix.io.tiff_write`).
@@ -106,7 +112,13 @@ def write_raster_blocks(
     if fmt == "tiff" and bigtiff == "no" and codec is None:
         if height * width * channels * dt.itemsize > BIGTIFF_LIMIT:
             raise UsageError(f"{name}: {height}x{width}x{channels} {dt.name} samples need a BigTIFF file")
-    rows = _checked_rows(name, bands, (height, width, channels), dt)
+    if tiles and (fmt != "tiff" or tile is None):
+        raise UsageError(f"{name}: blocks given as tiles need a tiled TIFF output")
+    if tiles:
+        assert tile is not None
+        rows = _checked_tiles(name, bands, (height, width, channels), tile, dt)
+    else:
+        rows = _checked_rows(name, bands, (height, width, channels), dt)
     uncompressed = fmt == "npy" or (fmt == "tiff" and codec is None)
     reserve = height * width * channels * dt.itemsize if uncompressed else 0
     try:
@@ -119,6 +131,7 @@ def write_raster_blocks(
                     dtype=dt,
                     compression=codec,
                     tile=tile,
+                    tiles=tiles,
                     bigtiff=bigtiff,
                     workers=workers,
                     alpha=alpha,
@@ -126,6 +139,8 @@ def write_raster_blocks(
                     band_names=band_names,
                     nodata=nodata,
                 )
+                for _ in rows:  # tifffile takes no more blocks than the image holds: any left
+                    pass  # over make _checked_rows or _checked_tiles raise
             elif fmt == "npy":
                 _write_npy(file, rows, (height, width, channels), dt)
             else:
@@ -186,6 +201,33 @@ def _checked_rows(
         del band, array  # hold no band while the next one is produced
     if done != height:
         raise UsageError(f"{name}: the bands hold {done} rows, not the {height} announced")
+
+
+def _checked_tiles(
+    name: str, tiles: Iterable[np.ndarray], shape: tuple[int, int, int], tile: tuple[int, int],
+    dtype: np.dtype,
+) -> Iterator[np.ndarray]:
+    """The tiles as C-contiguous, native-order arrays, each checked against the shape its place
+    in the image gives it (see :func:`write_raster_blocks`); UsageError otherwise."""
+    height, width, channels = shape
+    places = ((r, c) for r in range(0, height, tile[0]) for c in range(0, width, tile[1]))
+    for block in tiles:
+        place = next(places, None)
+        if place is None:
+            raise UsageError(f"{name}: more tiles than a {height} x {width} image holds")
+        array = np.asarray(block)
+        if array.ndim == 2 and channels == 1:
+            array = array[..., np.newaxis]
+        expected = (min(tile[0], height - place[0]), min(tile[1], width - place[1]), channels)
+        if array.shape != expected or array.dtype.newbyteorder("=") != dtype:
+            raise UsageError(
+                f"{name}: the tile at row {place[0]}, column {place[1]} has shape {array.shape} and"
+                f" type {array.dtype}, not {expected} {dtype.name}"
+            )
+        yield np.ascontiguousarray(array, dtype=dtype)
+        del block, array  # hold no tile while the next one is produced
+    if next(places, None) is not None:
+        raise UsageError(f"{name}: fewer tiles than a {height} x {width} image holds")
 
 
 def _gathered(rows: Iterator[np.ndarray], shape: tuple[int, int, int], dtype: np.dtype) -> np.ndarray:

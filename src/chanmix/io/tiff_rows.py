@@ -1,13 +1,14 @@
-"""Rows of a TIFF image decoded from just the strips or tiles that cover them.
+"""Rows (or windows) of a TIFF image decoded from just the strips or tiles that cover them.
 
-For rows ``[start, stop)`` the reader picks, in every page of the image (one page, or one per
-``C`` channel) and every sample plane (PlanarConfiguration 2), the segments whose rows
-overlap, reads them under the file's lock and decodes them outside it with the page's own
-decode function (:attr:`tifffile.TiffPage.decode`: codec, predictor, byte order, bit
-unpacking, JPEG tables and YCbCr-to-RGB conversion, as :meth:`tifffile.TiffPage.asarray`
-applies them). Uncompressed segments are read partially: only the bytes of the rows asked
-for. Each decoded segment is copied into the output and dropped before the next is read, so
-a call holds its output plus one segment (and up to 4 MiB of encoded bytes read at once).
+For rows ``[start, stop)`` and columns ``[left, right)`` the reader picks, in every page of
+the image (one page, or one per ``C`` channel) and every sample plane (PlanarConfiguration
+2), the segments that overlap them, reads them under the file's lock and decodes them outside
+it with the page's own decode function (:attr:`tifffile.TiffPage.decode`: codec, predictor,
+byte order, bit unpacking, JPEG tables and YCbCr-to-RGB conversion, as
+:meth:`tifffile.TiffPage.asarray` applies them). Uncompressed segments are read partially:
+only the bytes of the rows asked for. Each decoded segment is copied into the output and
+dropped before the next is read, so a call holds its output plus one segment (and up to
+4 MiB of encoded bytes read at once).
 
 Calls from several threads are safe: file reads are serialised by the file handle's lock,
 decoding runs in parallel. The commonest layout of all, uncompressed interleaved strips
@@ -118,17 +119,19 @@ class TiffRows:
         """Channels of a decoded row: pages x sample planes x interleaved samples."""
         return len(self._planes) * self._separate * self._contig
 
-    def read(self, start: int, stop: int) -> np.ndarray:
-        """Rows ``[start, stop)`` as tifffile decodes them.
+    def read(self, start: int, stop: int, left: int = 0, right: int | None = None) -> np.ndarray:
+        """Rows ``[start, stop)``, columns ``[left, right)``, as tifffile decodes them.
 
         Parameters
         ----------
         start, stop : int
             ``0 <= start < stop <= height``.
+        left, right : int
+            ``0 <= left < right <= width``; the whole width by default.
 
         Returns
         -------
-        (stop - start, W, C) ndarray
+        (stop - start, right - left, C) ndarray
             In :attr:`dtype`, channels in page, plane, sample order (as the whole-image read).
 
         Raises
@@ -137,18 +140,21 @@ class TiffRows:
             Whatever tifffile or the codec raises for a segment it cannot read or decode
             (see :data:`~chanmix.io.tiff.TIFF_ERRORS`).
         """
-        if self._base is not None and (run := self._read_run(start, stop)) is not None:
-            return run
+        right = self.width if right is None else right
+        if self._base is not None and (left, right) == (0, self.width):
+            if (run := self._read_run(start, stop)) is not None:
+                return run
         out = np.empty(
-            (len(self._planes), self._separate, stop - start, self.width, self._contig), self.dtype
+            (len(self._planes), self._separate, stop - start, right - left, self._contig), self.dtype
         )
         first, last = start // self.segment_rows, (stop - 1) // self.segment_rows
+        columns = range(left // self._segment_cols, (right - 1) // self._segment_cols + 1)
         for plane, (offsets, counts, tables) in enumerate(self._planes):
             indices = [
                 (s * self._down + row) * self._across + column
                 for s in range(self._separate)
                 for row in range(first, last + 1)
-                for column in range(self._across)
+                for column in columns
             ]
             ranges = [self._byte_range(i, offsets, counts, start, stop) for i in indices]
             partial = {i for i, (_, _, rows_only) in zip(indices, ranges) if rows_only}
@@ -160,8 +166,8 @@ class TiffRows:
                 buffersize=_READ_BYTES,
             )
             for data, index in cast(Iterator[tuple[bytes | None, int]], segments):
-                self._place(out[plane], data, index, index in partial, tables, start, stop)
-        return out.transpose(2, 3, 0, 1, 4).reshape(stop - start, self.width, -1)
+                self._place(out[plane], data, index, index in partial, tables, (start, stop, left, right))
+        return out.transpose(2, 3, 0, 1, 4).reshape(stop - start, right - left, -1)
 
     def _origin(self, index: int) -> tuple[int, int, int]:
         """Sample plane, first row and first column of segment `index`."""
@@ -198,18 +204,19 @@ class TiffRows:
         index: int,
         rows_only: bool,
         tables: bytes | None,
-        start: int,
-        stop: int,
+        window: tuple[int, int, int, int],
     ) -> None:
-        """Decode segment `index` and copy its rows in ``[start, stop)`` into `out` ``(S, h, W, c)``.
+        """Decode segment `index` and copy its part of the window ``(start, stop, left, right)``
+        into `out` ``(S, h, w, c)``.
 
-        `rows_only` says `data` holds just those rows, uncompressed.
+        `rows_only` says `data` holds just the window's rows, uncompressed.
         """
-        plane, top, left = self._origin(index)
-        width = min(self._segment_cols, self.width - left)
-        low = max(start, top)
-        high = min(stop, top + self._rows_stored(top))
-        target = out[plane, low - start : high - start, left : left + width]
+        start, stop, left, right = window
+        plane, top, origin = self._origin(index)
+        low, high = max(start, top), min(stop, top + self._rows_stored(top))
+        first, end = max(left, origin), min(right, origin + self._segment_cols, self.width)
+        target = out[plane, low - start : high - start, first - left : end - left]
+        columns = slice(first - origin, end - origin)
         if data is None:
             target[...] = self._nodata
         elif rows_only:
@@ -218,7 +225,7 @@ class TiffRows:
             if len(data) != wanted:  # the file ends early: say so as tifffile does
                 raise ValueError(f"failed to read {wanted} bytes, got {len(data)}")
             rows = np.frombuffer(data, self._raw_dtype).reshape(high - low, self._segment_cols, self._contig)
-            target[...] = rows[:, :width]
+            target[...] = rows[:, columns]
         else:
             segment, _, _ = self._decode(data, index, jpegtables=tables, jpegheader=self._jpegheader)
-            target[...] = segment[0, low - top : high - top, :width]
+            target[...] = segment[0, low - top : high - top, columns]

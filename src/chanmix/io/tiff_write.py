@@ -141,6 +141,7 @@ def write_tiff_blocks(
     dtype: np.dtype,
     compression: str | None = None,
     tile: tuple[int, int] | None = None,
+    tiles: bool = False,
     bigtiff: str = "auto",
     workers: int = 1,
     **metadata: Any,
@@ -153,7 +154,9 @@ def write_tiff_blocks(
         File to write, from its start (not atomically: see
         :func:`~chanmix.io.write_raster_blocks`).
     rows : iterator of (h_i, W, C) ndarray
-        Row bands top to bottom, native byte order, whose heights sum to H; checked by the caller.
+        Row bands top to bottom, native byte order, whose heights sum to H; checked by the
+        caller. With `tiles`, the image's tiles instead, row by row and left to right, cut to
+        the image at its edges.
     shape : (int, int, int)
         ``(H, W, C)``.
     dtype : numpy.dtype
@@ -161,6 +164,8 @@ def write_tiff_blocks(
     compression : {None, 'deflate', 'lzw', 'zstd'}
     tile : (int, int), optional
         Tile height and width, multiples of 16; strips when None.
+    tiles : bool
+        `rows` are tiles (needs `tile`).
     bigtiff : {'auto', 'yes', 'no'}
     workers : int
         Threads compressing segments.
@@ -184,8 +189,11 @@ def write_tiff_blocks(
     else:
         options["tile"] = tile
         stored = math.ceil(height / tile[0]) * tile[0] * math.ceil(width / tile[1]) * tile[1]
-        tiles = _tiles(_row_groups(rows, tile[0], width, channels, dtype), tile)
-        data = tiles if not compression else _encoded(tiles, _encoder(compression, dtype), workers)
+        if tiles:
+            pieces = _padded(rows, tile)
+        else:
+            pieces = _tiles(_row_groups(rows, tile[0], width, channels, dtype), tile)
+        data = pieces if not compression else _encoded(pieces, _encoder(compression, dtype), workers)
     stored *= channels * dtype.itemsize
     limit = BIGTIFF_LIMIT // 2 if compression else BIGTIFF_LIMIT
     tifffile.imwrite(
@@ -244,6 +252,18 @@ def _tiles(groups: Iterator[np.ndarray], tile: tuple[int, int]) -> Iterator[np.n
     for group in groups:
         yield from _cut(group, tile)
         del group
+
+
+def _padded(tiles: Iterator[np.ndarray], tile: tuple[int, int]) -> Iterator[np.ndarray]:
+    """Tiles cut to the image, zero-padded to the whole tile (new arrays either way)."""
+    for piece in tiles:
+        if piece.shape[:2] == tile:
+            yield piece
+        else:
+            padded = np.zeros(tile + piece.shape[2:], piece.dtype)
+            padded[: piece.shape[0], : piece.shape[1]] = piece
+            yield padded
+        del piece
 
 
 def _cut(group: np.ndarray, tile: tuple[int, int]) -> Iterator[np.ndarray]:
