@@ -197,7 +197,7 @@ def apply(
     n_colour = len(mixed)
     if n_colour != mix.n_inputs:
         raise MatrixError(f"the matrix reads {mix.n_inputs} channels but the image has {n_colour}")
-    slices = _row_slices(*image.shape[:2], jobs)
+    slices = _row_slices(image.shape[0], image.shape[1], jobs)
     colour = image[:, :, :n_colour]
     blocks = lambda: (colour[s] for s in slices)  # noqa: E731
     scale_offset = rescale_map(blocks, mix, rescale, linear=linear, nodata=nodata)

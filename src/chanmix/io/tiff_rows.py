@@ -81,7 +81,7 @@ class TiffRows:
         fh = self._fh
         simple = (self._raw_dtype is not None and not self._tiled and len(self._planes) == 1
                   and self._separate == 1 and fh.is_file and getattr(fh, "_offset", None) == 0)
-        if not simple or not hasattr(os, "preadv"):
+        if not simple or not hasattr(os, "preadv") or self._raw_dtype is None:
             return None
         offsets, counts, _ = self._planes[0]
         if len(offsets) < self._down or len(counts) < self._down:
@@ -100,7 +100,7 @@ class TiffRows:
         the file ends early (the segment path then says what is wrong)."""
         assert self._raw_dtype is not None and self._base is not None
         out = np.empty((stop - start, self.width, self._contig), self._raw_dtype)
-        view = memoryview(out).cast("B")
+        view = out.data.cast("B")
         position, done = self._base + start * view.nbytes // (stop - start), 0
         while done < view.nbytes:
             got = os.preadv(self._fh.fileno(), [view[done:]], position + done)
