@@ -345,7 +345,7 @@ def test_png16_chunks_are_well_formed(tmp_path):
     assert b"pHYs" not in plain and b"iCCP" not in plain
     from chanmix.io.png import with_chunks
 
-    body = with_chunks(plain, [(b"tEXt", b"k\x00v")])
+    body = b"".join(with_chunks(plain, [(b"tEXt", b"k\x00v")]))
     position = body.index(b"tEXt") - 4
     assert body.index(b"tEXt") < body.index(b"IDAT")
     length = int.from_bytes(body[position : position + 4], "big")

@@ -189,6 +189,7 @@ def apply_file(
                 yield block
                 if progress is not None and right == info.width:
                     progress(stop - start, info.height, info.width)
+            reader.close()  # all read: an input decoded whole is freed before a PNG is encoded
 
         write_raster_blocks(
             Path(target),

@@ -134,10 +134,10 @@ def save_png(
     if dpi is not None:
         x, y = (round(value / _METRES_PER_INCH) for value in dpi)
         chunks.append((b"pHYs", struct.pack(">IIB", x, y, 1)))
-    file.write(with_chunks(bytes(encoded), chunks))
+    file.writelines(with_chunks(encoded, chunks))
 
 
-def with_chunks(png: bytes, chunks: list[tuple[bytes, bytes]]) -> bytes:
+def with_chunks(png: bytes, chunks: list[tuple[bytes, bytes]]) -> list[bytes | memoryview]:
     """Insert ancillary chunks into a PNG datastream, just before its first IDAT chunk.
 
     Parameters
@@ -149,8 +149,9 @@ def with_chunks(png: bytes, chunks: list[tuple[bytes, bytes]]) -> bytes:
 
     Returns
     -------
-    bytes
-        The PNG with the chunks added, each framed as length, type, data, CRC-32.
+    list of bytes-like
+        The PNG with the chunks added, each framed as length, type, data, CRC-32: pieces to
+        write in order, views of `png` around the new chunks (the image data is not copied).
 
     Raises
     ------
@@ -171,4 +172,5 @@ def with_chunks(png: bytes, chunks: list[tuple[bytes, bytes]]) -> bytes:
         struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
         for kind, data in chunks
     )
-    return png[:position] + framed + png[position:]
+    view = memoryview(png)
+    return [view[:position], framed, view[position:]]
