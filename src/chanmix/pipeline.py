@@ -37,7 +37,8 @@ __all__ = [
 
 #: TIFF compressions carried from input to output by ``--compress auto``.
 _CARRIED_COMPRESSION = ("deflate", "lzw", "zstd")
-#: Bytes of input plus output in one band: memory is about (jobs + 1) bands plus a tile row.
+#: Bytes of input plus output in one band: memory is about (jobs + 1) bands, plus a row of
+#: output tiles when the output is tiled otherwise than the input (see :func:`windows`).
 BAND_BYTES = 16 << 20
 #: ``--tile auto`` tiles outputs of more than this many pixels, in tiles of this size (and
 #: outputs of tiled inputs in the input's tiles).
