@@ -130,6 +130,20 @@ def test_compiled_kernel_gives_the_numpy_bytes_for_1_to_11_channels(compiled, pa
         assert same_bytes(compiled_mix(compiled, block, plan, layout), reference(block, plan))
 
 
+@pytest.mark.parametrize("pixels", [0, 1, 63, 64, 65, 127, 128, 191, 192, 1000, 4096 + 7])
+def test_3_to_3_uint8_at_every_length(compiled, pixels):
+    """The RGB photograph's mix, which has a loop of its own on CPUs with AVX-512 VBMI (64
+    pixels at a time, the rest by the fused loop): saturation at both ends and exact ties."""
+    rng = np.random.default_rng(pixels)
+    block = rng.integers(0, 256, size=(pixels, 3), dtype=np.uint8)
+    block[: min(pixels, 8)] = [[0, 0, 0], [255, 255, 255], [1, 3, 5], [255, 0, 255]] * 2 if pixels >= 8 else 0
+    for mix in (Mix(rng.uniform(-1, 2, (3, 3)), rng.uniform(-0.3, 0.3, 3)),
+                Mix(np.diag([0.5, 1.5, -0.5]), [0.0, 0.0, 0.5])):  # x / 2: ties to even
+        plan = compile_plan(mix, "uint8", "uint8")
+        assert plan.bounded and plan.fusable
+        assert same_bytes(compiled_mix(compiled, block, plan), reference(block, plan))
+
+
 @pytest.mark.parametrize("pair", [("uint8", "uint8"), ("uint16", "int16"), ("int32", "uint32")])
 def test_bounded_and_unbounded_finishes_agree(compiled, pair):
     """Rounding in integers (bounded) and saturating in floats first give the same samples."""
