@@ -171,6 +171,26 @@ def test_quick_commands_do_not_load_numpy(args):
     assert done.stderr.strip().endswith("numpy not loaded"), done.stderr
 
 
+def test_tiff_to_tiff_loads_neither_pillow_nor_the_pipe_helpers(tmp_path):
+    """A TIFF in, a TIFF out: Pillow (about 10 ms), what pipes need and zipfile stay unloaded.
+    (difflib is not in the list: click imports it whenever a short option is parsed.)"""
+    tifffile.imwrite(tmp_path / "in.tif", np.zeros((8, 8, 3), np.uint8), photometric="rgb")
+    args = ["apply", str(tmp_path / "in.tif"), "-p", "swap-rb", "-o", str(tmp_path / "out.tif")]
+    code = (
+        "import sys\nfrom chanmix.cli.main import cli\n"
+        f"try:\n    cli({args!r})\nexcept SystemExit:\n    pass\n"
+        "lazy = ('PIL', 'tempfile', 'zipfile')\n"
+        "print(sorted(m for m in lazy if m in sys.modules), file=sys.stderr)"
+    )
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(Path(chanmix.__file__).parent.parent), env.get("PYTHONPATH")) if p
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert (tmp_path / "out.tif").exists(), done.stderr
+    assert done.stderr.strip().endswith("[]"), done.stderr
+
+
 def test_info_says_which_images_are_read_by_blocks(run, samples):
     rows = [
         json.loads(run("info", samples / name, "--json").output)

@@ -449,6 +449,17 @@ def test_reserved_space_is_a_lower_bound_and_never_pads_the_file(tmp_path):
     assert target.read_bytes() == b"y" * 150
 
 
+def test_the_temporary_file_is_opened_without_truncation(tmp_path):
+    """ext4 writes a file out at once when it is closed after an O_TRUNC (auto_da_alloc)."""
+    with atomic_output(tmp_path / "x.bin") as temporary:
+        temporary.write_bytes(b"kept")
+        with open_temporary(temporary) as file:
+            assert file.read() == b"kept"  # opened as it was, not emptied
+            file.seek(0)
+            file.write(b"done")
+    assert (tmp_path / "x.bin").read_bytes() == b"done"
+
+
 @pytest.mark.parametrize("name", ["o.tif", "o.npy"])
 def test_uncompressed_outputs_are_the_same_with_and_without_reservation(tmp_path, monkeypatch, name):
     pixels = np.arange(5 * 7 * 3, dtype=np.uint16).reshape(5, 7, 3)
