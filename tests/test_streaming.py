@@ -285,3 +285,19 @@ def test_nodata_in_outputs_that_cannot_hold_the_input_value(run, tmp_path):
         assert np.isnan(f32.nodata) and np.isnan(f32.read(1)[0, 0]) and f32.read(1)[0, 1] == 0.75
     with rasterio.open(tmp_path / "float64.tif") as f64:  # the input's value
         assert f64.nodata == 1e300 and f64.read(1)[0, 0] == 1e300
+
+
+def test_an_input_read_whole_is_released_before_a_png_is_encoded(run, tmp_path, monkeypatch):
+    """PNG in, PNG out: both images are whole in memory, but not at once with the encoder's."""
+    from PIL import Image
+
+    import chanmix.io.stream_write as stream_write
+
+    Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(tmp_path / "in.png")
+    closed = []
+    original_close, original_save = BlockReader.close, stream_write.save_png
+    monkeypatch.setattr(BlockReader, "close", lambda self: (closed.append(1), original_close(self))[1])
+    monkeypatch.setattr(stream_write, "save_png",
+                        lambda *a, **k: (closed.append("encode"), original_save(*a, **k))[1])
+    run("apply", tmp_path / "in.png", "-p", "swap-rb", "-o", tmp_path / "out.png")
+    assert closed.index(1) < closed.index("encode")

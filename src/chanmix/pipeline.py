@@ -150,7 +150,8 @@ def apply_file(
 ) -> Mix:
     """Mix one image file into another, a row band at a time; returns the mix applied.
 
-    ``progress(rows, height, width)`` is called as each band of ``rows`` rows is written.
+    ``progress(rows, height, width)`` is called as each band of ``rows`` rows (or each row of
+    tiles, see :func:`windows`) is written.
 
     Bands (or tiles, see :func:`windows`) are read, mixed and encoded on ``options.jobs``
     threads with at most that many in flight, so memory is bounded by the band size, not the

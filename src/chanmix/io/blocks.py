@@ -1,9 +1,10 @@
-"""Read an image a row band at a time: :func:`open_raster` and :class:`BlockReader`.
+"""Read an image a row band (or a window) at a time: :func:`open_raster` and :class:`BlockReader`.
 
 A band ``reader.read_rows(start, stop)`` holds exactly the samples of
-``read_raster(path).pixels[start:stop]`` (same dtype, channel order, palette expansion,
-float16 promotion), and ``reader.info`` equals ``read_raster(path).info``. How much is decoded
-for it depends on the file:
+``read_raster(path).pixels[start:stop]``, and a window ``reader.read_window(start, stop, left,
+right)`` those of ``read_raster(path).pixels[start:stop, left:right]`` (same dtype, channel
+order, palette expansion, float16 promotion), and ``reader.info`` equals
+``read_raster(path).info``. How much is decoded for it depends on the file:
 
 - TIFF (most layouts): only the strips or tiles covering the rows (:mod:`chanmix.io.tiff_rows`);
   uncompressed ones only for the rows asked. If a segment turns out undecodable, the image is

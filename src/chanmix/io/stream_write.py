@@ -174,6 +174,12 @@ def _check_request(
         raise UsageError(f"{name}: the number of workers must be 1 or more, not {workers}")
 
 
+def _channels_last(block: np.ndarray, channels: int) -> np.ndarray:
+    """A band or tile as an array with a channel axis (a 2-D block is one channel's)."""
+    array = np.asarray(block)
+    return array[..., np.newaxis] if array.ndim == 2 and channels == 1 else array
+
+
 def _checked_rows(
     name: str, bands: Iterable[np.ndarray], shape: tuple[int, int, int], dtype: np.dtype
 ) -> Iterator[np.ndarray]:
@@ -185,9 +191,7 @@ def _checked_rows(
     height, width, channels = shape
     done = 0
     for band in bands:
-        array = np.asarray(band)
-        if array.ndim == 2 and channels == 1:
-            array = array[..., np.newaxis]
+        array = _channels_last(band, channels)
         if array.ndim != 3 or array.shape[1:] != (width, channels) or array.dtype.newbyteorder("=") != dtype:
             raise UsageError(
                 f"{name}: a band of shape {array.shape} and type {array.dtype} does not fit an image"
@@ -215,9 +219,7 @@ def _checked_tiles(
         place = next(places, None)
         if place is None:
             raise UsageError(f"{name}: more tiles than a {height} x {width} image holds")
-        array = np.asarray(block)
-        if array.ndim == 2 and channels == 1:
-            array = array[..., np.newaxis]
+        array = _channels_last(block, channels)
         expected = (min(tile[0], height - place[0]), min(tile[1], width - place[1]), channels)
         if array.shape != expected or array.dtype.newbyteorder("=") != dtype:
             raise UsageError(
