@@ -142,7 +142,7 @@ def test_several_inputs_need_a_template(run, rgb, tmp_path):
     result = run("apply", rgb, "-p", "sepia")
     assert result.exit_code == 2 and "-o OUTPUT or -O OUTDIR" in one_line(result)
     result = run("apply", rgb, "-p", "sepia", "-o", rgb)
-    assert result.exit_code == 2 and "input itself" in one_line(result)
+    assert result.exit_code == 2 and "this run reads that file" in one_line(result)
 
 
 def test_unknown_option_is_one_line(run, rgb):

@@ -22,6 +22,8 @@ import chanmix.io.stream_write
 import chanmix.io.tiff_write
 from chanmix.errors import DataError, UsageError
 from chanmix.io import (
+    Outputs,
+    abandon_outputs,
     atomic_output,
     check_output,
     output_format,
@@ -29,7 +31,6 @@ from chanmix.io import (
     write_raster,
     write_raster_blocks,
 )
-from chanmix.io.atomic import open_temporary
 
 
 @pytest.fixture(autouse=True)
@@ -425,39 +426,81 @@ def test_failed_write_leaves_no_file_and_keeps_the_old_one(tmp_path, monkeypatch
 
 def test_atomic_output_context(tmp_path):
     target = tmp_path / "x.bin"
-    with atomic_output(target) as temporary:
-        assert (
-            temporary.parent == tmp_path
-            and temporary.name.startswith(".x.bin.")
-            and temporary.name.endswith(".part")
-        )
-        assert temporary.exists() and not target.exists()
-        temporary.write_bytes(b"done")
+    with atomic_output(target) as file:
+        file.write(b"done")
+        assert not target.exists()
+        if sys.platform == "linux":
+            assert os.listdir(tmp_path) == []  # an unnamed (O_TMPFILE) file
     assert target.read_bytes() == b"done" and leftovers(tmp_path) == []
-    with pytest.raises(ZeroDivisionError), atomic_output(target) as temporary:
-        temporary.write_bytes(b"partial")
+    with pytest.raises(ZeroDivisionError), atomic_output(target) as file:
+        file.write(b"partial")
         1 / 0  # noqa: B018
     assert target.read_bytes() == b"done" and leftovers(tmp_path) == []
+    with atomic_output(target) as file:  # replacing: linked as .part, renamed over
+        file.write(b"again")
+    assert target.read_bytes() == b"again" and os.listdir(tmp_path) == ["x.bin"]
+
+
+def test_named_temporary_files_where_o_tmpfile_is_missing(tmp_path, monkeypatch):
+    monkeypatch.setattr(chanmix.io.atomic, "_open_unnamed", lambda folder: None)
+    target = tmp_path / "x.bin"
+    with atomic_output(target) as file:
+        file.write(b"done")
+        file.flush()
+        (part,) = leftovers(tmp_path)
+        assert part.startswith(".x.bin.") and (tmp_path / part).read_bytes() == b"done"
+    assert target.read_bytes() == b"done" and leftovers(tmp_path) == []
+    with pytest.raises(KeyboardInterrupt), atomic_output(target) as file:
+        file.write(b"partial")
+        raise KeyboardInterrupt
+    assert target.read_bytes() == b"done" and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("unnamed", [True, False])
+def test_outputs_commit_together_or_not_at_all(tmp_path, monkeypatch, unnamed):
+    if not unnamed:
+        monkeypatch.setattr(chanmix.io.atomic, "_open_unnamed", lambda folder: None)
+    (tmp_path / "a").write_bytes(b"old a")
+    with Outputs() as together:
+        for name in ("a", "b"):
+            with atomic_output(tmp_path / name, together=together) as file:
+                file.write(name.encode())
+        assert (tmp_path / "a").read_bytes() == b"old a" and not (tmp_path / "b").exists()
+    assert [(tmp_path / n).read_bytes() for n in ("a", "b")] == [b"a", b"b"]
+    with pytest.raises(RuntimeError), Outputs() as together:
+        with atomic_output(tmp_path / "a", together=together) as file:
+            file.write(b"new a")
+        raise RuntimeError("the second output failed")
+    assert (tmp_path / "a").read_bytes() == b"a" and sorted(os.listdir(tmp_path)) == ["a", "b"]
+
+
+def test_abandoned_outputs_are_removed_and_never_commit(tmp_path, monkeypatch):
+    registry = chanmix.io.atomic._Registry()
+    monkeypatch.setattr(chanmix.io.atomic, "_REGISTRY", registry)
+    monkeypatch.setattr(chanmix.io.atomic, "_open_unnamed", lambda folder: None)
+    with pytest.raises(KeyboardInterrupt), atomic_output(tmp_path / "x.bin") as file:
+        file.write(b"half")
+        assert leftovers(tmp_path)
+        abandon_outputs()  # as the command line does on SIGINT/SIGTERM, from another thread
+        assert leftovers(tmp_path) == []
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_reservation_larger_than_the_free_space_fails_before_anything_is_written(tmp_path):
+    free = chanmix.io.atomic.free_space(tmp_path)
+    assert free is not None
+    with pytest.raises(OSError, match=r"needs .* free"):
+        with atomic_output(tmp_path / "x.npy", reserve=free + (1 << 30)):
+            pytest.fail("the block ran")
+    assert os.listdir(tmp_path) == []
 
 
 def test_reserved_space_is_a_lower_bound_and_never_pads_the_file(tmp_path):
     target = tmp_path / "x.bin"
-    with atomic_output(target, reserve=100) as temporary:
-        assert temporary.stat().st_size == (100 if sys.platform == "linux" else 0)
-        with open_temporary(temporary) as file:
-            file.write(b"y" * 150)
+    with atomic_output(target, reserve=100) as file:
+        assert os.fstat(file.fileno()).st_size == (100 if sys.platform == "linux" else 0)
+        file.write(b"y" * 150)
     assert target.read_bytes() == b"y" * 150
-
-
-def test_the_temporary_file_is_opened_without_truncation(tmp_path):
-    """ext4 writes a file out at once when it is closed after an O_TRUNC (auto_da_alloc)."""
-    with atomic_output(tmp_path / "x.bin") as temporary:
-        temporary.write_bytes(b"kept")
-        with open_temporary(temporary) as file:
-            assert file.read() == b"kept"  # opened as it was, not emptied
-            file.seek(0)
-            file.write(b"done")
-    assert (tmp_path / "x.bin").read_bytes() == b"done"
 
 
 @pytest.mark.parametrize("name", ["o.tif", "o.npy"])

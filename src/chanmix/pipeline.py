@@ -18,6 +18,7 @@ from .dtypes import output_dtype
 from .errors import DataError, UsageError
 from .io import (
     BlockReader,
+    Outputs,
     RasterInfo,
     atomic_output,
     check_output,
@@ -147,6 +148,8 @@ def apply_file(
     recipe: MixRecipe,
     options: ApplyOptions,
     progress: Callable[[int, int, int], None] | None = None,
+    *,
+    together: Outputs | None = None,
 ) -> Mix:
     """Mix one image file into another, a row band at a time; returns the mix applied.
 
@@ -157,7 +160,7 @@ def apply_file(
     threads with at most that many in flight, so memory is bounded by the band size, not the
     image (for TIFF and .npy; other formats are decoded or encoded whole). The target is
     written through a temporary file and renamed, so a failure leaves no partial output and an
-    existing target untouched.
+    existing target untouched; with `together`, it is committed with that group's other outputs.
     """
     with open_raster(source, page=image_number(source, options.page, options.series)) as reader:
         info = reader.info
@@ -209,15 +212,16 @@ def apply_file(
             tiles=by_tiles(info, tile),
             bigtiff=options.bigtiff,
             workers=options.jobs,
+            together=together,
         )
     return mix
 
 
-def save_mix(mix: Mix, path: str | os.PathLike[str]) -> None:
-    """Write a mix as a JSON matrix file, atomically."""
+def save_mix(mix: Mix, path: str | os.PathLike[str], *, together: Outputs | None = None) -> None:
+    """Write a mix as a JSON matrix file, atomically (with `together`'s outputs, if given)."""
     try:
-        with atomic_output(path) as tmp:
-            tmp.write_text(matrix_json(mix), encoding="utf-8")
+        with atomic_output(path, together=together) as file:
+            file.write(matrix_json(mix).encode("utf-8"))
     except OSError as exc:
         raise DataError(f"{path}: cannot write ({exc.strerror or exc})") from exc
 
@@ -253,9 +257,6 @@ def plan_outputs(
         if outdir is not None:
             dst = os.path.join(outdir, dst)
         pairs.append((src, dst))
-    for src, dst in pairs:
-        if os.path.exists(src) and os.path.exists(dst) and os.path.samefile(src, dst):
-            raise UsageError(f"-o: {dst} is the input itself; choose another output")
     targets = [os.path.abspath(d) for _, d in pairs]
     dupes = sorted({t for t in targets if targets.count(t) > 1})
     if dupes:

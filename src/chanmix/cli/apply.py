@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 import click
 
 from ..errors import DataError
-from ..io import output_format
+from ..io import Outputs, output_format
+from ..io.guard import check_run_files
 from ..matrixfiles import parse_coeffs, read_matrix
 from ..pipeline import ApplyOptions, MixRecipe, apply_file, plan_outputs, save_mix
 from ..presets import get_preset
@@ -175,9 +176,17 @@ def apply_cmd(
       chanmix apply *.tif -m pca.json -o "{stem}-pca.tif"
     """
     _one_source(matrices, preset, coeffs, pca, targets)
+    if output is not None and output != "-" and "{" not in output:
+        output_format(output)
+    reads = [("INPUT", i) for i in inputs] + [("-m", m) for m in matrices] + [("--fit", t) for t in targets]
+    planned = [] if output == "-" else plan_outputs([i if i != "-" else "stdin" for i in inputs], output, outdir)
+    writes = [("-O" if outdir else "-o", target) for _, target in planned]
+    check_run_files(
+        reads + ([("--mask", mask)] if mask else []),
+        writes + ([("--save-matrix", save_matrix)] if save_matrix else []),
+        created=[outdir] if outdir else [],
+    )
     with piped(inputs, output, fmt) as (inputs, output):
-        if output is not None and "{" not in output:
-            output_format(output)
         pairs = plan_outputs(list(inputs), output, outdir)
         if outdir is not None:
             try:
@@ -214,16 +223,20 @@ def apply_cmd(
             quiet,
             signed_hint=dtype in ("same", "uint8", "uint16", "uint32") and rescale == "clip",
         )
-        outcomes = run_batch(
-            pairs,
-            lambda index, source, target, file_jobs, progress: apply_file(
-                source, target, recipes.for_input(index), replace(options, jobs=file_jobs), progress
-            ),
-            jobs=jobs,
-            skip_existing=skip_existing,
-            newer=newer,
-            quiet=quiet,
-        )
-        used = next((o.result for o in outcomes if o.status == "done"), None)
-        if save_matrix and used is not None:
-            save_mix(used, save_matrix)
+        # One input: its image and --save-matrix are committed together, or neither is.
+        # Several: each image is committed when it is done, the matrix after all of them.
+        with Outputs() as together:
+            outcomes = run_batch(
+                pairs,
+                lambda index, source, target, file_jobs, progress: apply_file(
+                    source, target, recipes.for_input(index), replace(options, jobs=file_jobs), progress,
+                    together=together if len(pairs) == 1 else None,
+                ),
+                jobs=jobs,
+                skip_existing=skip_existing,
+                newer=newer,
+                quiet=quiet,
+            )
+            used = next((o.result for o in outcomes if o.status == "done"), None)
+            if save_matrix and used is not None:
+                save_mix(used, save_matrix, together=together)

@@ -85,8 +85,15 @@ def run_batch(
         if single or jobs <= 1:
             outcomes = [one(item) for item in items]
         else:
-            with ThreadPoolExecutor(max_workers=jobs) as pool:
+            pool = ThreadPoolExecutor(max_workers=jobs)
+            try:
                 outcomes = list(pool.map(one, items))
+            except BaseException:
+                # interrupted: drop the files not started and do not wait for those running
+                # (the command line abandons their outputs and exits)
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+            pool.shutdown()
     finally:
         if progress is not None:
             progress.close()

@@ -9,6 +9,7 @@ import click
 import numpy as np
 
 from ..fitting import FitOptions, lstsq_from_files, mnf_from_files, pca_from_files
+from ..io.guard import check_run_files
 from ..pipeline import save_mix
 from . import options as opt
 
@@ -23,6 +24,12 @@ def fit_options(command: Callable[..., Any]) -> Callable[..., Any]:
     ):
         command = decorator(command)
     return command
+
+
+def check_fit_files(inputs: Sequence[str], output: str, mask: str | None, targets: Sequence[str] = ()) -> None:
+    """Refuse, before anything is read, a matrix output that is a file the fit reads."""
+    reads = [("INPUT", i) for i in inputs] + [("--target", t) for t in targets]
+    check_run_files(reads + ([("--mask", mask)] if mask else []), [("-o", output)])
 
 
 def make_fit_options(kwargs: dict[str, Any]) -> FitOptions:
@@ -88,6 +95,7 @@ def pca_cmd(inputs: tuple[str, ...], k: int | float, output: str, center: bool, 
       chanmix fit pca scene-*.tif -k 0.99 --nodata 0 -o pca.json
       chanmix apply scene.tif -m pca.json --dtype float32 -o components.tif
     """
+    check_fit_files(inputs, output, kwargs["mask"])
     fit = pca_from_files(inputs, k, center=center, whiten=whiten, options=make_fit_options(kwargs))
     save_mix(fit.mix, output)
     if not quiet:
@@ -112,6 +120,7 @@ def mnf_cmd(inputs: tuple[str, ...], k: int | float, output: str, quiet: bool, *
     Examples:
       chanmix fit mnf sample_images/multispectral.tif -k 3 -o mnf.json
     """
+    check_fit_files(inputs, output, kwargs["mask"])
     fit = mnf_from_files(inputs, k, options=make_fit_options(kwargs))
     save_mix(fit.mix, output)
     if not quiet:
@@ -144,6 +153,7 @@ def lstsq_cmd(inputs: tuple[str, ...], targets: tuple[str, ...], output: str, bi
       chanmix apply sample_images/astronaut.png -p sepia -o sepia.png
       chanmix fit lstsq sample_images/astronaut.png --target sepia.png -o recovered.json
     """
+    check_fit_files(inputs, output, kwargs["mask"], targets)
     fit = lstsq_from_files(inputs, targets, bias=bias, ridge=ridge, options=make_fit_options(kwargs),
                            target_bands=target_bands)
     save_mix(fit.mix, output)

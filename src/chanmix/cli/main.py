@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -30,8 +31,13 @@ COMMANDS = {
 }
 
 
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM: unwinds like Ctrl-C (temporary files removed on the way), but is
+    reported by :func:`interrupted` alone: Click would add a line for a KeyboardInterrupt."""
+
+
 def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+    raise Interrupted
 
 
 def fail(message: str, code: int) -> None:
@@ -61,6 +67,7 @@ class ChanmixGroup(click.Group):
         if threading.current_thread() is threading.main_thread():
             # kill/timeout send SIGTERM: unwind like Ctrl-C, so no temporary file stays behind
             signal.signal(signal.SIGTERM, _interrupt)
+            signal.signal(signal.SIGINT, _interrupt)
         # tifffile logs warnings about tags it cannot parse; chanmix reports what matters itself.
         logging.getLogger("tifffile").setLevel(logging.ERROR)
         try:
@@ -68,17 +75,29 @@ class ChanmixGroup(click.Group):
         except click.exceptions.NoArgsIsHelpError as exc:
             click.echo(exc.format_message(), err=True)
             sys.exit(exc.exit_code)
-        except click.exceptions.Abort:
-            fail("interrupted", 130)
+        except (Interrupted, KeyboardInterrupt, click.exceptions.Abort):
+            interrupted()
         except click.ClickException as exc:
             fail(exc.format_message(), exc.exit_code)
         except ChanmixError as exc:
             fail(str(exc), exc.exit_code)
-        except KeyboardInterrupt:
-            fail("interrupted", 130)
         except BrokenPipeError:
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def interrupted() -> None:
+    """End an interrupted run (Ctrl-C, SIGTERM): remove every temporary file, stop every output
+    from being committed, and exit 130 at once, without waiting for worker threads."""
+    from ..io.atomic import abandon_outputs
+
+    abandon_outputs()
+    click.echo("Error: interrupted", err=True)
+    if threading.active_count() == 1:
+        sys.exit(130)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(130)  # workers still mixing would otherwise be waited for
 
 
 @click.group(cls=ChanmixGroup, context_settings={"help_option_names": ["-h", "--help"]})

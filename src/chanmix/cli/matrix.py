@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..io.guard import check_run_files
 from ..matrixfiles import matrix_table, read_matrix
 from ..mix import Mix, compose
 from ..pipeline import save_mix
@@ -56,6 +57,7 @@ def show_cmd(path: str, n_inputs: int | None) -> None:
 @inputs_opt
 def compose_cmd(paths: tuple[str, ...], output: str, n_inputs: int | None) -> None:
     """Compose matrices applied in the order given into one (the product, with its bias)."""
+    check_run_files([("MATRIX", p) for p in paths], [("-o", output)])
     save_mix(compose(_chain(paths, n_inputs)), output)
 
 
@@ -70,6 +72,7 @@ def invert_cmd(path: str, output: str, n_inputs: int | None) -> None:
     the N bands: the least-squares reconstruction around the "mean" the file records, so
     applying the PCA and then its inverse reconstructs the bands from K components.
     """
+    check_run_files([("MATRIX", path)], [("-o", output)])
     mix = read_matrix(path).mix_for(n_inputs)
     mean = mix.provenance.get("mean")
     about = mean if isinstance(mean, list) and len(mean) == mix.n_inputs else None

@@ -9,7 +9,7 @@ and :func:`write_raster_blocks` writes an image from an iterable of row bands; m
 then bounded by the band size (TIFF and ``.npy``).
 """
 
-from .atomic import atomic_output
+from .atomic import Outputs, abandon_outputs, atomic_output
 from .blocks import BlockReader, open_raster
 from .formats import EXTENSIONS, check_output, output_format
 from .raster import SAMPLE_DTYPES, GeoInfo, Raster, RasterInfo
@@ -19,11 +19,13 @@ from .write import write_raster
 
 __all__ = [
     "EXTENSIONS",
+    "Outputs",
     "BlockReader",
     "SAMPLE_DTYPES",
     "GeoInfo",
     "Raster",
     "RasterInfo",
+    "abandon_outputs",
     "atomic_output",
     "check_output",
     "image_number",

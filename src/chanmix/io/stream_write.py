@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from ..errors import DataError, UsageError
-from .atomic import atomic_output, open_temporary
+from .atomic import Outputs, atomic_output
 from .formats import check_output, normalized_compression
 from .pillow import save_jpeg
 from .png import save_png
@@ -51,6 +51,7 @@ def write_raster_blocks(
     tiles: bool = False,
     bigtiff: str = "auto",
     workers: int = 1,
+    together: Outputs | None = None,
 ) -> None:
     """Write an image given as row bands, top to bottom, or as tiles; the file appears complete
     or not at all.
@@ -89,6 +90,8 @@ def write_raster_blocks(
         :mod:`chanmix.io.tiff_write`).
     workers : int
         Threads compressing TIFF strips or tiles.
+    together : Outputs, optional
+        Commit the file with the other outputs of a run (see :class:`~chanmix.io.atomic.Outputs`).
 
     Raises
     ------
@@ -122,7 +125,7 @@ def write_raster_blocks(
     uncompressed = fmt == "npy" or (fmt == "tiff" and codec is None)
     reserve = height * width * channels * dt.itemsize if uncompressed else 0
     try:
-        with atomic_output(name, reserve=reserve) as temporary, open_temporary(temporary) as file:
+        with atomic_output(name, reserve=reserve, together=together) as file:
             if fmt == "tiff":
                 write_tiff_blocks(
                     file,

@@ -1,0 +1,81 @@
+"""Refuse a run that would write over a file it reads, or write one file twice.
+
+A run names the files it reads (images, matrices, masks, targets) and the files it writes
+(images, matrix files). Before anything is read or written, :func:`check_run_files` makes
+sure that no output is one of the inputs, and that no two outputs are one file, whether the
+paths are equal or reach one file through symbolic links, ``..`` or hard links; and that
+every output's folder exists, so that a run does not fail at its last output.
+
+Each file is named with the option it came from (``"-o"``, ``"--save-matrix"``, ``"INPUT"``),
+so that the message says which two requests collide.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from ..errors import DataError, UsageError
+
+__all__ = ["check_run_files"]
+
+#: ``(option, path)``: where a path came from, and the path. ``-`` (stdin, stdout) is skipped.
+Named = tuple[str, str]
+
+
+def _identity(path: str) -> tuple:
+    """What makes two paths one file: device and inode of an existing file (through links),
+    else the path with every symbolic link and ``..`` resolved."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return ("path", os.path.realpath(path))
+    return ("inode", stat.st_dev, stat.st_ino)
+
+
+def check_run_files(reads: Iterable[Named], writes: Iterable[Named], *, created: Iterable[str] = ()) -> None:
+    """Check a run's files before it starts.
+
+    Parameters
+    ----------
+    reads : iterable of (str, str)
+        ``(option, path)`` of every file the run reads.
+    writes : iterable of (str, str)
+        ``(option, path)`` of every file the run writes.
+    created : iterable of str
+        Folders the run creates before writing (``-O``): not required to exist yet.
+
+    Raises
+    ------
+    UsageError
+        When an output is a file the run reads, or two outputs are the same file (exit 2).
+    DataError
+        When an output is a folder, or its folder does not exist (exit 1).
+    """
+    seen: dict[tuple, Named] = {}
+    for option, path in reads:
+        if path != "-":
+            seen.setdefault(_identity(path), (option, path))
+    made = {os.path.realpath(folder) for folder in created}
+    written: dict[tuple, Named] = {}
+    for option, path in writes:
+        if path == "-":
+            continue
+        identity = _identity(path)
+        if identity in seen:
+            other_option, other = seen[identity]
+            raise UsageError(
+                f"{option} {path}: this run reads that file ({other_option} {other}); choose another output"
+            )
+        if identity in written:
+            other_option, other = written[identity]
+            raise UsageError(
+                f"{option} {path}: {other_option} {other} writes that file too; give each output its own file"
+            )
+        written[identity] = (option, path)
+        if os.path.isdir(path):
+            raise DataError(f"{path}: cannot write (is a folder)")
+        folder = os.path.dirname(path) or "."
+        if os.path.realpath(folder) not in made and not os.path.isdir(folder):
+            what = "is not a folder" if os.path.exists(folder) else "no such folder"
+            raise DataError(f"{path}: cannot write ({what}: {folder})")
