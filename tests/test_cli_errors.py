@@ -164,3 +164,58 @@ def test_permission_denied(run, rgb, tmp_path):
     locked.chmod(0o500)
     result = run("apply", rgb, "-p", "sepia", "-o", locked / "o.png")
     assert result.exit_code == 1 and "o.png" in one_line(result)
+
+
+def test_deeply_nested_json_matrix_is_one_line(run, rgb, tmp_path):
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"weights": ' + "[" * 100000 + "]" * 100000 + "}")
+    for args in (["apply", rgb, "-m", deep, "-o", tmp_path / "o.png"], ["matrix", "show", deep]):
+        result = run(*args)
+        assert result.exit_code == 2 and "deep.json" in one_line(result)
+    nested = tmp_path / "nested.json"
+    nested.write_text('{"weights": ' + "[" * 900 + "1" + "]" * 900 + "}")  # JSON can, NumPy cannot
+    result = run("apply", rgb, "-m", nested, "-o", tmp_path / "o.png")
+    assert result.exit_code == 2 and "nested.json" in one_line(result)
+    assert not (tmp_path / "o.png").exists()
+
+
+@pytest.mark.parametrize("weights", ["1e300,0,0", "0,0,0,1e39", "2e38,2e38,0"])
+def test_weights_that_overflow_the_arithmetic_are_refused(run, rgb, tmp_path, weights):
+    result = run("apply", rgb, "-c", weights, "--dtype", "float32", "-o", tmp_path / "o.tif")
+    assert result.exit_code == 2 and "beyond what float32 arithmetic holds" in one_line(result)
+    assert not (tmp_path / "o.tif").exists()
+
+
+def test_large_weights_within_the_arithmetic_compute_finite_values(run, tmp_path):
+    source = tmp_path / "f.npy"
+    np.save(source, np.full((4, 5, 3), 0.5))  # float64 data: computed in float64
+    result = run("apply", source, "-c", "1e300,0,0", "-o", tmp_path / "o.npy")
+    assert result.exit_code == 0, result.stderr
+    np.testing.assert_allclose(np.load(tmp_path / "o.npy"), 5e299)
+
+
+def test_complex_matrix_is_refused(run, rgb, tmp_path):
+    matrix = tmp_path / "c.npy"
+    np.save(matrix, np.eye(3) * (1 + 1j))
+    result = run("apply", rgb, "-m", matrix, "-o", tmp_path / "o.png")
+    assert result.exit_code == 2 and "complex" in one_line(result)
+
+
+@pytest.mark.parametrize("value", ["1e400", "-inf", "inf"])
+def test_non_finite_nodata_is_refused(run, rgb, tmp_path, value):
+    result = run("apply", rgb, "-p", "sepia", "--nodata", value, "-o", tmp_path / "o.png")
+    assert result.exit_code == 2 and "--nodata" in one_line(result)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [["presets"], ["apply", "-", "-p", "sepia", "-o", "-", "--format", "png"]])
+def test_a_full_stdout_is_one_line(rgb, args):
+    import subprocess
+
+    from subprocesses import command
+
+    base, env = command()
+    with open(rgb, "rb") as stdin, open("/dev/full", "wb") as full:
+        done = subprocess.run([*base, *args], stdin=stdin, stdout=full, stderr=subprocess.PIPE, env=env)
+    assert done.returncode == 1
+    assert done.stderr.decode().splitlines() == ["Error: stdout: cannot write (No space left on device)"]

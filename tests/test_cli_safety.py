@@ -83,7 +83,8 @@ def test_symbolic_and_hard_links_to_an_input_are_the_input(run, files):
 
 def test_two_outputs_of_one_run_may_not_be_one_file(run, files):
     before = snapshot(files)
-    refused(run("apply", "img.png", "-p", "sepia", "-o", "o.png", "--save-matrix", "o.png"), "writes that file too")
+    result = run("apply", "img.png", "-p", "sepia", "-o", "o.png", "--save-matrix", "o.png")
+    refused(result, "writes that file too")
     os.symlink("o.png", "alias.json")
     refused(run("apply", "img.png", "-p", "sepia", "-o", "o.png", "--save-matrix", "alias.json"),
             "writes that file too")
@@ -115,6 +116,7 @@ def test_image_and_matrix_are_committed_together(run, files, monkeypatch):
     assert (files / "out.png").read_bytes() == b"old image"
     assert (files / "used.json").read_bytes() == b"old matrix"
     assert sorted(p.name for p in files.iterdir() if p.name.startswith(".")) == []
-    assert run("apply", "img.png", "-p", "sepia", "-o", "out.png", "--save-matrix", "used.json").exit_code == 0
+    result = run("apply", "img.png", "-p", "sepia", "-o", "out.png", "--save-matrix", "used.json")
+    assert result.exit_code == 0
     assert json.loads((files / "used.json").read_text())["weights"]
     assert Image.open(files / "out.png").size == (10, 12)

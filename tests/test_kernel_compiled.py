@@ -17,7 +17,7 @@ import pytest
 
 import chanmix.kernel
 from chanmix import Mix, apply
-from chanmix.errors import UsageError
+from chanmix.errors import MatrixError, UsageError
 from chanmix.kernel import KERNEL_ENV, compile_plan, compiled_kernel, mix_block, mix_numpy
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # inf * 0 on the NumPy path
@@ -216,8 +216,10 @@ def test_linear_mixes_big_matrices_and_foreign_byte_orders_take_the_numpy_path(c
 
 def test_weights_that_could_overflow_integer_sums_stay_on_the_numpy_path():
     assert compile_plan(Mix([[1.0, -1.0]]), "uint16", "uint8").fusable
-    assert not compile_plan(Mix([[1e36, -1e36]]), "uint16", "uint8").fusable
-    assert compile_plan(Mix([[1e36, -1e36]]), "float32", "uint8").fusable  # NaN -> 0 on both paths
+    assert not compile_plan(Mix([[6e35, -6e35]]), "uint16", "uint8").fusable  # 3.06e38 < float32 max
+    with pytest.raises(MatrixError, match="beyond what float32"):
+        compile_plan(Mix([[1e36, -1e36]]), "uint16", "uint8")  # 5.1e38: overflows, refused
+    assert compile_plan(Mix([[6e35, -6e35]]), "float32", "uint8").fusable  # NaN -> 0 on both paths
     assert not compile_plan(Mix(np.ones((9, 8))), "uint8", "uint8").fusable  # a matrix product
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
+
 from subprocesses import command, writing_into
 
 KILLS = 5

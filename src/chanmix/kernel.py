@@ -33,7 +33,7 @@ from numpy.typing import DTypeLike
 
 from .choices import OUTPUT_DTYPES
 from .dtypes import compute_dtype, dtype_max, value_range
-from .errors import UsageError
+from .errors import MatrixError, UsageError
 from .mix import Mix
 from .transfer import decode_srgb, encode_srgb
 
@@ -140,6 +140,7 @@ def compile_plan(
     scale = np.ones(m) if scale is None else np.asarray(scale, dtype=np.float64)
     offset = np.zeros(m) if offset is None else np.asarray(offset, dtype=np.float64)
     in_max, out_max = dtype_max(in_dtype), dtype_max(out_dtype)
+    _check_range(mix, scale, offset, out_max, ct)
     every_input = (tuple(range(n)),) * m
     if linear:
         return Plan(
@@ -158,6 +159,30 @@ def compile_plan(
                 terms if integers else every_input, copies,
                 _fusable(weights, in_dtype, out_dtype, bound),
                 integers and bound <= (2.0**62 if ct == np.float64 else 2.0**30))
+
+
+def _check_range(mix: Mix, scale: np.ndarray, offset: np.ndarray, out_max: float, ct: np.dtype) -> None:
+    """Refuse a mix whose outputs overflow the arithmetic for samples of the unit range.
+
+    Each output reaches at most ``sum_n |W[m, n]| + |b[m]|`` on normalized samples within
+    [-1, 1] (every integer type; floats in their usual range), then scaled to the output type;
+    that must stay finite in ``ct``, or the output would hold inf and NaN.
+
+    Raises
+    ------
+    MatrixError
+        Naming the output, the magnitude reached and the limit of ``ct``.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        reach = (np.abs(mix.weights).sum(axis=1) + np.abs(mix.bias)) * np.abs(scale) + np.abs(offset)
+        reach = reach * out_max
+    limit = float(np.finfo(ct).max)
+    worst = int(np.argmax(np.where(np.isfinite(reach), reach, np.inf)))
+    if not reach[worst] < limit:
+        raise MatrixError(
+            f"output {worst + 1} of the mix reaches {reach[worst]:.3g}, beyond what {ct.name} "
+            f"arithmetic holds ({limit:.3g}): the weights or bias are too large"
+        )
 
 
 def _raw_bound(weights: np.ndarray, bias: np.ndarray, in_dtype: np.dtype) -> float:

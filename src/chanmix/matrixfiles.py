@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from .errors import MatrixError
-from .mix import Mix
+from .mix import Mix, real_array
 
 __all__ = [
     "MatrixSource", "load_matrix", "matrix_json", "matrix_table", "parse_coeffs", "read_matrix",
@@ -97,10 +97,7 @@ class MatrixSource:
 
 
 def _table(values: Any, origin: str) -> np.ndarray:
-    try:
-        arr = np.array(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise MatrixError(f"{origin}: weights must be rows of numbers ({exc})") from exc
+    arr = real_array(values, f"{origin}: weights")
     if arr.ndim == 4 and arr.shape[2:] == (1, 1):
         arr = arr[:, :, 0, 0]
     if arr.ndim != 2 or arr.size == 0:
@@ -170,16 +167,14 @@ def _read_json(path: Path, origin: str) -> MatrixSource:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MatrixError(f"{origin}: not valid JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise MatrixError(f"{origin}: not a matrix file (JSON nested too deeply)") from exc
     if not isinstance(data, dict) or "weights" not in data:
         raise MatrixError(f'{origin}: expected a JSON object with a "weights" key')
     table = _table(data["weights"], origin)
     bias = None
     if data.get("bias") is not None:
-        bias = np.array(data["bias"], dtype=object)
-        try:
-            bias = bias.astype(np.float64)
-        except (TypeError, ValueError) as exc:
-            raise MatrixError(f"{origin}: bias must be a list of numbers") from exc
+        bias = real_array(data["bias"], f"{origin}: bias")
     names = data.get("names")
     if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
         raise MatrixError(f'{origin}: "names" must be a list of strings')
@@ -211,7 +206,7 @@ def _read_npz(path: Path, origin: str) -> MatrixSource:
         bias_key = _pick(keys, (stem + "bias", "bias"), None)
         try:
             table = _table(archive[weight_key], origin)
-            bias = None if bias_key is None else np.asarray(archive[bias_key], dtype=np.float64)
+            bias = None if bias_key is None else real_array(archive[bias_key], f"{origin}: bias")
         except ValueError as exc:
             raise _numpy_error(exc, origin) from exc
     return MatrixSource(origin, table, bias, bias_column=False)

@@ -17,14 +17,21 @@ import numpy as np
 
 from .errors import MatrixError
 
-__all__ = ["Mix", "compose"]
+__all__ = ["Mix", "compose", "real_array"]
+
+
+def real_array(values: Any, what: str) -> np.ndarray:
+    """``values`` as a float64 array; MatrixError for complex numbers or anything not numbers."""
+    try:
+        if np.asarray(values).dtype.kind == "c":
+            raise MatrixError(f"{what} holds complex numbers; a mix is real")
+        return np.array(values, dtype=np.float64)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise MatrixError(f"{what} must be numbers ({str(exc)[:200]})") from exc
 
 
 def _frozen_array(values: Any, what: str, ndim: int) -> np.ndarray:
-    try:
-        arr = np.array(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise MatrixError(f"{what} must be numbers: {exc}") from exc
+    arr = real_array(values, what)
     if arr.ndim != ndim:
         shape = "a list of rows (M x N)" if ndim == 2 else "a list of numbers"
         raise MatrixError(f"{what} must be {shape}, got an array of shape {arr.shape}")

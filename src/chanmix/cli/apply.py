@@ -178,8 +178,10 @@ def apply_cmd(
     _one_source(matrices, preset, coeffs, pca, targets)
     if output is not None and output != "-" and "{" not in output:
         output_format(output)
-    reads = [("INPUT", i) for i in inputs] + [("-m", m) for m in matrices] + [("--fit", t) for t in targets]
-    planned = [] if output == "-" else plan_outputs([i if i != "-" else "stdin" for i in inputs], output, outdir)
+    reads = [("INPUT", i) for i in inputs] + [("-m", m) for m in matrices]
+    reads += [("--fit", t) for t in targets]
+    named = [i if i != "-" else "stdin" for i in inputs]  # as stdio.piped names stdin's copy
+    planned = [] if output == "-" else plan_outputs(named, output, outdir)
     writes = [("-O" if outdir else "-o", target) for _, target in planned]
     check_run_files(
         reads + ([("--mask", mask)] if mask else []),

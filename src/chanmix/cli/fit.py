@@ -26,7 +26,9 @@ def fit_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def check_fit_files(inputs: Sequence[str], output: str, mask: str | None, targets: Sequence[str] = ()) -> None:
+def check_fit_files(
+    inputs: Sequence[str], output: str, mask: str | None, targets: Sequence[str] = ()
+) -> None:
     """Refuse, before anything is read, a matrix output that is a file the fit reads."""
     reads = [("INPUT", i) for i in inputs] + [("--target", t) for t in targets]
     check_run_files(reads + ([("--mask", mask)] if mask else []), [("-o", output)])

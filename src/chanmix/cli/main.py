@@ -18,6 +18,7 @@ import click
 
 from .._version import __version__
 from ..errors import ChanmixError
+from .stdio import silence_stdout
 
 #: Command name -> (module of chanmix.cli, command object, one-line help). A command's module,
 #: and the NumPy, tifffile... it needs, is imported only when that command runs, so that
@@ -81,8 +82,21 @@ class ChanmixGroup(click.Group):
             fail(exc.format_message(), exc.exit_code)
         except ChanmixError as exc:
             fail(str(exc), exc.exit_code)
-        except BrokenPipeError:
+        except BrokenPipeError:  # the reader of stdout went away: nothing to say to it
+            silence_stdout()
             sys.exit(1)
+        except OSError as exc:  # writing stdout (a full disk, /dev/full), or an I/O error unnamed
+            silence_stdout()
+            where = os.fsdecode(exc.filename) if exc.filename else "stdout"
+            fail(f"{where}: cannot write ({exc.strerror or exc})", 1)
+        try:
+            sys.stdout.flush()  # here, where a failure can still be reported in one line
+        except BrokenPipeError:
+            silence_stdout()
+            sys.exit(1)
+        except OSError as exc:
+            silence_stdout()
+            fail(f"stdout: cannot write ({exc.strerror or exc})", 1)
         sys.exit(code if isinstance(code, int) else 0)
 
 

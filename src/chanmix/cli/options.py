@@ -36,6 +36,7 @@ receive validated values only.
 
 from __future__ import annotations
 
+import math
 import os
 
 import click
@@ -74,15 +75,19 @@ def parse_percentiles(
 def parse_nodata(
     ctx: click.Context | None, param: click.Parameter | None, value: str | None
 ) -> NodataChoice | None:
-    """A number, ``nan``, or ``none`` (no nodata, whatever the file says); None when not given."""
+    """A finite number, ``nan``, or ``none`` (no nodata, whatever the file says); None when not
+    given."""
     if value is None:
         return None
     if value.lower() in ("none", "null"):
         return NodataChoice(None)
     try:
-        return NodataChoice(float(value))
+        number = float(value)
     except ValueError:
         raise click.BadParameter(f"{value!r}: expected a number, nan or none") from None
+    if math.isinf(number):
+        raise click.BadParameter(f"{value!r}: nodata must be a finite number (or nan)")
+    return NodataChoice(number)
 
 
 def parse_components(

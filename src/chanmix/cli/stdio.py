@@ -7,12 +7,16 @@ nothing when the run fails.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 import click
+
+from ..errors import DataError
 
 #: ``--format`` values and the extension that selects the writer.
 FORMATS = {"tif": ".tif", "tiff": ".tif", "png": ".png", "jpg": ".jpg", "jpeg": ".jpg", "npy": ".npy"}
@@ -49,5 +53,31 @@ def piped(
         yield inputs, target
         if to_stdout and target is not None:
             with open(target, "rb") as file:
-                shutil.copyfileobj(file, sys.stdout.buffer)
-            sys.stdout.buffer.flush()
+                copy_to_stdout(file)
+
+
+def copy_to_stdout(file: BinaryIO) -> None:
+    """Copy a file to stdout; DataError (not a traceback) when stdout cannot take it.
+
+    A broken pipe is left to the caller (the reader went away: exit 1 without a message).
+    After any failure, stdout is pointed at /dev/null, so that Python's own flush at exit
+    does not print a second error.
+    """
+    import shutil
+
+    try:
+        shutil.copyfileobj(file, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        silence_stdout()
+        raise
+    except OSError as exc:
+        silence_stdout()
+        raise DataError(f"stdout: cannot write ({exc.strerror or exc})") from exc
+
+
+def silence_stdout() -> None:
+    """Send whatever is still buffered for stdout to /dev/null."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
