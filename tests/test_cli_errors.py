@@ -219,3 +219,26 @@ def test_a_full_stdout_is_one_line(rgb, args):
         done = subprocess.run([*base, *args], stdin=stdin, stdout=full, stderr=subprocess.PIPE, env=env)
     assert done.returncode == 1
     assert done.stderr.decode().splitlines() == ["Error: stdout: cannot write (No space left on device)"]
+
+
+@pytest.mark.parametrize("kernel", ["numpy", "auto"])
+def test_float_samples_that_a_mix_would_overflow_are_refused(run, tmp_path, monkeypatch, kernel):
+    monkeypatch.setenv("CHANMIX_KERNEL", kernel)
+    source = tmp_path / "f.tif"
+    data = np.full((6, 7, 3), 0.25, np.float32)
+    data[2, 3, :2] = 3e38  # finite, but 3e38 + 3e38 is not
+    data[4, 4, 0] = np.inf  # not finite to begin with: mixed as it is
+    import tifffile
+
+    tifffile.imwrite(source, data, photometric="rgb")
+    result = run("apply", source, "-c", "1,1,0", "-o", tmp_path / "o.tif")
+    line = one_line(result)
+    assert result.exit_code == 1 and "f.tif" in line and "beyond float32's range" in line
+    assert not (tmp_path / "o.tif").exists()
+    result = run("apply", source, "-c", "1,1,0", "--dtype", "float64", "-o", tmp_path / "o.tif")
+    assert result.exit_code == 0  # float64 arithmetic holds 6e38
+    assert tifffile.imread(tmp_path / "o.tif")[2, 3] == 2 * np.float64(np.float32(3e38))
+    data[4, 4, 0] = 0.5
+    tifffile.imwrite(source, data, photometric="rgb")
+    result = run("apply", source, "-c", "0.5,0.5,0", "-o", tmp_path / "o.tif")  # no overflow possible
+    assert result.exit_code == 0 and np.isfinite(tifffile.imread(tmp_path / "o.tif")).all()

@@ -26,6 +26,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <fenv.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -586,6 +587,7 @@ static PyObject *mix(PyObject *self, PyObject *args)
     };
     int finish_b = bounded && tin < T_F32 && tout < T_F32;
     const loop_fn *fused = (n <= 4 && m <= 4) ? fused_loops(tin, tout, finish_b) : NULL;
+    int overflowed;
     int contiguous = job.sp == n && job.sc == 1 && job.dp == m && job.dc == 1;
     if (fused && contiguous) {
         loop_fn loop = fused[(n - 1) * 4 + (m - 1)];
@@ -594,7 +596,9 @@ static PyObject *mix(PyObject *self, PyObject *args)
             loop = fused_b_u8_u8_33_vbmi;  /* (function addresses of target clones can differ) */
 #endif
         Py_BEGIN_ALLOW_THREADS
+        feclearexcept(FE_OVERFLOW);
         loop(&job);
+        overflowed = fetestexcept(FE_OVERFLOW) != 0;
         Py_END_ALLOW_THREADS
     } else {
         job.scratch = PyMem_RawMalloc(SCRATCH_BYTES(n, m));
@@ -604,11 +608,13 @@ static PyObject *mix(PyObject *self, PyObject *args)
         }
         loop_fn loop = planar_loops[tin][tout][finish_b ? 0 : 1];
         Py_BEGIN_ALLOW_THREADS
+        feclearexcept(FE_OVERFLOW);
         loop(&job);
+        overflowed = fetestexcept(FE_OVERFLOW) != 0;
         Py_END_ALLOW_THREADS
         PyMem_RawFree(job.scratch);
     }
-    result = Py_NewRef(Py_None);
+    result = PyBool_FromLong(overflowed);
 done:
     if (src.obj) PyBuffer_Release(&src);
     if (dst.obj) PyBuffer_Release(&dst);
@@ -625,7 +631,9 @@ PyDoc_STRVAR(mix_doc,
 "(float64 when either side is a 32-bit integer or float64, else float32), applied to raw\n"
 "samples. bounded: the inputs are integers and |mixed value| stays below 2^30 (float32) or\n"
 "2^62 (float64) for every possible pixel, so rounding may be done in integers.\n"
-"N and M are at most 64. The GIL is released while mixing.");
+"N and M are at most 64. The GIL is released while mixing.\n\n"
+"Returns True when an operation overflowed (the processor's overflow flag: an infinite\n"
+"value made from finite ones), as NumPy's errstate(over=...) would see it.");
 
 static PyMethodDef methods[] = {
     {"mix", mix, METH_VARARGS, mix_doc},

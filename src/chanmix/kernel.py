@@ -33,7 +33,7 @@ from numpy.typing import DTypeLike
 
 from .choices import OUTPUT_DTYPES
 from .dtypes import compute_dtype, dtype_max, value_range
-from .errors import MatrixError, UsageError
+from .errors import DataError, MatrixError, UsageError
 from .mix import Mix
 from .transfer import decode_srgb, encode_srgb
 
@@ -216,7 +216,9 @@ def nodata_mask(block: np.ndarray, nodata: float) -> np.ndarray:
     return (block == typed).any(axis=-1)
 
 
-def mix_block(block: np.ndarray, plan: Plan, out: np.ndarray | None = None) -> np.ndarray:
+def mix_block(
+    block: np.ndarray, plan: Plan, out: np.ndarray | None = None, *, nodata: float | None = None
+) -> np.ndarray:
     """Mix one channels-last block.
 
     Parameters
@@ -227,6 +229,9 @@ def mix_block(block: np.ndarray, plan: Plan, out: np.ndarray | None = None) -> n
         From :func:`compile_plan`.
     out : (..., M) ndarray of ``plan.out_dtype``, optional
         Where to write the result (allocated when omitted).
+    nodata : float, optional
+        Pixels holding it in any channel are not checked for overflow (their outputs are
+        replaced by the caller).
 
     Returns
     -------
@@ -239,6 +244,9 @@ def mix_block(block: np.ndarray, plan: Plan, out: np.ndarray | None = None) -> n
     UsageError
         When ``CHANMIX_KERNEL`` holds an unknown value, or ``compiled`` and the C kernel
         was not built.
+    DataError
+        When a float output holds inf or NaN made from finite samples (an overflow of the
+        compute type or of the output type).
     """
     if block.shape[-1] != plan.n_inputs:
         raise ValueError(f"block has {block.shape[-1]} channels, the plan reads {plan.n_inputs}")
@@ -254,9 +262,15 @@ def mix_block(block: np.ndarray, plan: Plan, out: np.ndarray | None = None) -> n
         return out
     kernel = compiled_kernel()
     if kernel is not None and plan.fusable and _whole_samples(src) and _whole_samples(dst):
-        kernel.mix(src, dst, plan.weights, plan.bias, plan.bounded)
+        overflowed = kernel.mix(src, dst, plan.weights, plan.bias, plan.bounded)
     else:
-        mix_numpy(src, dst, plan)
+        overflowed = mix_numpy(src, dst, plan)
+    if overflowed and plan.out_dtype.kind == "f" and _overflowed(src, dst, nodata):
+        raise DataError(
+            f"finite samples mix to values beyond {plan.compute.name}'s range "
+            f"({float(np.finfo(plan.compute).max):.3g}) or the output's: mix into float64, or scale "
+            "the data or the weights down"
+        )
     return out
 
 
@@ -284,22 +298,39 @@ def _whole_samples(a: np.ndarray) -> bool:
     return all(s % a.itemsize == 0 for s in a.strides)
 
 
-def mix_numpy(src: np.ndarray, dst: np.ndarray, plan: Plan) -> None:
-    """The reference path: mix ``src`` (P, N) into ``dst`` (P, M) a chunk at a time."""
+def mix_numpy(src: np.ndarray, dst: np.ndarray, plan: Plan) -> bool:
+    """The reference path: mix ``src`` (P, N) into ``dst`` (P, M) a chunk at a time.
+
+    Returns True when an operation overflowed (an infinite value from finite ones) while
+    mixing into a float output, as the C kernel reports it; integer outputs saturate.
+    """
     n_pix = src.shape[0]
     size = min(CHUNK_PIXELS, max(n_pix, 1))
     xbuf = np.empty((plan.n_inputs, size), dtype=plan.compute)
     ybuf = np.empty((plan.n_outputs, size), dtype=plan.compute)
     tmp = np.empty(size, dtype=plan.compute)
     reads = sorted(set().union(*plan.terms)) if plan.termwise else range(plan.n_inputs)
-    for start in range(0, n_pix, CHUNK_PIXELS):
-        stop = min(start + CHUNK_PIXELS, n_pix)
-        k = stop - start
-        x, y = xbuf[:, :k], ybuf[:, :k]
-        for n in reads:  # a band at a time, and only the bands the mix reads
-            np.copyto(x[n], src[start:stop, n], casting="unsafe")
-        _mix_chunk(x, y, tmp[:k], plan)
-        _store(y, dst[start:stop].T, plan)
+    overflows: list[str] = []
+    watch = "call" if plan.out_dtype.kind == "f" else "ignore"
+    with np.errstate(over=watch, invalid="ignore", call=lambda kind, flag: overflows.append(kind)):
+        for start in range(0, n_pix, CHUNK_PIXELS):
+            stop = min(start + CHUNK_PIXELS, n_pix)
+            k = stop - start
+            x, y = xbuf[:, :k], ybuf[:, :k]
+            for n in reads:  # a band at a time, and only the bands the mix reads
+                np.copyto(x[n], src[start:stop, n], casting="unsafe")
+            _mix_chunk(x, y, tmp[:k], plan)
+            _store(y, dst[start:stop].T, plan)
+    return bool(overflows)
+
+
+def _overflowed(src: np.ndarray, dst: np.ndarray, nodata: float | None) -> bool:
+    """Whether a pixel of finite samples (not nodata) was mixed into an inf or NaN."""
+    with np.errstate(invalid="ignore"):
+        bad = np.isfinite(src).all(axis=1) & ~np.isfinite(dst).all(axis=1)
+        if nodata is not None:
+            bad &= ~nodata_mask(src, nodata)
+    return bool(bad.any())
 
 
 def _mix_chunk(x: np.ndarray, y: np.ndarray, tmp: np.ndarray, plan: Plan) -> None:
@@ -337,9 +368,8 @@ def _store(y: np.ndarray, dst: np.ndarray, plan: Plan) -> None:
         np.clip(y, lo, hi, out=y)
         if plan.in_dtype.kind == "f":
             np.nan_to_num(y, copy=False, nan=0.0)
-    with np.errstate(over="ignore"):  # float64 beyond float32's range becomes +-inf
-        for row, target in zip(y, dst):  # a band at a time: 4x faster than one 2-D strided copy
-            np.copyto(target, row, casting="unsafe")
+    for row, target in zip(y, dst):  # a band at a time: 4x faster than one 2-D strided copy
+        np.copyto(target, row, casting="unsafe")
 
 
 def _copy(src: np.ndarray, dst: np.ndarray, copies: tuple[int, ...]) -> None:

@@ -87,9 +87,9 @@ class Mixer:
             out = np.empty(block.shape[:2] + (self.n_channels,), dtype=self.plan.out_dtype)
         colour = block[:, :, :n] if self.alpha is not None else block
         if self.alpha is None:
-            mix_block(colour, self.plan, out)
+            mix_block(colour, self.plan, out, nodata=self.nodata)
         else:  # strided views, mixed in place
-            mix_block(colour, self.plan, out[:, :, :m])
+            mix_block(colour, self.plan, out[:, :, :m], nodata=self.nodata)
             mix_block(block[:, :, n:], self.alpha, out[:, :, m:])
         if self.nodata is not None:
             out[:, :, :m][nodata_mask(colour, self.nodata)] = self.fill

@@ -188,8 +188,15 @@ def apply_file(
                             nodata=nodata, alpha=kept is not None)
         names = list(mix.names) + (["alpha"] if kept is not None else []) if mix.names else None
 
+        def mixed(window: tuple[int, int, int, int]) -> np.ndarray:
+            block = read(window)
+            try:
+                return mixer(block)
+            except DataError as exc:  # samples this mix cannot compute
+                raise DataError(f"{source}: {exc}") from exc
+
         def blocks() -> Iterator[np.ndarray]:
-            mixed_blocks = ordered_map(lambda window: mixer(read(window)), ranges, options.jobs)
+            mixed_blocks = ordered_map(mixed, ranges, options.jobs)
             for (start, stop, _, right), block in zip(ranges, mixed_blocks):
                 yield block
                 if progress is not None and right == info.width:
