@@ -14,7 +14,7 @@ from .blocks import BlockReader, open_raster
 from .formats import EXTENSIONS, check_output, output_format
 from .raster import SAMPLE_DTYPES, GeoInfo, Raster, RasterInfo
 from .read import image_number, read_raster
-from .stream_write import write_raster_blocks
+from .stream_write import check_encode, write_raster_blocks
 from .write import write_raster
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "Raster",
     "RasterInfo",
     "atomic_output",
+    "check_encode",
     "check_output",
     "image_number",
     "open_raster",
