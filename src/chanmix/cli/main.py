@@ -78,6 +78,8 @@ class ChanmixGroup(click.Group):
             fail("interrupted", 130)
         except BrokenPipeError:
             sys.exit(1)
+        except MemoryError:
+            fail("out of memory (a lower --max-memory refuses such images before reading them)", 1)
         sys.exit(code if isinstance(code, int) else 0)
 
 
