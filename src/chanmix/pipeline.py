@@ -21,6 +21,7 @@ from .io import (
     Outputs,
     RasterInfo,
     atomic_output,
+    check_encode,
     check_output,
     image_number,
     open_raster,
@@ -170,7 +171,9 @@ def apply_file(
         channels = mix.n_outputs + (kept is not None)
         compression = output_compression(options.compression, info)
         fmt = check_output(target, channels=channels, dtype=out_dtype, alpha=kept is not None,
-                           compression=compression)
+                           compression=compression, height=info.height, width=info.width)
+        held = info.height * info.width * info.bands * info.dtype.itemsize if info.loads_whole else 0
+        check_encode(str(target), fmt, (info.height, info.width, channels), out_dtype, held=held)
         order = mixed + ([kept] if kept is not None else [])
         identity = order == list(range(info.bands))
         tile = output_tile(options.tile, info) if fmt == "tiff" else None

@@ -122,6 +122,7 @@ def _one_source(matrices: tuple[str, ...], preset: str | None, coeffs: str | Non
 @opt.newer_opt
 @click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), help="Output format for -o - (stdout).")
 @opt.jobs_opt
+@opt.max_memory_opt
 @opt.quiet_opt
 def apply_cmd(
     inputs: tuple[str, ...],

@@ -20,7 +20,7 @@ def fit_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options every fit shares: which pixels and bands count."""
     for decorator in reversed(
         (opt.bands_opt, opt.alpha_opt, opt.nodata_opt, opt.mask_opt, opt.sample_opt, opt.seed_opt,
-         opt.page_opt, opt.series_opt, opt.quiet_opt)
+         opt.page_opt, opt.series_opt, opt.max_memory_opt, opt.quiet_opt)
     ):
         command = decorator(command)
     return command

@@ -98,6 +98,7 @@ def _text(d: dict[str, Any]) -> str:
 @opt.page_opt
 @opt.series_opt
 @opt.nodata_opt
+@opt.max_memory_opt
 @opt.json_opt
 def info_cmd(inputs: tuple[str, ...], page: int, series: int | None, nodata: Any, as_json: bool) -> None:
     """Size, bands, sample type, layout, per-band statistics, nodata and georeferencing.

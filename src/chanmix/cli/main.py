@@ -85,6 +85,8 @@ class ChanmixGroup(click.Group):
         except BrokenPipeError:  # the reader of stdout went away: nothing to say to it
             silence_stdout()
             sys.exit(1)
+        except MemoryError:
+            fail("out of memory (a lower --max-memory refuses such images before reading them)", 1)
         except OSError as exc:  # writing stdout (a full disk, /dev/full), or an I/O error unnamed
             silence_stdout()
             where = os.fsdecode(exc.filename) if exc.filename else "stdout"

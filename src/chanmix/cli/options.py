@@ -28,6 +28,8 @@ option                 value                                       commands
 -k K                   components: a count, or a variance fraction  fit pca, fit mnf
 --mask FILE            fit only where FILE is non-zero              apply, fit
 --sample N, --seed S   fit on N random pixels, reproducibly         apply, fit
+--max-memory SIZE      budget for images held whole (512M, 8G);     apply, info, fit
+                       also CHANMIX_MAX_MEMORY
 =====================  ==========================================  ==============
 
 Each callback returns a clean typed value or raises :class:`click.BadParameter`, so commands
@@ -41,6 +43,8 @@ import os
 
 import click
 
+from ..budget import ENV as MEMORY_ENV
+from ..budget import parse_size
 from ..choices import ALPHA_MODES, OUTPUT_DTYPES, RESCALE_MODES, NodataChoice
 
 
@@ -133,6 +137,35 @@ def parse_jobs(ctx: click.Context | None, param: click.Parameter | None, value: 
     return value
 
 
+def parse_max_memory(
+    ctx: click.Context | None, param: click.Parameter | None, value: str | None
+) -> int | None:
+    """``"512M"`` -> 536870912: the memory budget in bytes (K, M, G, T are powers of 1024, with
+    or without B or iB), from ``--max-memory`` or CHANMIX_MAX_MEMORY.
+
+    The value is put in CHANMIX_MAX_MEMORY until the command ends (then restored), where the
+    readers and writers (:mod:`chanmix.budget`), and any worker process, read it.
+    """
+    if value is None:
+        return None
+    try:
+        size = parse_size(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if ctx is not None:
+        previous = os.environ.get(MEMORY_ENV)
+        os.environ[MEMORY_ENV] = str(size)
+        ctx.call_on_close(lambda: _restore_env(MEMORY_ENV, previous))
+    return size
+
+
+def _restore_env(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
 matrix_opt = click.option(
     "-m", "--matrix", "matrices", multiple=True, metavar="FILE",
     help="Matrix file (.json, .csv/.tsv/.txt, .npy, .npz). Repeat to compose, in order.",
@@ -222,6 +255,13 @@ tile_opt = click.option(
 bigtiff_opt = click.option(
     "--bigtiff", type=click.Choice(("auto", "yes", "no")), default="auto", show_default=True,
     help="Write BigTIFF: auto when the output may exceed 4 GB.",
+)
+max_memory_opt = click.option(
+    "--max-memory", envvar=MEMORY_ENV, show_envvar=True, callback=parse_max_memory, expose_value=False,
+    metavar="SIZE",
+    help="Memory an image decoded or encoded whole may take (PNG, JPEG...; TIFF and .npy are "
+    "streamed), e.g. 512M or 8G; more is refused before it is read. Default: half the "
+    "available memory.",
 )
 quiet_opt = click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
 json_opt = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")

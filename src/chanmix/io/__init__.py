@@ -14,7 +14,7 @@ from .blocks import BlockReader, open_raster
 from .formats import EXTENSIONS, check_output, output_format
 from .raster import SAMPLE_DTYPES, GeoInfo, Raster, RasterInfo
 from .read import image_number, read_raster
-from .stream_write import write_raster_blocks
+from .stream_write import check_encode, write_raster_blocks
 from .write import write_raster
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "RasterInfo",
     "abandon_outputs",
     "atomic_output",
+    "check_encode",
     "check_output",
     "image_number",
     "open_raster",

@@ -15,8 +15,9 @@ order, palette expansion, float16 promotion), and ``reader.info`` equals
 
 :attr:`BlockReader.block_rows` is the natural band height: a TIFF's RowsPerStrip or tile
 height, times the largest factor keeping a band within 4 MiB when strips or tiles are short;
-4 MiB of rows for ``.npy``; the whole height for images decoded whole. A band of R rows
-holds ``R * width * bands * dtype.itemsize`` bytes.
+4 MiB of rows for ``.npy`` and for images decoded whole (served from memory in bands, so that
+what the caller computes on a band -- float64 statistics, a mix -- stays band-sized). A band
+of R rows holds ``R * width * bands * dtype.itemsize`` bytes.
 
 ``read_rows`` may be called from several threads at once, for different bands: file reads are
 serialised, decoding runs in parallel (codecs release the GIL).
@@ -200,7 +201,7 @@ def open_raster(path: str | os.PathLike, *, page: int = 0) -> BlockReader:
 def _whole(name: str, page: int) -> BlockReader:
     """A reader over an image decoded whole by :func:`~chanmix.io.read_raster`."""
     raster = read_raster(name, page=page)
-    return BlockReader(raster.info, _ArrayRows(raster.pixels), raster.info.height)
+    return BlockReader(raster.info, _ArrayRows(raster.pixels), _band_rows(1, raster.info))
 
 
 def _open_tiff(name: str, page: int) -> BlockReader:

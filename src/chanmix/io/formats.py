@@ -10,6 +10,11 @@ extension                 channels                     sample types
 ``.npy``                  any                          as TIFF
 ========================  ===========================  ===================================
 
+Sizes: JPEG outputs hold at most 65500 pixels a side (libjpeg's limit, a little under the
+format's 65535), PNG outputs 1000000 (libpng's default limit, which imagecodecs keeps; the
+format allows 2^31 - 1). PNG and JPEG outputs are also encoded whole, so their memory is
+checked against the budget (:func:`chanmix.io.stream_write.check_encode`).
+
 Alpha (the last channel) needs another channel beside it; PNG stores it only as the 2nd of 2
 or the 4th of 4 channels (and a 2- or 4-channel PNG always has alpha), JPEG not at all.
 Compression (deflate, lzw, zstd) is a TIFF option, ignored for the other formats.
@@ -26,7 +31,7 @@ from ..errors import UsageError
 from .raster import SAMPLE_DTYPES
 from .tiff_write import TIFF_COMPRESSIONS
 
-__all__ = ["EXTENSIONS", "check_output", "normalized_compression", "output_format"]
+__all__ = ["EXTENSIONS", "MAX_SIDE", "check_output", "normalized_compression", "output_format"]
 
 #: Output extension (lower case) -> format name.
 EXTENSIONS = {
@@ -38,6 +43,10 @@ EXTENSIONS = {
     ".npy": "npy",
 }
 _PNG_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16))
+#: Most pixels a side the encoders write: libjpeg (through Pillow) and libpng (through
+#: imagecodecs, whose default user limit is 10^6).
+MAX_SIDE = {"jpeg": 65500, "png": 1_000_000}
+_FORMAT_NAMES = {"jpeg": "JPEG", "png": "PNG"}
 
 
 def output_format(path: str | os.PathLike) -> str:
@@ -65,6 +74,8 @@ def check_output(
     dtype: DTypeLike,
     alpha: bool = False,
     compression: str | None = None,
+    height: int | None = None,
+    width: int | None = None,
 ) -> str:
     """Check that an output file can hold the result, before any pixel is computed.
 
@@ -80,6 +91,8 @@ def check_output(
         Whether the last channel is alpha.
     compression : {None, 'none', 'deflate', 'lzw', 'zstd'}
         TIFF compression (case is ignored); ignored for other formats.
+    height, width : int, optional
+        The image's size, checked against the format's limits (:data:`MAX_SIDE`) when given.
 
     Returns
     -------
@@ -102,6 +115,12 @@ def check_output(
         raise UsageError(f"{name}: PNG holds 1 to 4 channels of uint8 or uint16, not {what}")
     if fmt == "jpeg" and not (channels in (1, 3) and dt == np.uint8):
         raise UsageError(f"{name}: JPEG holds 1 or 3 channels of uint8, not {what}")
+    limit = MAX_SIDE.get(fmt)
+    if limit is not None and max(height or 0, width or 0) > limit:
+        raise UsageError(
+            f"{name}: {_FORMAT_NAMES[fmt]} output holds at most {limit} pixels a side, not "
+            f"{height} x {width}; write a .tif"
+        )
     if fmt in ("tiff", "npy") and dt not in SAMPLE_DTYPES:
         known = ", ".join(d.name for d in SAMPLE_DTYPES)
         label = "TIFF" if fmt == "tiff" else ".npy output"

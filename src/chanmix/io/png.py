@@ -19,6 +19,7 @@ References
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 from typing import BinaryIO
@@ -26,10 +27,11 @@ from typing import BinaryIO
 import imagecodecs
 import numpy as np
 
-from .pillow import decode_pillow, photometric, pil_image, pillow_errors, pillow_metadata
+from ..budget import check_whole, shape_text
+from .pillow import decode_pillow, open_image, photometric, pillow_errors, pillow_metadata
 from .raster import Raster, as_sample_array, whole_image_info
 
-__all__ = ["read_png", "save_png", "with_chunks"]
+__all__ = ["decoded_shape", "encode_bytes", "read_png", "save_png", "with_chunks"]
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _METRES_PER_INCH = 0.0254
@@ -54,10 +56,13 @@ def read_png(path: str, page: int = 0) -> Raster:
     Raises
     ------
     DataError
-        When neither libpng nor Pillow can decode the file.
+        When neither libpng nor Pillow can decode the file, or when decoding it whole would
+        take more than the memory budget (:mod:`chanmix.budget`; checked from its header first).
     """
+    if page == 0:
+        _check_budget(path)
     try:
-        with pil_image().open(path) as image:
+        with open_image(path) as image:
             mode, metadata = image.mode, pillow_metadata(image)
             pages = getattr(image, "n_frames", 1)
     except pillow_errors():
@@ -87,6 +92,59 @@ def read_png(path: str, page: int = 0) -> Raster:
     return Raster(pixels, info)
 
 
+#: Bands libpng decodes each PNG colour type to, without and with a tRNS chunk.
+_BANDS = {0: (1, 2), 2: (3, 4), 3: (3, 4), 4: (2, 2), 6: (4, 4)}
+#: Chunks looked at for a tRNS before the image data; past them, assume there is one.
+_MAX_CHUNKS = 1000
+
+
+def decoded_shape(path: str) -> tuple[tuple[int, int, int], np.dtype] | None:
+    """The ``(H, W, C)`` shape and sample type libpng decodes a PNG file to, read from its IHDR
+    chunk (and whether a tRNS chunk comes before the image data) without decoding anything.
+
+    Returns None when the file does not start with a valid IHDR chunk.
+    """
+    try:
+        with open(path, "rb") as file:
+            head = file.read(33)
+            if len(head) < 33 or not head.startswith(PNG_SIGNATURE) or head[12:16] != b"IHDR":
+                return None
+            width, height, depth, colour = struct.unpack(">IIBB", head[16:26])
+            if colour not in _BANDS or depth not in (1, 2, 4, 8, 16):
+                return None
+            transparency = False
+            for _ in range(_MAX_CHUNKS):
+                frame = file.read(8)
+                if len(frame) < 8:
+                    break
+                length, kind = struct.unpack(">I4s", frame)
+                if kind in (b"IDAT", b"IEND", b"tRNS"):
+                    transparency = kind == b"tRNS"
+                    break
+                file.seek(length + 4, os.SEEK_CUR)
+            else:
+                transparency = True
+    except OSError:
+        return None
+    bands = _BANDS[colour][transparency]
+    return (height, width, bands), np.dtype(np.uint16 if depth == 16 else np.uint8)
+
+
+def _check_budget(path: str) -> None:
+    """Refuse a PNG whose decoding by libpng would take more than the memory budget: the
+    decoded array plus the file's bytes, which are read whole first."""
+    decoded = decoded_shape(path)
+    if decoded is None:
+        return  # not a PNG libpng decodes: Pillow tries, and checks its own budget
+    shape, dtype = decoded
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        size = 0
+    needed = shape[0] * shape[1] * shape[2] * dtype.itemsize + size
+    check_whole(path, f"decoding this {shape_text(shape, dtype)} image whole", needed)
+
+
 def _libpng_decode(path: str) -> np.ndarray | None:
     """The image decoded by libpng, or None when libpng fails (Pillow then tries, and reports)."""
     try:
@@ -102,6 +160,17 @@ def _libpng_decode(path: str) -> np.ndarray | None:
 _LEVEL = 6
 _FILTER_SUB = 16
 _STRATEGY_RLE = 3
+
+
+def encode_bytes(raw: int) -> int:
+    """The most memory :func:`save_png` takes beside the pixels, for `raw` bytes of samples.
+
+    imagecodecs grows its output buffer as libpng writes and then copies it into a bytes
+    object; the datastream is at most about the size of the samples (incompressible noise),
+    so the encoder holds up to twice that (measured: 3.1 times the samples at the peak for
+    6000 x 6000 x 3 uint8 noise, samples included).
+    """
+    return 2 * raw
 
 
 def save_png(

@@ -5,7 +5,8 @@
   at most one strip or tile row buffered.
 - ``.npy`` is written incrementally too: the header, then each band's bytes.
 - PNG and JPEG encoders need the whole image: the bands are gathered into one
-  ``(H, W, M)`` array first, so those outputs are held in memory whole.
+  ``(H, W, M)`` array first, so those outputs are held in memory whole, after a check of
+  what that takes against the memory budget (:func:`check_encode`).
 
 The output appears complete under its name or not at all, whatever fails, the bands iterator
 included (see :mod:`chanmix.io.atomic`). For the same options the bytes do not depend on
@@ -21,15 +22,17 @@ from typing import BinaryIO
 import numpy as np
 from numpy.typing import DTypeLike
 
+from ..budget import check_whole, shape_text
 from ..errors import DataError, UsageError
 from .atomic import Outputs, atomic_output
 from .formats import check_output, normalized_compression
-from .pillow import save_jpeg
+from .pillow import jpeg_encode_bytes, save_jpeg
+from .png import encode_bytes as png_encode_bytes
 from .png import save_png
 from .raster import RasterInfo, icc_fits, reason
 from .tiff_write import BIGTIFF_LIMIT, write_tiff_blocks
 
-__all__ = ["write_raster_blocks"]
+__all__ = ["check_encode", "write_raster_blocks"]
 
 _BIGTIFF_CHOICES = ("auto", "yes", "no")
 
@@ -99,7 +102,9 @@ def write_raster_blocks(
         When the format cannot hold the image or an option does not fit (checked before
         anything is written), or when a band does not match the announced shape and dtype.
     DataError
-        When the file cannot be written (missing folder, permissions, disk full...).
+        When the file cannot be written (missing folder, permissions, disk full...), or a
+        PNG or JPEG output would take more than the memory budget (:func:`check_encode`,
+        before anything is taken from `bands`).
 
     Notes
     -----
@@ -109,9 +114,11 @@ def write_raster_blocks(
     """
     name = os.fsdecode(path)
     dt = np.dtype(dtype).newbyteorder("=")
-    fmt = check_output(name, channels=channels, dtype=dt, alpha=alpha, compression=compression)
+    fmt = check_output(name, channels=channels, dtype=dt, alpha=alpha, compression=compression,
+                       height=height, width=width)
     codec = normalized_compression(name, fmt, compression)
     _check_request(name, (height, width, channels), band_names, tile, bigtiff, workers)
+    check_encode(name, fmt, (height, width, channels), dt)
     if fmt == "tiff" and bigtiff == "no" and codec is None:
         if height * width * channels * dt.itemsize > BIGTIFF_LIMIT:
             raise UsageError(f"{name}: {height}x{width}x{channels} {dt.name} samples need a BigTIFF file")
@@ -153,6 +160,30 @@ def write_raster_blocks(
                 save(file, pixels, dpi=dpi, icc_profile=icc)
     except OSError as exc:
         raise DataError(f"{name}: cannot write ({exc.strerror or reason(exc)})") from exc
+
+
+def check_encode(
+    name: str, fmt: str, shape: tuple[int, int, int], dtype: DTypeLike, *, held: int = 0
+) -> None:
+    """Refuse a PNG or JPEG output whose gathering and encoding would take more than the memory
+    budget (:mod:`chanmix.budget`); other formats are written as they come and pass.
+
+    The peak is the gathered ``(H, W, M)`` array plus the larger of what the encoder takes
+    beside it and `held`, bytes the caller holds until the last band is gathered (an input
+    decoded whole, freed before encoding starts).
+
+    Raises
+    ------
+    BudgetError
+        A DataError naming `name`, the bytes needed and the budget.
+    """
+    if fmt not in ("png", "jpeg"):
+        return
+    height, width, channels = shape
+    dt = np.dtype(dtype)
+    raw = height * width * channels * dt.itemsize
+    encoder = png_encode_bytes(raw) if fmt == "png" else jpeg_encode_bytes(height, width, channels)
+    check_whole(name, f"encoding this {shape_text(shape, dt)} image whole", raw + max(held, encoder))
 
 
 def _check_request(

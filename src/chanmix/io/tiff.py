@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import tifffile
 
+from ..budget import BudgetError, check_whole, shape_text
 from ..errors import ChanmixError, DataError
 from .geotiff import GDAL_METADATA, GDAL_NODATA, band_descriptions, geo_info, parse_nodata
 from .pillow import decode_pillow
@@ -195,7 +196,8 @@ def read_tiff(path: str, page: int = 0) -> Raster:
     Raises
     ------
     DataError
-        When the file cannot be parsed or decoded (by tifffile, nor by Pillow).
+        When the file cannot be parsed or decoded (by tifffile, nor by Pillow), or when
+        decoding it whole would take more than the memory budget (:mod:`chanmix.budget`).
     UsageError
         When `page` is past the last image.
     """
@@ -205,6 +207,7 @@ def read_tiff(path: str, page: int = 0) -> Raster:
         failure: BaseException | None = None
         pixels = None
         if not (keyframe.photometric == YCBCR and keyframe.compression not in JPEG_CODES):
+            _check_budget(image, path)
             try:
                 pixels, from_samples = _decode(tif, image.series, image.index)
             except TIFF_ERRORS as exc:
@@ -274,6 +277,31 @@ def _decode(tif: tifffile.TiffFile, series: Any, index: int) -> tuple[np.ndarray
     return pixels, "C" not in data_axes
 
 
+def _check_budget(image: TiffImage, path: str) -> None:
+    """Refuse to decode an image whole with tifffile when that takes more than the memory
+    budget: what tifffile allocates (the image's pages, or the whole series when they cannot
+    be picked out, as :func:`_decode` does), plus the finished pixels when they are a copy
+    (palette expansion, float16 or 1-bit conversion, channels moved last)."""
+    series, keyframe = image.series, image.keyframe
+    if keyframe.dtype is None:
+        return  # samples tifffile cannot hold: decoding fails without allocating
+    extra, position = image_position(series, image.index)
+    numbers = page_numbers(series, extra, position) if extra else None
+    decoded = series.nbytes if numbers is None else numbers.size * keyframe.nbytes
+    height, width = int(keyframe.imagelength), int(keyframe.imagewidth)
+    channels = (1 if numbers is None else numbers.size) * int(keyframe.samplesperpixel)
+    dtype = np.dtype(keyframe.dtype)
+    palette = keyframe.photometric == _PALETTE
+    if palette:
+        channels, dtype = 3, np.dtype(np.uint16)
+    elif dtype.kind in "fb" and dtype.itemsize < 4:
+        dtype = np.dtype(np.float32 if dtype.kind == "f" else np.uint8)
+    copied = palette or numbers is not None or series.axes not in ("YX", "YXS") or dtype != keyframe.dtype
+    needed = decoded + (height * width * channels * dtype.itemsize if copied else 0)
+    what = f"decoding this {shape_text((height, width, channels), dtype)} image whole"
+    check_whole(path, what, needed)
+
+
 def _decodable(keyframe: Any) -> bool:
     """Whether tifffile has a decoder for the page's segments (tried on an empty segment)."""
     try:
@@ -300,6 +328,8 @@ def decode_with_pillow(
     if image.ifd is not None:
         try:
             decoded = decode_pillow(path, image.ifd)
+        except BudgetError:
+            raise
         except ChanmixError as exc:
             cause = cause or exc.__cause__ or exc
         else:
