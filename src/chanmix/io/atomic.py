@@ -41,6 +41,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
 
+from ..budget import format_size
+
 __all__ = ["Outputs", "abandon_outputs", "atomic_output", "free_space"]
 
 #: Kept free on top of a reservation, for the file system's own bookkeeping.
@@ -342,18 +344,8 @@ def _check_space(target: Path, size: int) -> None:
     free = free_space(target.parent if str(target.parent) else ".")
     if free is not None and size + _SPACE_MARGIN > free:
         raise OSError(
-            errno.ENOSPC, f"needs {_human(size)} and the disk has {_human(free)} free"
+            errno.ENOSPC, f"needs {format_size(size)} and the disk has {format_size(free)} free"
         )
-
-
-def _human(size: float) -> str:
-    """``12.3 GiB``: a byte count for a person."""
-    unit = "bytes"
-    for larger in ("KiB", "MiB", "GiB", "TiB"):
-        if size < 1024:
-            break
-        size, unit = size / 1024, larger
-    return f"{size:.0f} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
 
 
 def _reserve(fd: int, size: int) -> None:
