@@ -120,3 +120,14 @@ def test_image_and_matrix_are_committed_together(run, files, monkeypatch):
     assert result.exit_code == 0
     assert json.loads((files / "used.json").read_text())["weights"]
     assert Image.open(files / "out.png").size == (10, 12)
+
+
+def test_an_output_larger_than_the_free_space_fails_before_anything_is_read(run, files, monkeypatch):
+    import chanmix.io.atomic
+
+    monkeypatch.setattr(chanmix.io.atomic, "free_space", lambda folder: 4096)
+    result = run("apply", "x.tif", "-c", "1,0,0;0,1,0;0,0,1", "-o", "big.npy")
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 1 and len(lines) == 1, result.stderr
+    assert "big.npy" in lines[0] and "the disk has 4.0 KiB free" in lines[0]
+    assert not (files / "big.npy").exists() and not [p for p in files.iterdir() if p.name.startswith(".")]
