@@ -242,3 +242,52 @@ def test_float_samples_that_a_mix_would_overflow_are_refused(run, tmp_path, monk
     tifffile.imwrite(source, data, photometric="rgb")
     result = run("apply", source, "-c", "0.5,0.5,0", "-o", tmp_path / "o.tif")  # no overflow possible
     assert result.exit_code == 0 and np.isfinite(tifffile.imread(tmp_path / "o.tif")).all()
+
+
+def npy_bytes(array: np.ndarray, shape: tuple[int, ...] | None = None) -> bytes:
+    """An .npy file of `array`, its header declaring `shape` instead when given (a lie)."""
+    import io
+
+    buffer = io.BytesIO()
+    header = {"descr": "<f8", "fortran_order": False, "shape": shape or array.shape}
+    np.lib.format.write_array_header_1_0(buffer, header)
+    buffer.write(array.astype("<f8").tobytes())
+    return buffer.getvalue()
+
+
+def test_damaged_numpy_matrices_are_one_line(run, rgb, tmp_path):
+    import zipfile
+
+    good = npy_bytes(np.eye(3))
+    lying = npy_bytes(np.eye(3), shape=(99999, 99999))  # 80 GB declared, 72 bytes held
+    (tmp_path / "header.npy").write_bytes(good[:20] + b"(" * 30 + good[50:])  # TokenError inside NumPy
+    (tmp_path / "lying.npy").write_bytes(lying)
+    (tmp_path / "cut.npz").write_bytes(b"PK\x03\x04")
+    np.savez(tmp_path / "crc.npz", weight=np.eye(3))
+    raw = bytearray((tmp_path / "crc.npz").read_bytes())
+    raw[raw.index(b"\x93NUMPY") + 130] ^= 0xFF  # a data byte: the CRC no longer matches
+    (tmp_path / "crc.npz").write_bytes(bytes(raw))
+    with zipfile.ZipFile(tmp_path / "big.npz", "w") as archive:
+        archive.writestr("weight.npy", lying)
+    for name in ("header.npy", "lying.npy", "cut.npz", "crc.npz", "big.npz"):
+        result = run("apply", rgb, "-m", tmp_path / name, "-o", tmp_path / "o.png")
+        assert result.exit_code == 2 and name in one_line(result), result.stderr
+    for name in ("lying.npy", "big.npz"):
+        result = run("matrix", "show", tmp_path / name)
+        assert result.exit_code == 2 and "more than the" in one_line(result)
+
+
+def test_a_damaged_npy_image_header_is_one_line(run, tmp_path):
+    image = npy_bytes(np.zeros((4, 5, 3)))
+    bad = tmp_path / "bad.npy"
+    bad.write_bytes(image[:20] + b"(" * 30 + image[50:])
+    for args in (["info", bad], ["apply", bad, "-p", "sepia", "-o", tmp_path / "o.png"]):
+        result = run(*args)
+        assert result.exit_code == 1 and "bad.npy" in one_line(result)
+
+
+def test_more_channels_than_tiff_holds_is_a_usage_error(run, rgb, tmp_path):
+    matrix = tmp_path / "wide.npy"
+    np.save(matrix, np.ones((70000, 3)) / 3)
+    result = run("apply", rgb, "-m", matrix, "-o", tmp_path / "o.tif")
+    assert result.exit_code == 2 and "at most 65535 channels" in one_line(result)

@@ -205,10 +205,12 @@ def _read_npz(path: Path, origin: str) -> MatrixSource:
         stem = weight_key[: -len("weight")] if weight_key.endswith("weight") else ""
         bias_key = _pick(keys, (stem + "bias", "bias"), None)
         try:
-            table = _table(archive[weight_key], origin)
-            bias = None if bias_key is None else real_array(archive[bias_key], f"{origin}: bias")
-        except ValueError as exc:
+            weights = archive[weight_key]
+            bias_values = None if bias_key is None else archive[bias_key]
+        except Exception as exc:  # a damaged member: zipfile, zlib or NumPy's header parser
             raise _numpy_error(exc, origin) from exc
+    table = _table(weights, origin)
+    bias = None if bias_values is None else real_array(bias_values, f"{origin}: bias")
     return MatrixSource(origin, table, bias, bias_column=False)
 
 
@@ -223,19 +225,50 @@ def _pick(keys: list[str], exact: tuple[str, ...], suffix: str | None) -> str | 
     return None
 
 
+#: The most numbers a .npy or .npz matrix file may declare: far more than any mix holds
+#: (a 4096 x 4096 matrix), far less than what a lying header could make NumPy allocate.
+MAX_MATRIX_VALUES = 1 << 24
+
+
 def _load_numpy(path: Path, origin: str) -> Any:
+    """``np.load`` of a matrix file, never unpickling, after checking the sizes it declares."""
     import zipfile  # here, not at the top: 4 ms that runs without .npy/.npz matrices skip
 
     try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                for member in archive.namelist():
+                    if member.endswith(".npy"):
+                        with archive.open(member) as file:
+                            _check_declared_size(file, origin)
+        else:
+            with open(path, "rb") as file:
+                _check_declared_size(file, origin)
         return np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+    except MatrixError:
+        raise
+    except Exception as exc:  # a damaged file: NumPy, zipfile, zlib and tokenize raise anything
         raise _numpy_error(exc, origin) from exc
+
+
+def _check_declared_size(file: Any, origin: str) -> None:
+    """MatrixError when the array header at the file's position declares too many values."""
+    version = np.lib.format.read_magic(file)
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else (
+        np.lib.format.read_array_header_2_0)
+    shape, _, dtype = read_header(file)
+    if math.prod(shape) > MAX_MATRIX_VALUES:
+        raise MatrixError(
+            f"{origin}: declares an array of shape {shape}, more than the "
+            f"{MAX_MATRIX_VALUES} numbers a matrix file may hold"
+        )
 
 
 def _numpy_error(exc: Exception, origin: str) -> MatrixError:
     if "pickle" in str(exc):
         return MatrixError(f"{origin}: holds Python objects; chanmix never unpickles")
-    return MatrixError(f"{origin}: not a NumPy matrix ({exc})")
+    detail = f"{type(exc).__name__}: {exc}" if not isinstance(exc, (ValueError, OSError)) else str(exc)
+    return MatrixError(f"{origin}: not a NumPy matrix ({detail[:200]})")
 
 
 _READERS = {

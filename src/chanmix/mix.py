@@ -26,7 +26,7 @@ def real_array(values: Any, what: str) -> np.ndarray:
         if np.asarray(values).dtype.kind == "c":
             raise MatrixError(f"{what} holds complex numbers; a mix is real")
         return np.array(values, dtype=np.float64)
-    except (TypeError, ValueError, RecursionError) as exc:
+    except (TypeError, ValueError, OverflowError, RecursionError) as exc:
         raise MatrixError(f"{what} must be numbers ({str(exc)[:200]})") from exc
 
 

@@ -43,6 +43,8 @@ EXTENSIONS = {
     ".npy": "npy",
 }
 _PNG_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16))
+#: SamplesPerPixel is a 16-bit field.
+TIFF_MAX_CHANNELS = 65535
 #: Most pixels a side the encoders write: libjpeg (through Pillow) and libpng (through
 #: imagecodecs, whose default user limit is 10^6).
 MAX_SIDE = {"jpeg": 65500, "png": 1_000_000}
@@ -111,6 +113,8 @@ def check_output(
     what = f"{channels} {dt.name} channel{'' if channels == 1 else 's'}"
     if channels < 1:
         raise UsageError(f"{name}: an image needs at least one channel, not {channels}")
+    if fmt == "tiff" and channels > TIFF_MAX_CHANNELS:
+        raise UsageError(f"{name}: TIFF holds at most {TIFF_MAX_CHANNELS} channels, not {channels}")
     if fmt == "png" and not (channels <= 4 and dt in _PNG_DTYPES):
         raise UsageError(f"{name}: PNG holds 1 to 4 channels of uint8 or uint16, not {what}")
     if fmt == "jpeg" and not (channels in (1, 3) and dt == np.uint8):

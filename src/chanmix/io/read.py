@@ -143,7 +143,9 @@ def load_npy(name: str, page: int, *, mmap: bool = False) -> np.ndarray:
         raise UsageError(page_message(name, page, 1))
     try:
         array = np.load(name, mmap_mode="r" if mmap else None, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
+    except MemoryError:
+        raise
+    except Exception as exc:  # a damaged header makes NumPy's parser (tokenize, ast) raise anything
         raise DataError(f"{name}: cannot read the .npy array ({reason(exc)})") from exc
     if array.ndim == 2:
         array = array[..., np.newaxis]
