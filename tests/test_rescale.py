@@ -82,3 +82,19 @@ def test_minmax_and_constant_bands():
     assert scale[0] == pytest.approx(65535 / 4100) and offset[0] == 0
     assert scale[1] == 0 and offset[1] == 0  # no spread: maps to 0
     assert rescale_map(blocks_of(image, 4), Mix.identity(2), Rescale("clip")) is None
+
+
+def test_a_value_filling_the_selected_interval_ends_the_selection(small_gather):
+    """A black background (most samples 0) used to take one pass per halving of the interval
+    down to the float spacing: 64 s for 6 megapixels; the run stops once one value fills it."""
+    image = np.zeros((300, 200, 1), np.uint8)
+    image[::50, ::40] = np.arange(30, dtype=np.uint8).reshape(6, 5, 1) * 3 + 10
+    passes = []
+
+    def blocks():
+        passes.append(1)
+        return (image[r : r + 16] for r in range(0, image.shape[0], 16))
+
+    got = rescale_map(blocks, Mix([[1.0]]), Rescale("percentile", (2, 99.9)))
+    np.testing.assert_allclose(got, expected(image.reshape(-1, 1) / 255, (2, 99.9)), rtol=1e-12)
+    assert len(passes) <= 8

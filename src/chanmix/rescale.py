@@ -9,7 +9,8 @@ interpolation) of all the mixed values of each band, without ever holding them a
 Percentiles are found by selection over repeated passes: a first pass counts each band's
 values and their range; each next pass histograms the values inside the interval that holds
 each wanted order statistic into :data:`BINS` bins and narrows the interval to the bin that
-holds it, until few enough values remain to be gathered and sorted. Images of up to
+holds it, until few enough values remain to be gathered and sorted, or until every value in
+the interval is one value (a black background). Images of up to
 :data:`GATHER_VALUES` values per band are gathered in the first pass.
 """
 
@@ -95,6 +96,8 @@ def _order_statistics(blocks: Blocks, mix: Mix, linear: bool, nodata: float | No
                         hists[r, b] = np.zeros(BINS, dtype=np.int64)
         if not gathered and not edges:
             break
+        least = {key: np.inf for key in edges}  # the smallest and largest value inside [lo, hi]
+        most = {key: -np.inf for key in edges}
         for values in _mixed_values(blocks, mix, linear, nodata):
             for (r, b), parts in gathered.items():
                 v = values[:, b]
@@ -102,12 +105,17 @@ def _order_statistics(blocks: Blocks, mix: Mix, linear: bool, nodata: float | No
             for (r, b), e in edges.items():
                 v = values[:, b]
                 v = v[(v >= lo[r, b]) & (v <= hi[r, b])]
+                if v.size:
+                    least[r, b], most[r, b] = min(least[r, b], v.min()), max(most[r, b], v.max())
                 hists[r, b] += np.bincount(np.clip(np.searchsorted(e, v, side="right") - 1, 0, BINS - 1),
                                            minlength=BINS)
         for (r, b), parts in gathered.items():
             ordered = np.sort(np.concatenate(parts))
             result[r, b] = ordered[ranks[r, b] - below[r, b]]
         for (r, b), e in edges.items():
+            if least[r, b] == most[r, b]:  # one value fills the interval (a black background):
+                result[r, b] = least[r, b]  # found, where narrowing would take ~70 passes
+                continue
             cumulative = np.cumsum(hists[r, b])
             j = int(np.searchsorted(cumulative, ranks[r, b] - below[r, b], side="right"))
             below[r, b] += int(cumulative[j - 1]) if j else 0
