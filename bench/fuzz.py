@@ -16,6 +16,7 @@ A case fails on (categories, in the order one is reported as primary):
 - crash: killed by a signal; memory: MemoryError, "Unable to allocate", or killed at the cap;
 - traceback: "Traceback" on stderr; exit-code: an exit code other than 0, 1, 2;
 - stderr: a failed run whose stderr is not exactly one line starting "Error: ";
+- warning: a Python warning (RuntimeWarning: overflow, ComplexWarning...) on a successful run;
 - leftover: any file in out/ but the outputs, in in/ but the inputs, or in tmp/;
 - output-changed: after a non-zero exit, an output is not the sentinel it was;
 - bad-output: after exit 0, an output that is missing, still the sentinel, or unreadable.
@@ -309,7 +310,8 @@ def save(result: Result, folder: Path, src: Path = SRC) -> Path:
     setup = "".join(f"printf %s {shlex.quote(SENTINEL.decode())} > {shlex.quote(o)}\n" for o in case.outputs)
     (where / "repro.sh").write_text(
         f"#!/bin/sh\n# case {case.id}: {case.seed} mutated by {case.mutation}; {result.signature}\n"
-        f'cd "$(dirname "$0")"\n{setup}PYTHONPATH={shlex.quote(str(src))} timeout 60 {case.shell()}\n'
+        f'cd "$(dirname "$0")"\n{setup}PYTHONPATH={shlex.quote(str(src))} timeout 60 '
+        f'{case.shell().replace("python ", "${PYTHON:-python} ", 1)}\n'
         "echo \"exit $?\"\n")
     (where / "case.json").write_text(json.dumps({
         "id": case.id, "seed": case.seed, "kind": case.kind, "mutation": case.mutation,

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from fuzz import Result
 
-CATEGORIES = ("hang", "crash", "memory", "traceback", "exit-code", "stderr", "leftover",
+CATEGORIES = ("hang", "crash", "memory", "traceback", "exit-code", "stderr", "warning", "leftover",
               "output-changed", "bad-output")
+_WARNING = re.compile(r"\.py:\d+: (\w*Warning): ")
 SENTINEL = b"chanmix fuzz sentinel: a failed run must leave this file as it is\n"
 
 
@@ -70,6 +71,7 @@ def check(result: Result, folder: Path) -> None:
             found["memory"] = f"tried over the cap, exit {code}: {_norm(_error_line(lines))}"
     if code is not None and "Traceback" in err and not found:
         found["traceback"] = f"{_last_exception(err)} {_sites(err)}"
+    if "Traceback" in err:
         result.details.append(f"exception: {_last_exception(err, full=True)}")
     if code is not None and code not in (0, 1, 2) and code >= 0:
         found["exit-code"] = f"exit {code}: {_norm(lines[-1] if lines else '')}"
@@ -78,6 +80,9 @@ def check(result: Result, folder: Path) -> None:
         if len(lines) != 1 or extra:
             line = extra[0] if extra else lines[-1] if lines else "(nothing)"
             found["stderr"] = "extra lines: " + _norm(re.sub(r"\(.*\)", "(...)", line))
+    if code == 0 and (warning := _WARNING.search(err)):
+        line = next(line for line in lines if warning.group(1) in line)
+        found["warning"] = f"{warning.group(1)} on a successful run: {_norm(line.split(': ', 1)[-1])}"
     if code is not None:
         expected = {"in": set(case.files), "out": set(case.outputs), "tmp": set()}
         left = [f"{sub}/{p.name}" for sub in ("in", "out", "tmp") for p in (folder / sub).iterdir()

@@ -72,6 +72,10 @@ if what == "output-changed":
 if what == "bad-output":
     open("out/out.tif", "wb").write(b"not a TIFF")
     sys.exit(0)
+if what == "warning":
+    import warnings
+    warnings.warn("overflow encountered in cast", RuntimeWarning)
+    sys.exit(0)
 if what == "stderr":
     print("a warning", file=sys.stderr)
 print("Error: in/x.tif: bad input", file=sys.stderr)
