@@ -187,6 +187,15 @@ def _kill(proc: subprocess.Popen) -> tuple[bytes, bytes]:
         proc.wait()
 
 
+def _clip(text: str, head: int = 8_000, tail: int = 12_000) -> str:
+    """Long stderr: its first and last lines, whole, around a marker line."""
+    if len(text) <= head + tail:
+        return text
+    start = text[:head].rsplit("\n", 1)[0]
+    end = text[-tail:].split("\n", 1)[-1]
+    return f"{start}\n[... {len(text) - len(start) - len(end)} characters left out ...]\n{end}"
+
+
 def run_case(case: Case, workdir: Path, *, timeout: float = 20, memory: int = 2 * GiB,
              src: Path = SRC, keep: bool = False) -> Result:
     """Run one case in a new folder of `workdir` and check it (see the module's docstring)."""
@@ -213,7 +222,7 @@ def run_case(case: Case, workdir: Path, *, timeout: float = 20, memory: int = 2 
     except subprocess.TimeoutExpired:
         _, err = _kill(proc)
         code = None
-    result = Result(case, code, err.decode("utf-8", "replace")[-20_000:], time.monotonic() - start)
+    result = Result(case, code, _clip(err.decode("utf-8", "replace")), time.monotonic() - start)
     check(result, folder)
     if not keep:
         shutil.rmtree(folder, ignore_errors=True)

@@ -58,8 +58,10 @@ def check(result: Result, folder: Path) -> None:
     lines = err.splitlines()
     found: dict[str, str] = {}
     memory = any(w in err for w in ("MemoryError", "Unable to allocate", "bad_alloc", "Cannot allocate memory"))
-    if code is None:
-        found["hang"] = f"no exit in the time limit; {_sites(err, dump=True)}"
+    if code is None:  # grouped by the chanmix frame: the library frame varies along a loop
+        stack = _sites(err, dump=True)
+        found["hang"] = f"no exit in the time limit; {stack.split(' <- ')[0] or stack}"
+        result.details.append(f"stack: {stack}")
     elif code < 0 and not memory and code != -signal.SIGKILL:
         found["crash"] = f"{signal.Signals(-code).name} {_sites(err, dump=True)}"
     elif memory or code == -signal.SIGKILL:
