@@ -33,6 +33,7 @@ import concurrent.futures as cf
 import functools
 import json
 import os
+import random
 import resource
 import shlex
 import shutil
@@ -47,8 +48,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import random  # noqa: E402
 
 from fuzz_check import CATEGORIES, SENTINEL, check  # noqa: E402
 from fuzz_inputs import CORPUS, DATA, ROOT, Seed, all_seeds, mutate  # noqa: E402
