@@ -25,7 +25,8 @@ SHORT_CASES = 250  # about 45 s on 2 cores when nothing hangs
 def _explain(report: fuzz.Report) -> str:
     lines = [report.table(), ""]
     for r in report.failures[:20]:
-        lines.append(f"case {r.case.id}: {r.case.shell()} [{r.case.seed}, {r.case.mutation}] -> exit {r.returncode}")
+        where = f"[{r.case.seed}, {r.case.mutation}]"
+        lines.append(f"case {r.case.id}: {r.case.shell()} {where} -> exit {r.returncode}")
         lines += ["    " + d for d in r.details]
     return "\n".join(lines)
 
@@ -102,7 +103,9 @@ KNOWN = {
     "io/tiff_pages.py _image_series (issue 9, fix in progress)",
 }
 REGRESSION = [
-    pytest.param(p.name, marks=pytest.mark.xfail(strict=False, reason=KNOWN[p.name])) if p.name in KNOWN else p.name
+    pytest.param(p.name, marks=pytest.mark.xfail(strict=False, reason=KNOWN[p.name]))
+    if p.name in KNOWN
+    else p.name
     for p in sorted(DATA.iterdir()) if p.is_file() and p.name != "MANIFEST.md"
 ]
 
@@ -110,6 +113,7 @@ REGRESSION = [
 @pytest.mark.parametrize("name", REGRESSION)
 def test_regression_input(name):
     """Each file of tests/data/ through info, apply and fit pca: a clean result, in time."""
-    cases = [fuzz.file_case(DATA / name, command, i) for i, command in enumerate(("info", "apply", "fit pca"))]
+    commands = ("info", "apply", "fit pca")
+    cases = [fuzz.file_case(DATA / name, command, i) for i, command in enumerate(commands)]
     report = fuzz.campaign(cases, jobs=3, timeout=10)
     assert not report.failures, _explain(report)

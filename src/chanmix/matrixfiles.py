@@ -228,6 +228,8 @@ def _pick(keys: list[str], exact: tuple[str, ...], suffix: str | None) -> str | 
 #: The most numbers a .npy or .npz matrix file may declare: far more than any mix holds
 #: (a 4096 x 4096 matrix), far less than what a lying header could make NumPy allocate.
 MAX_MATRIX_VALUES = 1 << 24
+#: The longest .npy header NumPy reads by default.
+_MAX_HEADER = 10_000
 
 
 def _load_numpy(path: Path, origin: str) -> Any:
@@ -254,6 +256,13 @@ def _load_numpy(path: Path, origin: str) -> Any:
 def _check_declared_size(file: Any, origin: str) -> None:
     """MatrixError when the array header at the file's position declares too many values."""
     version = np.lib.format.read_magic(file)
+    if version not in ((1, 0), (2, 0), (3, 0)):
+        raise MatrixError(f"{origin}: not a NumPy matrix (unknown .npy format version {version})")
+    width = 2 if version == (1, 0) else 4
+    declared = int.from_bytes(file.read(width), "little")  # the header's length, read by hand:
+    if declared > _MAX_HEADER:  # NumPy would allocate whatever it says before looking
+        raise MatrixError(f"{origin}: not a NumPy matrix (a header of {declared} bytes)")
+    file.seek(-width, 1)
     read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else (
         np.lib.format.read_array_header_2_0)
     shape, _, dtype = read_header(file)
