@@ -294,3 +294,28 @@ def test_more_channels_than_tiff_holds_is_a_usage_error(run, rgb, tmp_path):
     np.save(matrix, np.ones((70000, 3)) / 3)
     result = run("apply", rgb, "-m", matrix, "-o", tmp_path / "o.tif")
     assert result.exit_code == 2 and "at most 65535 channels" in one_line(result)
+
+
+@pytest.mark.parametrize("field", [(24, 4), (24, 3), (28, 7), (26, 1), (27, 1), (16, 0)],
+                         ids=["depth", "depth-for-rgb", "interlace", "compression", "filter", "width"])
+def test_a_png_header_libpng_refuses_is_one_line(rgb, tmp_path, field):
+    """libpng prints a 'PNG warning' line of its own for these: Pillow reads or refuses them."""
+    import struct
+    import subprocess
+    import zlib
+
+    from subprocesses import command
+
+    data = bytearray(rgb.read_bytes())
+    offset, value = field
+    if offset == 16:
+        data[16:20] = b"\x00\x00\x00\x00"
+    else:
+        data[offset] = value
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(bytes(data))
+    base, env = command()
+    done = subprocess.run([*base, "info", bad], capture_output=True, text=True, env=env)
+    assert "PNG warning" not in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode in (0, 1) and len(done.stderr.splitlines()) == (done.returncode == 1), done.stderr

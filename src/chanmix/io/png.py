@@ -59,15 +59,16 @@ def read_png(path: str, page: int = 0) -> Raster:
         When neither libpng nor Pillow can decode the file, or when decoding it whole would
         take more than the memory budget (:mod:`chanmix.budget`; checked from its header first).
     """
-    if page == 0:
-        _check_budget(path)
+    decoded = decoded_shape(path) if page == 0 else None
+    if decoded is not None:
+        _check_budget(path, *decoded)
     try:
         with open_image(path) as image:
             mode, metadata = image.mode, pillow_metadata(image)
             pages = getattr(image, "n_frames", 1)
     except pillow_errors():
         mode, metadata, pages = "", {}, 1
-    pixels = _libpng_decode(path) if page == 0 else None
+    pixels = _libpng_decode(path) if decoded is not None else None
     if pixels is None:
         decoded = decode_pillow(path, page)
         pixels, mode, pages, metadata = decoded.pixels, decoded.mode, decoded.pages, decoded.metadata
@@ -94,6 +95,10 @@ def read_png(path: str, page: int = 0) -> Raster:
 
 #: Bands libpng decodes each PNG colour type to, without and with a tRNS chunk.
 _BANDS = {0: (1, 2), 2: (3, 4), 3: (3, 4), 4: (2, 2), 6: (4, 4)}
+#: Bit depths allowed with each colour type (PNG specification, table 11.1).
+_DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
+#: libpng's default limit on the width and the height (png_set_user_limits).
+_LIBPNG_MAX = 1_000_000
 #: Chunks looked at for a tRNS before the image data; past them, assume there is one.
 _MAX_CHUNKS = 1000
 
@@ -102,16 +107,25 @@ def decoded_shape(path: str) -> tuple[tuple[int, int, int], np.dtype] | None:
     """The ``(H, W, C)`` shape and sample type libpng decodes a PNG file to, read from its IHDR
     chunk (and whether a tRNS chunk comes before the image data) without decoding anything.
 
-    Returns None when the file does not start with a valid IHDR chunk.
+    Returns None when the file does not start with an IHDR chunk that libpng accepts (the
+    colour types and bit depths of the PNG specification, table 11.1; sides up to libpng's
+    default limit of 1000000 pixels; compression and filter method 0; interlace 0 or 1).
     """
     try:
         with open(path, "rb") as file:
             head = file.read(33)
             if len(head) < 33 or not head.startswith(PNG_SIGNATURE) or head[12:16] != b"IHDR":
                 return None
-            width, height, depth, colour = struct.unpack(">IIBB", head[16:26])
-            if colour not in _BANDS or depth not in (1, 2, 4, 8, 16):
-                return None
+            width, height, depth, colour, compression, filtering, interlace = struct.unpack(
+                ">IIBBBBB", head[16:29]
+            )
+            if (
+                depth not in _DEPTHS.get(colour, ())
+                or not (0 < width <= _LIBPNG_MAX and 0 < height <= _LIBPNG_MAX)
+                or (compression, filtering) != (0, 0)
+                or interlace not in (0, 1)
+            ):
+                return None  # libpng would print a warning and fail: Pillow reports it in one line
             transparency = False
             for _ in range(_MAX_CHUNKS):
                 frame = file.read(8)
@@ -130,13 +144,10 @@ def decoded_shape(path: str) -> tuple[tuple[int, int, int], np.dtype] | None:
     return (height, width, bands), np.dtype(np.uint16 if depth == 16 else np.uint8)
 
 
-def _check_budget(path: str) -> None:
+def _check_budget(path: str, shape: tuple[int, int, int], dtype: np.dtype) -> None:
     """Refuse a PNG whose decoding by libpng would take more than the memory budget: the
-    decoded array plus the file's bytes, which are read whole first."""
-    decoded = decoded_shape(path)
-    if decoded is None:
-        return  # not a PNG libpng decodes: Pillow tries, and checks its own budget
-    shape, dtype = decoded
+    decoded array (`shape`, `dtype` from :func:`decoded_shape`) plus the file's bytes, which
+    are read whole first."""
     try:
         size = os.path.getsize(path)
     except OSError:
