@@ -37,6 +37,7 @@ from ..errors import ChanmixError, DataError
 from .geotiff import GDAL_METADATA, GDAL_NODATA, band_descriptions, geo_info, parse_nodata
 from .pillow import decode_pillow
 from .raster import Raster, RasterInfo, as_sample_array, reason
+from .tiff_chain import open_tiff
 from .tiff_pages import (
     IMAGE_AXES,
     JPEG_CODES,
@@ -199,7 +200,7 @@ def read_tiff(path: str, page: int = 0) -> Raster:
     UsageError
         When `page` is past the last image.
     """
-    with tiff_errors(path), tifffile.TiffFile(path) as tif:
+    with tiff_errors(path), open_tiff(path) as tif:
         image = describe_tiff(tif, path, page)
         keyframe = image.keyframe
         failure: BaseException | None = None

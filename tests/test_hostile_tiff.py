@@ -1,0 +1,191 @@
+"""Damaged and hostile TIFFs: every run ends, with exit 0 or 1 and at most one line on stderr.
+
+Damaged files are made here from small tifffile-written ones by changing a few bytes; the one
+found by fuzzing is in tests/data (see its MANIFEST.md).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+
+from chanmix.errors import DataError
+from chanmix.io import image_number, open_raster, read_raster
+from chanmix.io import tiff_chain
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def chanmix(*args, cwd, timeout: float = 60) -> subprocess.CompletedProcess:
+    """This checkout's chanmix in a new process; a run that does not end fails the test."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "src"), env.get("PYTHONPATH")) if p)
+    return subprocess.run(
+        [sys.executable, "-m", "chanmix", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def ends_within(seconds: float, function, *args) -> BaseException | None:
+    """Run `function` in a thread; the exception it raised, or None. A call still running
+    after `seconds` fails the test (and is left to spin in its daemon thread)."""
+    outcome: list[BaseException | None] = []
+
+    def call() -> None:
+        try:
+            result = function(*args)
+            if hasattr(result, "close"):
+                result.close()
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            outcome.append(exc)
+        else:
+            outcome.append(None)
+
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert outcome, f"{function} still running after {seconds} s"
+    return outcome[0]
+
+
+def one_clear_line(result: subprocess.CompletedProcess) -> str:
+    """The run ended with exit 0 or 1, no traceback and at most one stderr line; that line."""
+    assert result.returncode in (0, 1), result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) <= 1, result.stderr
+    return lines[0] if lines else ""
+
+
+def tiff_bytes(path: Path) -> bytearray:
+    return bytearray(path.read_bytes())
+
+
+def ifd_ends(path: Path) -> tuple[list[int], str, int]:
+    """Where each IFD's next-IFD offset is stored, the byte order and the offset size."""
+    with tifffile.TiffFile(path) as tif:
+        tiff = tif.tiff
+        ends = [
+            page.offset + tiff.tagnosize + len(page.tags) * tiff.tagsize for page in tif.pages
+        ]
+        return ends, tiff.byteorder, tiff.offsetsize
+
+
+def chain_to(path: Path, page: int, target: int) -> None:
+    """Make IFD `page` point to IFD `target` instead of its successor."""
+    with tifffile.TiffFile(path) as tif:
+        offsets = [p.offset for p in tif.pages]
+    ends, byteorder, size = ifd_ends(path)
+    data = tiff_bytes(path)
+    data[ends[page] : ends[page] + size] = struct.pack(byteorder + ("I" if size == 4 else "Q"), offsets[target])
+    path.write_bytes(bytes(data))
+
+
+def pages_file(path: Path, pages: int, **options) -> Path:
+    """A TIFF of `pages` 4x4 uint8 pages (tifffile's own writer)."""
+    data = np.arange(pages * 16, dtype=np.uint8).reshape(pages, 4, 4)
+    tifffile.imwrite(path, data, photometric="minisblack", metadata=None, **options)
+    return path
+
+
+# --- the IFD chain ------------------------------------------------------------------------
+
+
+def test_circular_ifd_file_from_fuzzing_ends(tmp_path):
+    """tests/data/circular-ifd-hang.tiff made info and apply run for ever."""
+    for args in (["info", "case.tiff"], ["apply", "case.tiff", "-p", "invert", "-o", "out.tif"]):
+        (tmp_path / "case.tiff").write_bytes((DATA / "circular-ifd-hang.tiff").read_bytes())
+        line = one_clear_line(chanmix(*args, cwd=tmp_path))
+        assert line.startswith("Error: case.tiff: damaged TIFF: its chain of images loops back")
+        assert not (tmp_path / "out.tif").exists()
+
+
+@pytest.mark.parametrize(
+    ("pages", "page", "target", "options"),
+    [
+        (1, 0, 0, {}),  # a single IFD pointing to itself
+        (3, 2, 0, {}),  # back to the first
+        (3, 1, 1, {"byteorder": ">"}),
+        (3, 2, 1, {"bigtiff": True}),
+        (150, 149, 120, {}),  # a loop tifffile's own check (at the 100th IFD) does not see
+        (150, 60, 10, {"bigtiff": True, "byteorder": ">"}),
+    ],
+)
+def test_a_loop_in_the_ifd_chain_is_one_data_error(tmp_path, pages, page, target, options):
+    path = pages_file(tmp_path / "loop.tif", pages, **options)
+    chain_to(path, page, target)
+    for read in (read_raster, open_raster, lambda p: image_number(p, series=0)):
+        error = ends_within(30, read, path)
+        assert isinstance(error, DataError)
+        assert str(error).startswith(f"{path}: damaged TIFF: its chain of images loops back on itself")
+        assert f"(IFD {page} links to IFD {target} at byte " in str(error)
+
+
+def test_the_chain_check_reads_as_tifffile_does(tmp_path):
+    """Long, ending chains (also BigTIFF and big-endian) pass, and give every page."""
+    for options in ({}, {"bigtiff": True}, {"byteorder": ">"}):
+        path = pages_file(tmp_path / "pages.tif", 300, **options)
+        tiff_chain.check_ifd_chain(str(path))
+        with tiff_chain.open_tiff(str(path)) as tif:
+            assert len(tif.pages) == 300
+        assert read_raster(path, page=299).pixels[0, 0, 0] == (299 * 16) % 256
+
+
+def test_chains_longer_than_the_limit_are_refused(tmp_path, monkeypatch):
+    path = pages_file(tmp_path / "long.tif", 6)
+    monkeypatch.setattr(tiff_chain, "MAX_IFDS", 6)
+    assert read_raster(path, page=5).info.pages == 6
+    monkeypatch.setattr(tiff_chain, "MAX_IFDS", 5)
+    with pytest.raises(DataError, match=r"long\.tif: more than 5 images \(IFDs\) in one TIFF file"):
+        read_raster(path)
+    with pytest.raises(DataError, match="more than 5 images"):
+        open_raster(path)
+
+
+def test_a_cut_or_invalid_header_is_a_damaged_header(tmp_path):
+    path = pages_file(tmp_path / "big.tif", 1, bigtiff=True)
+    data = tiff_bytes(path)
+    (tmp_path / "size.tif").write_bytes(bytes(data[:4] + b"\x04\x00" + data[6:]))
+    with pytest.raises(DataError, match=r"size\.tif: damaged TIFF header \(BigTIFF offset size 04000000\)$"):
+        read_raster(tmp_path / "size.tif")
+    (tmp_path / "cut.tif").write_bytes(bytes(data[:12]))
+    with pytest.raises(DataError, match=r"cut\.tif: damaged TIFF header \(the file ends at byte 12\)$"):
+        read_raster(tmp_path / "cut.tif")
+
+
+def _ome_pair(folder: Path) -> Path:
+    """a.ome.tif, whose OME-XML puts its second channel in b.ome.tif, whose chain loops."""
+    chain_to(pages_file(folder / "b.ome.tif", 150), 149, 120)
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06" UUID="urn:uuid:a">'
+        '<Image ID="Image:0"><Pixels ID="Pixels:0" DimensionOrder="XYCZT" Type="uint8" '
+        'SizeX="4" SizeY="4" SizeC="2" SizeZ="1" SizeT="1">'
+        '<Channel ID="Channel:0:0" SamplesPerPixel="1"/><Channel ID="Channel:0:1" SamplesPerPixel="1"/>'
+        '<TiffData FirstC="0" IFD="0" PlaneCount="1"><UUID FileName="a.ome.tif">urn:uuid:a</UUID></TiffData>'
+        '<TiffData FirstC="1" IFD="0" PlaneCount="1"><UUID FileName="b.ome.tif">urn:uuid:b</UUID></TiffData>'
+        "</Pixels></Image></OME>"
+    )
+    path = folder / "a.ome.tif"
+    tifffile.imwrite(path, np.zeros((4, 4), np.uint8), photometric="minisblack", description=xml, metadata=None)
+    return path
+
+
+def test_a_loop_in_an_ome_companion_file_is_one_data_error(tmp_path):
+    """tifffile reads the whole chain of the files an OME-TIFF names."""
+    _ome_pair(tmp_path)
+    line = one_clear_line(chanmix("info", "a.ome.tif", cwd=tmp_path))
+    assert line.startswith("Error: a.ome.tif: OME-TIFF companion file b.ome.tif: damaged TIFF: its chain")
