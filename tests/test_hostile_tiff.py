@@ -20,6 +20,7 @@ import tifffile
 from chanmix.errors import DataError
 from chanmix.io import image_number, open_raster, read_raster
 from chanmix.io import tiff_chain
+from chanmix.io.raster import reason
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -189,3 +190,44 @@ def test_a_loop_in_an_ome_companion_file_is_one_data_error(tmp_path):
     _ome_pair(tmp_path)
     line = one_clear_line(chanmix("info", "a.ome.tif", cwd=tmp_path))
     assert line.startswith("Error: a.ome.tif: OME-TIFF companion file b.ome.tif: damaged TIFF: its chain")
+
+
+# --- damaged tags -----------------------------------------------------------------------------
+
+
+def damaged_tag(folder: Path, code: int, *, count: int | None = None, dtype: int | None = None) -> Path:
+    """An 8x8 RGB TIFF whose tag `code` declares another value count or data type."""
+    path = folder / f"tag{code}.tif"
+    tifffile.imwrite(path, np.zeros((8, 8, 3), np.uint8), photometric="rgb")
+    with tifffile.TiffFile(path) as tif:
+        entry = tif.pages.first.tags[code].offset
+    data = tiff_bytes(path)
+    if count is not None:
+        data[entry + 4 : entry + 8] = struct.pack("<I", count)
+    if dtype is not None:
+        data[entry + 2 : entry + 4] = struct.pack("<H", dtype)
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("code", "change", "raised"),
+    [
+        (256, {"count": 2}, "TypeError: int() argument must be"),  # ImageWidth: a tuple
+        (277, {"count": 0}, "TypeError: slice indices must be integers"),  # SamplesPerPixel
+        (256, {"dtype": 12}, "ZeroDivisionError: "),  # ImageWidth as a DOUBLE read over 4 bytes
+        (278, {"dtype": 12}, "OverflowError: cannot convert float infinity to integer"),  # RowsPerStrip
+        (258, {"count": 0}, "IndexError: tuple index out of range"),  # BitsPerSample
+    ],
+)
+def test_damaged_tags_are_one_line_in_words(tmp_path, code, change, raised):
+    path = damaged_tag(tmp_path, code, **change)
+    for read in (read_raster, open_raster):
+        with pytest.raises(DataError) as caught:
+            read(path)
+        assert str(caught.value).startswith(f"{path}: damaged TIFF tags ({raised}")
+        assert "\n" not in str(caught.value)
+
+
+def test_control_characters_in_a_reason_are_escaped():
+    assert reason(ValueError("tag \x1b[2J\x07 value\r")) == r"ValueError: tag \x1b[2J\x07 value"

@@ -60,18 +60,20 @@ __all__ = [
     "tiff_info",
 ]
 
-#: What tifffile and imagecodecs raise for files they cannot parse or decode.
+#: What tifffile and imagecodecs raise for files they cannot parse or decode: besides
+#: TiffFileError, a damaged tag gives whatever the code using its value runs into.
 TIFF_ERRORS = (
-    ValueError,  # includes tifffile.TiffFileError
-    TypeError,
-    IndexError,
-    KeyError,
+    ValueError,  # includes tifffile.TiffFileError and UnicodeDecodeError
+    TypeError,  # a tuple where one number was expected...
+    LookupError,  # IndexError, KeyError
     struct.error,
     OSError,
     EOFError,
-    RuntimeError,  # imagecodecs errors, NotImplementedError
+    RuntimeError,  # imagecodecs errors, NotImplementedError, RecursionError
+    ArithmeticError,  # ZeroDivisionError, OverflowError
+    AttributeError,  # None where a value was expected
+    AssertionError,  # tifffile's own consistency checks
     MemoryError,
-    ZeroDivisionError,
 )
 _PALETTE = 3
 _ALPHA_EXTRASAMPLES = {1, 2}  # associated, unassociated
@@ -115,13 +117,23 @@ class TiffImage:
 
 @contextmanager
 def tiff_errors(path: str) -> Iterator[None]:
-    """Turn tifffile's parsing errors into one-line DataErrors naming `path`."""
+    """Turn what tifffile raises while parsing a file into a one-line DataError naming `path`.
+
+    The file's header and chain of IFDs have been checked (:func:`~chanmix.io.tiff_chain.open_tiff`),
+    so what fails here is the tags of an IFD: ``"damaged TIFF tags (<exception>: <message>)"``.
+    """
     try:
         yield
     except ChanmixError:
         raise
+    except MemoryError as exc:
+        raise DataError(f"{path}: not enough memory to parse the TIFF tags") from exc
+    except OSError as exc:
+        if exc.errno is None:
+            raise DataError(f"{path}: damaged TIFF tags ({reason(exc)})") from exc
+        raise DataError(f"{path}: cannot read ({exc.strerror or reason(exc)})") from exc
     except TIFF_ERRORS as exc:
-        raise DataError(f"{path}: not a TIFF file chanmix can read ({reason(exc)})") from exc
+        raise DataError(f"{path}: damaged TIFF tags ({reason(exc)})") from exc
 
 
 def describe_tiff(tif: tifffile.TiffFile, path: str, page: int) -> TiffImage:
