@@ -6,21 +6,27 @@ found by fuzzing is in tests/data (see its MANIFEST.md).
 
 from __future__ import annotations
 
+import logging
 import os
 import struct
 import subprocess
 import sys
 import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 import tifffile
+from click.testing import CliRunner
 
+from chanmix.cli import info as info_module
+from chanmix.cli.main import cli
 from chanmix.errors import DataError
 from chanmix.io import image_number, open_raster, read_raster
 from chanmix.io import tiff_chain
 from chanmix.io.raster import reason
+from chanmix.stats import band_stats
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -231,3 +237,41 @@ def test_damaged_tags_are_one_line_in_words(tmp_path, code, change, raised):
 
 def test_control_characters_in_a_reason_are_escaped():
     assert reason(ValueError("tag \x1b[2J\x07 value\r")) == r"ValueError: tag \x1b[2J\x07 value"
+
+
+# --- the command line: one line, whatever the libraries print ------------------------------
+
+
+@pytest.fixture
+def run():
+    runner = CliRunner()
+
+    def invoke(*args):
+        return runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+    return invoke
+
+
+def test_tifffile_log_lines_are_not_shown_by_the_cli(run, tmp_path):
+    """tifffile logs tags it cannot parse at ERROR level; the file still reads."""
+    damaged_tag(tmp_path, 305, dtype=0)  # Software, an invalid data type
+    result = chanmix("info", "tag305.tif", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stderr == ""
+    tifffile_log = logging.getLogger("tifffile")
+    before = tifffile_log.level
+    assert run("info", tmp_path / "tag305.tif").exit_code == 0
+    assert tifffile_log.level == before  # a library user's logging is left as it was
+
+
+def test_python_warnings_are_one_line_each(run, samples, monkeypatch):
+    def warn(*args, **kwargs):
+        warnings.warn("two\n  lines", UserWarning, stacklevel=1)
+        return band_stats(*args, **kwargs)
+
+    monkeypatch.setattr(info_module, "band_stats", warn)
+    show = warnings.showwarning
+    result = run("info", samples / "astronaut.png")
+    assert result.exit_code == 0
+    assert result.stderr == "Warning: two lines\n"
+    assert warnings.showwarning is show

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import signal
 import sys
 import threading
-from typing import Any
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
 
 import click
 
@@ -61,24 +65,64 @@ class ChanmixGroup(click.Group):
         if threading.current_thread() is threading.main_thread():
             # kill/timeout send SIGTERM: unwind like Ctrl-C, so no temporary file stays behind
             signal.signal(signal.SIGTERM, _interrupt)
-        # tifffile logs warnings about tags it cannot parse; chanmix reports what matters itself.
-        logging.getLogger("tifffile").setLevel(logging.ERROR)
-        try:
-            code = super().main(args, prog_name, standalone_mode=False, **extra)
-        except click.exceptions.NoArgsIsHelpError as exc:
-            click.echo(exc.format_message(), err=True)
-            sys.exit(exc.exit_code)
-        except click.exceptions.Abort:
-            fail("interrupted", 130)
-        except click.ClickException as exc:
-            fail(exc.format_message(), exc.exit_code)
-        except ChanmixError as exc:
-            fail(str(exc), exc.exit_code)
-        except KeyboardInterrupt:
-            fail("interrupted", 130)
-        except BrokenPipeError:
-            sys.exit(1)
-        sys.exit(code if isinstance(code, int) else 0)
+        with _quiet_libraries():
+            try:
+                code = super().main(args, prog_name, standalone_mode=False, **extra)
+            except click.exceptions.NoArgsIsHelpError as exc:
+                click.echo(exc.format_message(), err=True)
+                sys.exit(exc.exit_code)
+            except click.exceptions.Abort:
+                fail("interrupted", 130)
+            except click.ClickException as exc:
+                fail(exc.format_message(), exc.exit_code)
+            except ChanmixError as exc:
+                fail(str(exc), exc.exit_code)
+            except KeyboardInterrupt:
+                fail("interrupted", 130)
+            except BrokenPipeError:
+                sys.exit(1)
+            sys.exit(code if isinstance(code, int) else 0)
+
+
+@contextmanager
+def _quiet_libraries() -> Iterator[None]:
+    """While a command runs: no tifffile log lines (chanmix says what matters in its own
+    error), each Python warning as one line ``Warning: <message>``, and Python's stderr on its
+    own copy of file descriptor 2, so that capturing what libtiff prints there
+    (:mod:`chanmix.io.capture`) never swallows chanmix's messages. All restored afterwards."""
+    tifffile_log = logging.getLogger("tifffile")
+    level, show = tifffile_log.level, warnings.showwarning
+    tifffile_log.setLevel(logging.CRITICAL + 1)
+    warnings.showwarning = _show_warning
+    stderr = sys.stderr
+    own = _own_stderr(stderr)
+    if own is not None:
+        sys.stderr = own
+    try:
+        yield
+    finally:
+        tifffile_log.setLevel(level)
+        warnings.showwarning = show
+        if own is not None:
+            sys.stderr = stderr
+            own.close()
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    text = " ".join(str(message).split())
+    click.echo(f"Warning: {text}", err=True)
+
+
+def _own_stderr(stderr: Any) -> TextIO | None:
+    """A text stream like `stderr` on a duplicate of its descriptor; None when it has none
+    (a test runner's capture)."""
+    try:
+        stderr.flush()
+        fd = os.dup(stderr.fileno())
+    except (AttributeError, OSError, ValueError):
+        return None
+    encoding = getattr(stderr, "encoding", None) or "utf-8"
+    return open(fd, "w", encoding=encoding, errors="backslashreplace", buffering=1)  # noqa: SIM115
 
 
 @click.group(cls=ChanmixGroup, context_settings={"help_option_names": ["-h", "--help"]})
