@@ -25,6 +25,7 @@ from chanmix.cli.main import cli
 from chanmix.errors import DataError
 from chanmix.io import image_number, open_raster, read_raster
 from chanmix.io import tiff_chain
+from chanmix.io.capture import Messages
 from chanmix.io.raster import reason
 from chanmix.stats import band_stats
 
@@ -275,3 +276,81 @@ def test_python_warnings_are_one_line_each(run, samples, monkeypatch):
     assert result.exit_code == 0
     assert result.stderr == "Warning: two lines\n"
     assert warnings.showwarning is show
+
+
+# --- what libtiff prints, through Pillow ---------------------------------------------------
+
+
+def damaged_strip(folder: Path, name: str, *, cut: bool, **options) -> Path:
+    """A 32x32 RGB TIFF (one strip) with its strip cut short or its bytes flipped."""
+    path = folder / name
+    pixels = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    tifffile.imwrite(path, pixels, rowsperstrip=32, **options)
+    with tifffile.TiffFile(path) as tif:
+        start, size = tif.pages.first.dataoffsets[0], tif.pages.first.databytecounts[0]
+    data = tiff_bytes(path)
+    if cut:
+        data = data[: start + size // 3]
+    else:
+        for i in range(start + 10, start + size, 7):
+            data[i] ^= 0x5A
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_libtiff_messages_become_the_reason_and_nothing_else(tmp_path):
+    # tifffile cannot decode the LZW strip; Pillow's libtiff prints "Using code not yet in table"
+    damaged_strip(tmp_path, "lzw.tif", cut=False, photometric="rgb", compression="lzw")
+    line = one_clear_line(chanmix("info", "lzw.tif", cwd=tmp_path))
+    assert line == "Error: lzw.tif: cannot decode image data (ImcdError: imcd_lzw_decode returned IMCD_LZW_CORRUPT)"
+    # YCbCr without JPEG goes to Pillow straight away: libtiff's message is the reason
+    damaged_strip(tmp_path, "cut.tif", cut=True, photometric="ycbcr", subsampling=(1, 1), compression="deflate")
+    line = one_clear_line(chanmix("apply", "cut.tif", "-p", "invert", "-o", "out.tif", cwd=tmp_path))
+    assert line.startswith("Error: cut.tif: cannot decode image data (TIFFFillStrip: Read error on strip 0; got ")
+    assert not (tmp_path / "out.tif").exists()
+    # decoded after all: what libtiff said is dropped
+    damaged_strip(tmp_path, "flip.tif", cut=False, photometric="ycbcr", subsampling=(1, 1), compression="lzw")
+    result = chanmix("info", "flip.tif", cwd=tmp_path)
+    assert result.returncode == 0 and result.stderr == ""
+
+
+def test_pillow_warnings_while_it_decodes_a_tiff_are_not_shown(tmp_path):
+    """Pillow warns ("Truncated File Read") about a tag whose value lies past the end of the
+    file, and decodes it."""
+    path = tmp_path / "far.tif"
+    pixels = np.zeros((8, 8, 3), np.uint8)
+    tifffile.imwrite(path, pixels, photometric="ycbcr", subsampling=(1, 1), compression="lzw", software="chanmix test")
+    with tifffile.TiffFile(path) as tif:
+        entry = tif.pages.first.tags[305].offset
+    data = tiff_bytes(path)
+    data[entry + 8 : entry + 12] = struct.pack("<I", len(data) + 1000)
+    path.write_bytes(bytes(data))
+    result = chanmix("info", "far.tif", cwd=tmp_path)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+
+
+def test_a_capture_keeps_the_cli_s_own_messages(tmp_path):
+    """While file descriptor 2 is captured, what the command line prints still shows."""
+    script = (
+        "import os, click\n"
+        "from chanmix.cli.main import _quiet_libraries\n"
+        "from chanmix.io.capture import captured_messages\n"
+        "with _quiet_libraries():\n"
+        "    with captured_messages() as messages:\n"
+        "        os.write(2, b'tempfile.tif: from C\\n')\n"
+        "        click.echo('Error: from chanmix', err=True)\n"
+        "    print(messages.lines, messages.first())\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
+    assert result.stderr == "Error: from chanmix\n"
+    assert result.stdout == "['from C'] from C\n"
+
+
+def test_captured_lines_prefer_errors_to_warnings():
+    messages = Messages()
+    messages.lines = ["TIFFReadDirectory: Warning, Unknown field with tag 700", "LZWDecode: Corrupted"]
+    assert messages.first() == "LZWDecode: Corrupted"
+    messages.lines = ["TIFFReadDirectory: Warning, Unknown field"]
+    assert messages.first() == "TIFFReadDirectory: Warning, Unknown field"
+    assert Messages().first() is None

@@ -18,6 +18,7 @@ that the same scene read from different formats lines up.
 from __future__ import annotations
 
 import struct
+from contextlib import ExitStack
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, BinaryIO
@@ -25,12 +26,14 @@ from typing import TYPE_CHECKING, BinaryIO
 import numpy as np
 
 from ..errors import ChanmixError, DataError, UsageError
+from .capture import Messages, captured_messages
 from .raster import Raster, as_sample_array, reason, whole_image_info
 
 __all__ = [
     "pil_image",
     "pillow_errors",
     "Decoded",
+    "PillowError",
     "decode_pillow",
     "page_message",
     "photometric",
@@ -126,24 +129,48 @@ def decode_pillow(path: str, page: int = 0) -> Decoded:
         When `page` is past the last frame.
     """
     Image = pil_image()  # noqa: N806 - the module's usual name
+    messages = Messages()
     try:
-        with Image.open(path) as image:
-            pages = getattr(image, "n_frames", 1)
-            if page >= pages:
-                raise UsageError(page_message(path, page, pages))
-            if page:
-                image.seek(page)
-            image.load()
-            pixels, alpha = _pixels(image, path)
-            return Decoded(
-                pixels, alpha, image.format or "unknown", image.mode, pages, pillow_metadata(image)
-            )
+        with ExitStack() as stack:
+            if _is_tiff(path):  # libtiff prints its complaints on stderr: keep them as the reason
+                messages = stack.enter_context(captured_messages())
+            with Image.open(path) as image:
+                pages = getattr(image, "n_frames", 1)
+                if page >= pages:
+                    raise UsageError(page_message(path, page, pages))
+                if page:
+                    image.seek(page)
+                image.load()
+                pixels, alpha = _pixels(image, path)
+                return Decoded(
+                    pixels, alpha, image.format or "unknown", image.mode, pages, pillow_metadata(image)
+                )
     except ChanmixError:
         raise
     except Image.UnidentifiedImageError as exc:
-        raise DataError(f"{path}: not an image chanmix can read ({reason(exc)})") from exc
+        detail = messages.first() or reason(exc)
+        raise PillowError(f"{path}: not an image chanmix can read ({detail})", detail) from exc
     except pillow_errors() as exc:
-        raise DataError(f"{path}: cannot decode image data ({reason(exc)})") from exc
+        detail = messages.first() or reason(exc)
+        raise PillowError(f"{path}: cannot decode image data ({detail})", detail) from exc
+
+
+class PillowError(DataError):
+    """Pillow could not read a file; :attr:`detail` says why in one line (libtiff's own
+    message when it printed one, else the exception's)."""
+
+    def __init__(self, message: str, detail: str) -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
+def _is_tiff(path: str) -> bool:
+    """Whether the file starts like a TIFF (any of the byte orders Pillow accepts)."""
+    try:
+        with open(path, "rb") as file:
+            return file.read(2) in (b"II", b"MM")
+    except OSError:
+        return False
 
 
 def page_message(path: str, page: int, pages: int) -> str:

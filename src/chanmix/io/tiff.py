@@ -35,7 +35,7 @@ import tifffile
 
 from ..errors import ChanmixError, DataError
 from .geotiff import GDAL_METADATA, GDAL_NODATA, band_descriptions, geo_info, parse_nodata
-from .pillow import decode_pillow
+from .pillow import PillowError, decode_pillow
 from .raster import Raster, RasterInfo, as_sample_array, reason
 from .tiff_chain import open_tiff
 from .tiff_pages import (
@@ -305,20 +305,23 @@ def decode_with_pillow(
     ------
     DataError
         ``"cannot decode image data (<why tifffile failed>)"`` when Pillow fails too, or
-        decodes an image of another size.
+        decodes an image of another size; when tifffile did not try, why Pillow failed
+        (libtiff's own message when it printed one).
     """
     keyframe = image.keyframe
     expected = (keyframe.imagelength, keyframe.imagewidth)
     cause = failure
+    why = reason(failure) if failure is not None else None
     if image.ifd is not None:
         try:
             decoded = decode_pillow(path, image.ifd)
         except ChanmixError as exc:
             cause = cause or exc.__cause__ or exc
+            why = why or (exc.detail if isinstance(exc, PillowError) else reason(cause))
         else:
             if decoded.pixels.shape[:2] == expected:
                 return decoded.pixels, decoded.alpha
-    detail = f" ({reason(cause)})" if cause is not None else ""
+    detail = f" ({why})" if why is not None else ""
     raise DataError(f"{path}: cannot decode image data{detail}") from cause
 
 
