@@ -26,6 +26,7 @@ from chanmix.errors import DataError
 from chanmix.io import image_number, open_raster, read_raster
 from chanmix.io import tiff_chain
 from chanmix.io.capture import Messages
+from chanmix.io.pillow import decode_pillow
 from chanmix.io.raster import reason
 from chanmix.stats import band_stats
 
@@ -354,3 +355,60 @@ def test_captured_lines_prefer_errors_to_warnings():
     messages.lines = ["TIFFReadDirectory: Warning, Unknown field"]
     assert messages.first() == "TIFFReadDirectory: Warning, Unknown field"
     assert Messages().first() is None
+
+
+# --- found by fuzzing the corpus ----------------------------------------------------------
+
+
+def retyped_tag(path: Path, code: int, dtype: int, value: bytes | None = None) -> None:
+    """Give tag `code` of the first IFD another data type (and a new 4-byte value)."""
+    with tifffile.TiffFile(path) as tif:
+        entry = tif.pages.first.tags[code].offset
+    data = tiff_bytes(path)
+    data[entry + 2 : entry + 4] = struct.pack("<H", dtype)
+    if value is not None:
+        data[entry + 8 : entry + 12] = value
+    path.write_bytes(bytes(data))
+
+
+def test_absurd_samples_per_pixel_is_a_damaged_tag(tmp_path):
+    """A LONG SamplesPerPixel of 196608 made info and apply run for hours."""
+    path = tmp_path / "spp.tif"
+    tifffile.imwrite(path, np.zeros((8, 8, 3), np.uint8), photometric="rgb")
+    retyped_tag(path, 277, 4, struct.pack("<I", 196608))
+    for read in (read_raster, open_raster):
+        with pytest.raises(DataError, match=r"spp\.tif: damaged TIFF tags \(SamplesPerPixel is 196608; a TIFF"):
+            read(path)
+
+
+def test_pillow_log_lines_are_not_shown_by_the_cli(tmp_path):
+    """Pillow logs 'More samples per pixel than can be decoded' before refusing a TIFF."""
+    path = tmp_path / "many.tif"
+    tifffile.imwrite(path, np.zeros((8, 8, 3), np.uint8), photometric="rgb")
+    retyped_tag(path, 277, 3, struct.pack("<HH", 65535, 0))
+    line = one_clear_line(chanmix("apply", "many.tif", "--bands", "1,1,1", "-p", "invert", "-o", "o.tif", cwd=tmp_path))
+    assert line.startswith("Error: many.tif: cannot decode image data (")
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (MemoryError(), "not enough memory to decode the image"),
+        (ZeroDivisionError("integer division by zero"), "cannot decode image data (ZeroDivisionError: integer"),
+    ],
+)
+def test_whatever_pillow_raises_decoding_a_tiff_is_one_data_error(tmp_path, monkeypatch, error, message):
+    """Pillow decodes the TIFFs tifffile cannot; a damaged strip byte count made it run out of
+    memory (under a 2 GiB address-space limit)."""
+    damaged_strip(tmp_path, "lzw.tif", cut=False, photometric="rgb", compression="lzw")
+    from PIL import TiffImagePlugin
+
+    def fail(self):
+        raise error
+
+    monkeypatch.setattr(TiffImagePlugin.TiffImageFile, "load", fail)
+    with pytest.raises(DataError, match=r"lzw\.tif: cannot decode image data \(ImcdError: "):
+        read_raster(tmp_path / "lzw.tif")  # tifffile's reason comes first
+    with pytest.raises(DataError) as caught:
+        decode_pillow(str(tmp_path / "lzw.tif"))
+    assert str(caught.value).startswith(f"{tmp_path / 'lzw.tif'}: {message}")

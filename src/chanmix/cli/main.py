@@ -34,6 +34,11 @@ COMMANDS = {
 }
 
 
+#: Loggers of the libraries that log what chanmix reports itself: tifffile logs every tag it
+#: cannot parse at ERROR level, Pillow the TIFFs it refuses.
+_LIBRARY_LOGS = ("tifffile", "PIL")
+
+
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
@@ -86,13 +91,14 @@ class ChanmixGroup(click.Group):
 
 @contextmanager
 def _quiet_libraries() -> Iterator[None]:
-    """While a command runs: no tifffile log lines (chanmix says what matters in its own
-    error), each Python warning as one line ``Warning: <message>``, and Python's stderr on its
-    own copy of file descriptor 2, so that capturing what libtiff prints there
+    """While a command runs: no log lines from tifffile or Pillow (chanmix says what matters
+    in its own error), each Python warning as one line ``Warning: <message>``, and Python's
+    stderr on its own copy of file descriptor 2, so that capturing what libtiff prints there
     (:mod:`chanmix.io.capture`) never swallows chanmix's messages. All restored afterwards."""
-    tifffile_log = logging.getLogger("tifffile")
-    level, show = tifffile_log.level, warnings.showwarning
-    tifffile_log.setLevel(logging.CRITICAL + 1)
+    logs = [logging.getLogger(name) for name in _LIBRARY_LOGS]
+    levels, show = [log.level for log in logs], warnings.showwarning
+    for log in logs:
+        log.setLevel(logging.CRITICAL + 1)
     warnings.showwarning = _show_warning
     stderr = sys.stderr
     own = _own_stderr(stderr)
@@ -101,7 +107,8 @@ def _quiet_libraries() -> Iterator[None]:
     try:
         yield
     finally:
-        tifffile_log.setLevel(level)
+        for log, level in zip(logs, levels):
+            log.setLevel(level)
         warnings.showwarning = show
         if own is not None:
             sys.stderr = stderr

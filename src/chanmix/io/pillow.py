@@ -55,9 +55,10 @@ def pil_image() -> ModuleType:
 
 
 def pillow_errors() -> tuple[type[Exception], ...]:
-    """Exceptions Pillow raises for unreadable, truncated or unsupported files."""
-    return (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, struct.error,
-            pil_image().DecompressionBombError)
+    """Exceptions Pillow raises for unreadable, truncated or unsupported files (a damaged
+    tag gives whatever the code using its value runs into, as in tifffile)."""
+    return (OSError, SyntaxError, ValueError, EOFError, LookupError, TypeError, struct.error,
+            ArithmeticError, AttributeError, RuntimeError, pil_image().DecompressionBombError)
 
 _ALPHA_MODES = {"LA": 1, "La": 1, "PA": 3, "RGBA": 3, "RGBa": 3}
 _PHOTOMETRIC = {
@@ -147,6 +148,8 @@ def decode_pillow(path: str, page: int = 0) -> Decoded:
                 )
     except ChanmixError:
         raise
+    except MemoryError as exc:  # a damaged strip byte count, size...
+        raise PillowError(f"{path}: not enough memory to decode the image", "not enough memory") from exc
     except Image.UnidentifiedImageError as exc:
         detail = messages.first() or reason(exc)
         raise PillowError(f"{path}: not an image chanmix can read ({detail})", detail) from exc

@@ -76,6 +76,7 @@ TIFF_ERRORS = (
     MemoryError,
 )
 _PALETTE = 3
+_MAX_SAMPLES = 65535  # SamplesPerPixel is a SHORT (TIFF 6.0, section 8)
 _ALPHA_EXTRASAMPLES = {1, 2}  # associated, unassociated
 _RESOLUTION_UNITS = {2: "inch", 3: "centimeter"}
 
@@ -148,6 +149,11 @@ def describe_tiff(tif: tifffile.TiffFile, path: str, page: int) -> TiffImage:
     """
     series, index, images = locate(tif, path, page)
     keyframe = series.keyframe
+    if keyframe.samplesperpixel > _MAX_SAMPLES:  # tifffile reads it from a LONG too
+        raise DataError(
+            f"{path}: damaged TIFF tags (SamplesPerPixel is {keyframe.samplesperpixel}; "
+            f"a TIFF holds at most {_MAX_SAMPLES})"
+        )
     tags = {tag.code: (int(tag.dtype), tag.value) for tag in keyframe.tags}
     numbers = streamable_pages(series, index)
     if numbers is not None and not _decodable(keyframe):
