@@ -391,6 +391,35 @@ def test_pillow_log_lines_are_not_shown_by_the_cli(tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("code", "dtype"),
+    [
+        (33550, 5),  # ModelPixelScale as RATIONAL: tifffile gives 2 integers per value
+        (33922, 10),  # ModelTiepoint as SRATIONAL
+        (34737, 1),  # GeoAsciiParams as BYTE: tifffile gives bytes
+        (34737, 7),  # ... as UNDEFINED
+    ],
+)
+def test_geotiff_tags_of_another_type_are_carried_to_the_output(run, tmp_path, code, dtype):
+    path = tmp_path / "geo.tif"
+    tags = [
+        (33550, 12, 3, (30.0, 30.0, 0.0), True),
+        (33922, 12, 6, (0.0, 0.0, 0.0, 440720.0, 3751320.0, 0.0), True),
+        (34735, 3, 8, (1, 1, 0, 1, 1024, 0, 1, 1), True),
+        (34737, 2, 0, "NAD27 / UTM zone 11N|", True),
+    ]
+    tifffile.imwrite(path, np.zeros((8, 8), np.uint8), photometric="minisblack", extratags=tags)
+    retyped_tag(path, code, dtype)
+    with tifffile.TiffFile(path) as tif:
+        carried = tif.pages.first.tags[code]
+        expected = (carried.dtype, carried.count, carried.value)
+    result = run("apply", path, "-c", "1", "-o", tmp_path / "out.tif")
+    assert result.exit_code == 0, result.output
+    with tifffile.TiffFile(tmp_path / "out.tif") as tif:
+        written = tif.pages.first.tags[code]
+        assert (written.dtype, written.count, written.value) == expected
+
+
+@pytest.mark.parametrize(
     ("error", "message"),
     [
         (MemoryError(), "not enough memory to decode the image"),
