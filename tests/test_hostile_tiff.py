@@ -20,6 +20,7 @@ import pytest
 import tifffile
 from click.testing import CliRunner
 
+from chanmix import Mix, apply
 from chanmix.cli import info as info_module
 from chanmix.cli.main import cli
 from chanmix.errors import DataError
@@ -28,7 +29,9 @@ from chanmix.io import tiff_chain
 from chanmix.io.capture import Messages
 from chanmix.io.pillow import decode_pillow
 from chanmix.io.raster import reason
+from chanmix.fit import Moments
 from chanmix.stats import band_stats
+from chanmix.transfer import decode_srgb
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -441,3 +444,35 @@ def test_whatever_pillow_raises_decoding_a_tiff_is_one_data_error(tmp_path, monk
     with pytest.raises(DataError) as caught:
         decode_pillow(str(tmp_path / "lzw.tif"))
     assert str(caught.value).startswith(f"{tmp_path / 'lzw.tif'}: {message}")
+
+
+# --- NumPy's warnings on extreme samples -----------------------------------------------------
+
+EXTREME = np.array([3e38, -3e38, np.inf, -np.inf, np.nan, 1.0, 0.0, 5e-45] * 24, np.float32).reshape(8, 8, 3)
+
+
+@pytest.fixture
+def warnings_fail():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        yield
+
+
+@pytest.mark.parametrize("kernel", ["numpy", "auto"])
+@pytest.mark.parametrize("linear", [False, True])
+def test_mixing_extreme_samples_gives_no_warning(warnings_fail, monkeypatch, kernel, linear):
+    monkeypatch.setenv("CHANMIX_KERNEL", kernel)
+    sepia = Mix(np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]]))
+    for dtype in ("same", "uint8", "float64"):
+        apply(EXTREME, sepia, dtype=dtype, linear=linear)
+    decode_srgb(EXTREME.copy())
+
+
+def test_statistics_of_extreme_samples_give_no_warning(warnings_fail, tmp_path, run):
+    block = np.array([1.7e308, -1.7e308, np.inf, np.nan, 1e-320, 0.0] * 32).reshape(8, 8, 3)
+    band_stats([block])
+    band_stats([EXTREME])
+    Moments.of(EXTREME.astype(np.float64))
+    tifffile.imwrite(tmp_path / "f64.tif", block, photometric="rgb")
+    result = run("info", tmp_path / "f64.tif")
+    assert result.exit_code == 0 and result.stderr == ""

@@ -273,7 +273,10 @@ def mix_numpy(src: np.ndarray, dst: np.ndarray, plan: Plan) -> None:
         x, y = xbuf[:, :k], ybuf[:, :k]
         for n in reads:  # a band at a time, and only the bands the mix reads
             np.copyto(x[n], src[start:stop, n], casting="unsafe")
-        _mix_chunk(x, y, tmp[:k], plan)
+        # inf and NaN samples, or sums past the float range, follow IEEE rules and are
+        # saturated by _store, as the compiled kernel does, without a warning
+        with np.errstate(over="ignore", invalid="ignore"):
+            _mix_chunk(x, y, tmp[:k], plan)
         _store(y, dst[start:stop].T, plan)
 
 
