@@ -476,3 +476,21 @@ def test_statistics_of_extreme_samples_give_no_warning(warnings_fail, tmp_path, 
     tifffile.imwrite(tmp_path / "f64.tif", block, photometric="rgb")
     result = run("info", tmp_path / "f64.tif")
     assert result.exit_code == 0 and result.stderr == ""
+
+
+# --- stdin --------------------------------------------------------------------------------
+
+
+def test_errors_about_stdin_name_stdin(run, samples, tmp_path):
+    result = run("apply", "-", "-p", "sepia", "-o", tmp_path / "out.png")  # empty stdin
+    assert result.exit_code == 1
+    assert result.stderr == "Error: stdin: empty file\n"
+    cut = (samples / "multispectral.tif").read_bytes()[:100]
+    result = CliRunner().invoke(cli, ["apply", "-", "-c", "1,0,0,0,0,0,0,0", "-o", "-", "--format", "tif"], input=cut)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: stdin: ") and "chanmix-" not in result.stderr
+    result = CliRunner().invoke(
+        cli, ["apply", "-", str(samples / "astronaut.png"), "-p", "sepia", "-O", str(tmp_path / "out")], input=b"\x89PNG"
+    )
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: stdin: ") and "chanmix-" not in result.stderr
