@@ -65,7 +65,7 @@ def piped(
             exc.args = (shown(str(exc)),)
             raise
         except click.ClickException as exc:
-            exc.message = shown(exc.message)
+            exc.message = shown(exc.message)  # type: ignore[misc]  # Final in Click's stubs
             raise
         finally:
             for path in names:
