@@ -390,6 +390,21 @@ def test_absurd_samples_per_pixel_is_a_damaged_tag(tmp_path):
             read(path)
 
 
+def test_a_width_no_tiff_can_hold_is_a_damaged_tag(tmp_path):
+    """An 8-byte ImageWidth of 2**40 made apply end in a traceback from tifffile's writer."""
+    path = tmp_path / "wide.tif"
+    tifffile.imwrite(path, np.zeros((8, 8), np.uint8), photometric="minisblack", bigtiff=True)
+    with tifffile.TiffFile(path) as tif:
+        entry = tif.pages.first.tags[256].offset
+    data = tiff_bytes(path)
+    data[entry + 2 : entry + 4] = struct.pack("<H", 16)  # LONG8
+    data[entry + 12 : entry + 20] = struct.pack("<Q", 2**40)
+    path.write_bytes(bytes(data))
+    for read in (read_raster, open_raster):
+        with pytest.raises(DataError, match=r"wide\.tif: damaged TIFF tags \(ImageWidth is 1099511627776; "):
+            read(path)
+
+
 def test_pillow_log_lines_are_not_shown_by_the_cli(tmp_path):
     """Pillow logs 'More samples per pixel than can be decoded' before refusing a TIFF."""
     path = tmp_path / "many.tif"

@@ -76,7 +76,14 @@ TIFF_ERRORS = (
     MemoryError,
 )
 _PALETTE = 3
-_MAX_SAMPLES = 65535  # SamplesPerPixel is a SHORT (TIFF 6.0, section 8)
+#: Tag, TiffPage attribute, largest value its TIFF type holds: SHORT or LONG (TIFF 6.0,
+#: section 8; BigTIFF widens only offsets and byte counts).
+_TAG_LIMITS = (
+    ("ImageWidth", "imagewidth", 2**32 - 1),
+    ("ImageLength", "imagelength", 2**32 - 1),
+    ("ImageDepth", "imagedepth", 2**32 - 1),
+    ("SamplesPerPixel", "samplesperpixel", 2**16 - 1),
+)
 _ALPHA_EXTRASAMPLES = {1, 2}  # associated, unassociated
 _RESOLUTION_UNITS = {2: "inch", 3: "centimeter"}
 
@@ -149,11 +156,10 @@ def describe_tiff(tif: tifffile.TiffFile, path: str, page: int) -> TiffImage:
     """
     series, index, images = locate(tif, path, page)
     keyframe = series.keyframe
-    if keyframe.samplesperpixel > _MAX_SAMPLES:  # tifffile reads it from a LONG too
-        raise DataError(
-            f"{path}: damaged TIFF tags (SamplesPerPixel is {keyframe.samplesperpixel}; "
-            f"a TIFF holds at most {_MAX_SAMPLES})"
-        )
+    for tag, attribute, limit in _TAG_LIMITS:  # tifffile reads them from wider types too
+        if getattr(keyframe, attribute) > limit:
+            value = getattr(keyframe, attribute)
+            raise DataError(f"{path}: damaged TIFF tags ({tag} is {value}; a TIFF holds at most {limit})")
     tags = {tag.code: (int(tag.dtype), tag.value) for tag in keyframe.tags}
     numbers = streamable_pages(series, index)
     if numbers is not None and not _decodable(keyframe):
