@@ -516,3 +516,16 @@ def test_errors_about_stdin_name_stdin(run, samples, tmp_path):
     result = CliRunner().invoke(cli, ["apply", *two], input=b"\x89PNG")
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: stdin: ") and "chanmix-" not in result.stderr
+
+
+def test_geotiff_integers_past_int64_are_carried_as_integers(run, tmp_path):
+    """A fuzzed GeoKeyDirectory typed IFD8 held integers past int64, which NumPy made floats
+    that tifffile's writer refused."""
+    path = tmp_path / "ifd8.tif"
+    keys = (2**63 + 5, 2**64 - 1, 1, 0)
+    tags = [(33550, 12, 3, (30.0, 30.0, 0.0), True), (34735, 18, 4, keys, True)]
+    tifffile.imwrite(path, np.zeros((8, 8), np.uint8), photometric="minisblack", extratags=tags)
+    result = run("apply", path, "-c", "1", "-o", tmp_path / "out.tif")
+    assert result.exit_code == 0, result.output
+    with tifffile.TiffFile(tmp_path / "out.tif") as tif:
+        assert tif.pages.first.tags[34735].value == keys

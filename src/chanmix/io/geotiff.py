@@ -83,7 +83,8 @@ def geo_info(tags: Mapping[int, tuple[int, Any]]) -> GeoInfo | None:
                 value = bytes(value)
                 count = len(value)
             else:
-                value = tuple(np.asarray(value).ravel().tolist())
+                # as read: NumPy would turn integers past int64 into floats
+                value = tuple(value) if isinstance(value, (tuple, list)) else tuple(np.ravel(value).tolist())
                 # tifffile gives a RATIONAL as two integers (numerator, denominator)
                 count = len(value) // 2 if datatype in _RATIONALS else len(value)
             carried.append((code, datatype, count, value, True))
