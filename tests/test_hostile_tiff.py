@@ -529,3 +529,17 @@ def test_geotiff_integers_past_int64_are_carried_as_integers(run, tmp_path):
     assert result.exit_code == 0, result.output
     with tifffile.TiffFile(tmp_path / "out.tif") as tif:
         assert tif.pages.first.tags[34735].value == keys
+
+
+def test_extra_samples_leaving_no_colour_sample_make_no_alpha(run, tmp_path):
+    """A fuzzed one-band TIFF whose ExtraSamples called its only band alpha: apply --pca had
+    no band left to fit and ended in a traceback."""
+    path = tmp_path / "alone.tif"
+    pixels = np.arange(128, dtype=np.uint8).reshape(8, 8, 2)
+    tifffile.imwrite(path, pixels, photometric="minisblack", extrasamples=["assocalpha"])
+    retyped_tag(path, 277, 3, struct.pack("<HH", 1, 0))  # SamplesPerPixel 1, ExtraSamples kept
+    with tifffile.TiffFile(path) as tif:
+        assert tif.pages.first.samplesperpixel == 1 and tif.pages.first.extrasamples == (1,)
+    assert read_raster(path).info.alpha is None
+    result = run("apply", path, "--pca", "1", "--dtype", "float32", "-o", tmp_path / "out.tif")
+    assert result.exit_code == 0, result.output

@@ -405,8 +405,12 @@ def _expand_palette(indices: np.ndarray, colormap: np.ndarray) -> np.ndarray:
 
 
 def _alpha_index(keyframe: Any) -> int | None:
+    """The alpha sample's index; None when ExtraSamples names none, or would leave no colour
+    sample (a damaged tag: the image's only band is then not alpha)."""
     extras = tuple(int(v) for v in keyframe.extrasamples)
     first = keyframe.samplesperpixel - len(extras)
+    if first < 1:
+        return None
     for offset, kind in enumerate(extras):
         if kind in _ALPHA_EXTRASAMPLES:
             return first + offset
