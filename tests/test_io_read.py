@@ -514,7 +514,7 @@ def _npy(name: str, array: np.ndarray):
         (_file("empty.tif", b""), r"empty\.tif: empty file$"),
         (_file("notes.png", b"hello\n"), r"notes\.png: not an image chanmix can read \("),
         (_file("notes.tif", b"hello\n"), r"notes\.tif: not an image chanmix can read \("),
-        (_file("head.tif", b"II*\x00"), r"head\.tif: not a TIFF file chanmix can read \("),
+        (_file("head.tif", b"II*\x00"), r"head\.tif: damaged TIFF header \(the file ends at byte 4\)$"),
         (_npy("o.npy", np.array([None])), r"o\.npy: cannot read the \.npy array \(ValueError: Object arrays"),
         (_npy("v.npy", np.zeros(5)), r"v\.npy: a \.npy image must have shape"),
     ],

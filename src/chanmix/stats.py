@@ -49,8 +49,9 @@ def band_stats(blocks: Iterable[np.ndarray], nodata: float | None = None) -> lis
                 shift[b] = float(v[0])
             d = v.astype(np.float64) - shift[b]
             count[b] += v.size
-            total[b] += d.sum()
-            squares[b] += np.dot(d, d)
+            with np.errstate(over="ignore", invalid="ignore"):  # values near float64's limit: inf
+                total[b] += d.sum()
+                squares[b] += np.dot(d, d)
             low[b] = min(low[b], float(v.min()))
             high[b] = max(high[b], float(v.max()))
     if count is None:
@@ -62,6 +63,7 @@ def band_stats(blocks: Iterable[np.ndarray], nodata: float | None = None) -> lis
             result.append(BandStats(0, np.nan, np.nan, np.nan, np.nan))
             continue
         mean_d = total[b] / n
-        var = max(squares[b] / n - mean_d * mean_d, 0.0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            var = max(squares[b] / n - mean_d * mean_d, 0.0)
         result.append(BandStats(n, low[b], high[b], shift[b] + mean_d, float(np.sqrt(var))))
     return result

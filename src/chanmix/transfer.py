@@ -27,7 +27,8 @@ def decode_srgb(values: np.ndarray) -> np.ndarray:
     """sRGB-encoded values to linear light, in place; returns ``values``."""
     mag = np.abs(values)
     low = mag <= _THRESHOLD_ENCODED
-    high = np.power((mag + _A) / (1 + _A), _GAMMA)
+    with np.errstate(over="ignore"):  # beyond the type's range: inf, saturated later
+        high = np.power((mag + _A) / (1 + _A), _GAMMA)
     np.copyto(high, mag / _SLOPE, where=low)
     np.copysign(high, values, out=values)
     return values

@@ -18,6 +18,7 @@ import click
 
 from ..errors import ChanmixError
 from .progress import Progress
+from .stdio import shown
 
 #: A file's job: (index, source, target, jobs inside it, progress callback) -> a result.
 Job = Callable[[int, str, str, int, Callable[[int, int, int], None] | None], Any]
@@ -74,7 +75,7 @@ def run_batch(
         except ChanmixError as exc:
             if single:
                 raise
-            say(f"Error: {exc}")
+            say(f"Error: {shown(str(exc))}")
             return Outcome("failed")
         finally:
             if progress is not None:

@@ -12,7 +12,10 @@ import os
 import signal
 import sys
 import threading
-from typing import Any
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
 
 import click
 
@@ -30,6 +33,11 @@ COMMANDS = {
     "matrix": ("matrix", "matrix_cmd", "Show, compose and invert matrix files."),
     "presets": ("presets", "presets_cmd", "List the built-in matrices, or show one."),
 }
+
+
+#: Loggers of the libraries that log what chanmix reports itself: tifffile logs every tag it
+#: cannot parse at ERROR level, Pillow the TIFFs it refuses.
+_LIBRARY_LOGS = ("tifffile", "PIL")
 
 
 class Interrupted(BaseException):
@@ -69,37 +77,79 @@ class ChanmixGroup(click.Group):
             # kill/timeout send SIGTERM: unwind like Ctrl-C, so no temporary file stays behind
             signal.signal(signal.SIGTERM, _interrupt)
             signal.signal(signal.SIGINT, _interrupt)
-        # tifffile logs warnings about tags it cannot parse; chanmix reports what matters itself.
-        logging.getLogger("tifffile").setLevel(logging.ERROR)
-        try:
-            code = super().main(args, prog_name, standalone_mode=False, **extra)
-        except click.exceptions.NoArgsIsHelpError as exc:
-            click.echo(exc.format_message(), err=True)
-            sys.exit(exc.exit_code)
-        except (Interrupted, KeyboardInterrupt, click.exceptions.Abort):
-            interrupted()
-        except click.ClickException as exc:
-            fail(exc.format_message(), exc.exit_code)
-        except ChanmixError as exc:
-            fail(str(exc), exc.exit_code)
-        except BrokenPipeError:  # the reader of stdout went away: nothing to say to it
-            silence_stdout()
-            sys.exit(1)
-        except MemoryError:
-            fail("out of memory (a lower --max-memory refuses such images before reading them)", 1)
-        except OSError as exc:  # writing stdout (a full disk, /dev/full), or an I/O error unnamed
-            silence_stdout()
-            where = os.fsdecode(exc.filename) if exc.filename else "stdout"
-            fail(f"{where}: cannot write ({exc.strerror or exc})", 1)
-        try:
-            sys.stdout.flush()  # here, where a failure can still be reported in one line
-        except BrokenPipeError:
-            silence_stdout()
-            sys.exit(1)
-        except OSError as exc:
-            silence_stdout()
-            fail(f"stdout: cannot write ({exc.strerror or exc})", 1)
-        sys.exit(code if isinstance(code, int) else 0)
+        with _quiet_libraries():
+            try:
+                code = super().main(args, prog_name, standalone_mode=False, **extra)
+            except click.exceptions.NoArgsIsHelpError as exc:
+                click.echo(exc.format_message(), err=True)
+                sys.exit(exc.exit_code)
+            except (Interrupted, KeyboardInterrupt, click.exceptions.Abort):
+                interrupted()
+            except click.ClickException as exc:
+                fail(exc.format_message(), exc.exit_code)
+            except ChanmixError as exc:
+                fail(str(exc), exc.exit_code)
+            except BrokenPipeError:  # the reader of stdout went away: nothing to say to it
+                silence_stdout()
+                sys.exit(1)
+            except MemoryError:
+                fail("out of memory (a lower --max-memory refuses such images before reading them)", 1)
+            except OSError as exc:  # writing stdout (a full disk, /dev/full), or an I/O error unnamed
+                silence_stdout()
+                where = os.fsdecode(exc.filename) if exc.filename else "stdout"
+                fail(f"{where}: cannot write ({exc.strerror or exc})", 1)
+            try:
+                sys.stdout.flush()  # here, where a failure can still be reported in one line
+            except BrokenPipeError:
+                silence_stdout()
+                sys.exit(1)
+            except OSError as exc:
+                silence_stdout()
+                fail(f"stdout: cannot write ({exc.strerror or exc})", 1)
+            sys.exit(code if isinstance(code, int) else 0)
+
+
+@contextmanager
+def _quiet_libraries() -> Iterator[None]:
+    """While a command runs: no log lines from tifffile or Pillow (chanmix says what matters
+    in its own error), each Python warning as one line ``Warning: <message>``, and Python's
+    stderr on its own copy of file descriptor 2, so that capturing what libtiff prints there
+    (:mod:`chanmix.io.capture`) never swallows chanmix's messages. All restored afterwards."""
+    logs = [logging.getLogger(name) for name in _LIBRARY_LOGS]
+    levels, show = [log.level for log in logs], warnings.showwarning
+    for log in logs:
+        log.setLevel(logging.CRITICAL + 1)
+    warnings.showwarning = _show_warning
+    stderr = sys.stderr
+    own = _own_stderr(stderr)
+    if own is not None:
+        sys.stderr = own
+    try:
+        yield
+    finally:
+        for log, level in zip(logs, levels):
+            log.setLevel(level)
+        warnings.showwarning = show
+        if own is not None:
+            sys.stderr = stderr
+            own.close()
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    text = " ".join(str(message).split())
+    click.echo(f"Warning: {text}", err=True)
+
+
+def _own_stderr(stderr: Any) -> TextIO | None:
+    """A text stream like `stderr` on a duplicate of its descriptor; None when it has none
+    (a test runner's capture)."""
+    try:
+        stderr.flush()
+        fd = os.dup(stderr.fileno())
+    except (AttributeError, OSError, ValueError):
+        return None
+    encoding = getattr(stderr, "encoding", None) or "utf-8"
+    return open(fd, "w", encoding=encoding, errors="backslashreplace", buffering=1)  # noqa: SIM115
 
 
 def interrupted() -> None:

@@ -2,7 +2,8 @@
 
 Both go through a temporary file, so that every reader and writer works the same on pipes as
 on files and the bytes on stdout are exactly those a file would hold; stdout receives
-nothing when the run fails.
+nothing when the run fails. Messages name those files ``stdin`` and ``stdout`` (:func:`shown`),
+never by their temporary paths.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from typing import BinaryIO
 
 import click
 
-from ..errors import DataError
+from ..errors import ChanmixError, DataError
 
 #: ``--format`` values and the extension that selects the writer.
 FORMATS = {"tif": ".tif", "tiff": ".tif", "png": ".png", "jpg": ".jpg", "jpeg": ".jpg", "npy": ".npy"}
+#: Temporary file -> the name messages give it ("stdin", "stdout"), while :func:`piped` runs.
+_NAMES: dict[str, str] = {}
 
 
 @contextmanager
@@ -44,16 +47,38 @@ def piped(
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="chanmix-") as folder:
-        if "-" in inputs:
-            stdin_path = Path(folder) / "stdin"
-            with open(stdin_path, "wb") as file:
-                shutil.copyfileobj(sys.stdin.buffer, file)
-            inputs = tuple(str(stdin_path) if i == "-" else i for i in inputs)
+        stdin_path = str(Path(folder) / "stdin")
         target = str(Path(folder) / f"stdout{FORMATS[fmt]}") if to_stdout and fmt else output
-        yield inputs, target
+        names = {stdin_path: "stdin"}
         if to_stdout and target is not None:
-            with open(target, "rb") as file:
-                copy_to_stdout(file)
+            names[target] = "stdout"
+        _NAMES.update(names)
+        try:
+            if "-" in inputs:
+                with open(stdin_path, "wb") as file:
+                    shutil.copyfileobj(sys.stdin.buffer, file)
+                inputs = tuple(stdin_path if i == "-" else i for i in inputs)
+            yield inputs, target
+            if to_stdout and target is not None:
+                with open(target, "rb") as file:
+                    copy_to_stdout(file)
+        except ChanmixError as exc:
+            exc.args = (shown(str(exc)),)
+            raise
+        except click.ClickException as exc:
+            exc.message = shown(exc.message)  # type: ignore[misc]  # Final in Click's stubs
+            raise
+        finally:
+            for path in names:
+                _NAMES.pop(path, None)
+
+
+def shown(text: str) -> str:
+    """`text` with the temporary files standing for ``-`` named as the user knows them:
+    ``stdin`` and ``stdout``."""
+    for path, name in list(_NAMES.items()):
+        text = text.replace(path, name)
+    return text
 
 
 def copy_to_stdout(file: BinaryIO) -> None:

@@ -68,7 +68,8 @@ def _mask(valid: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray | None
 
 def _chunk_stats(x: np.ndarray, ones: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
     """Count, mean and scatter of the finite rows of a float64 chunk, centring it in place."""
-    total = ones[: x.shape[0]] @ x  # BLAS gemv: the column sums
+    with np.errstate(over="ignore", invalid="ignore"):  # non-finite rows are dropped below
+        total = ones[: x.shape[0]] @ x  # BLAS gemv: the column sums
     if not np.all(np.isfinite(total)):  # rare: find the rows at fault only when needed
         x = x[np.isfinite(x).all(axis=1)]
         total = x.sum(axis=0)

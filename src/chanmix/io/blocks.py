@@ -47,6 +47,7 @@ from .tiff import (
     tiff_errors,
     tiff_info,
 )
+from .tiff_chain import open_tiff
 from .tiff_rows import TiffRows
 
 __all__ = ["BlockReader", "open_raster"]
@@ -207,7 +208,7 @@ def _whole(name: str, page: int) -> BlockReader:
 def _open_tiff(name: str, page: int) -> BlockReader:
     """Stream a TIFF image by segments when its layout allows, else decode it whole."""
     with tiff_errors(name):
-        tif = tifffile.TiffFile(name)
+        tif = open_tiff(name)
         try:
             image = describe_tiff(tif, name, page)
             if image.planes is not None:

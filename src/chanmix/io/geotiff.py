@@ -50,6 +50,7 @@ GEO_TAG_CODES = (
 GDAL_METADATA, GDAL_NODATA = 42112, 42113
 
 _ASCII = 2  # TIFF datatype of ASCII tags
+_RATIONALS = (5, 10)  # RATIONAL, SRATIONAL
 _USER_DEFINED = 32767
 # GeoKey ids (OGC 19-008r4, annex B)
 _MODEL_TYPE, _RASTER_TYPE, _GT_CITATION = 1024, 1025, 1026
@@ -78,9 +79,14 @@ def geo_info(tags: Mapping[int, tuple[int, Any]]) -> GeoInfo | None:
             if datatype == _ASCII:
                 value = value.encode("utf-8") if isinstance(value, str) else bytes(value)
                 count = len(value) + 1
-            else:
-                value = tuple(np.asarray(value).ravel().tolist())
+            elif isinstance(value, (bytes, bytearray)):  # BYTE or UNDEFINED in a damaged file
+                value = bytes(value)
                 count = len(value)
+            else:
+                # as read: NumPy would turn integers past int64 into floats
+                value = tuple(value) if isinstance(value, (tuple, list)) else tuple(np.ravel(value).tolist())
+                # tifffile gives a RATIONAL as two integers (numerator, denominator)
+                count = len(value) // 2 if datatype in _RATIONALS else len(value)
             carried.append((code, datatype, count, value, True))
     if not carried:
         return None

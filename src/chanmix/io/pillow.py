@@ -25,7 +25,7 @@ from __future__ import annotations
 import struct
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, BinaryIO
@@ -34,12 +34,14 @@ import numpy as np
 
 from ..budget import check_whole, shape_text
 from ..errors import ChanmixError, DataError, UsageError
+from .capture import Messages, captured_messages
 from .raster import Raster, as_sample_array, reason, whole_image_info
 
 __all__ = [
     "pil_image",
     "pillow_errors",
     "Decoded",
+    "PillowError",
     "decode_pillow",
     "jpeg_encode_bytes",
     "open_image",
@@ -63,9 +65,10 @@ def pil_image() -> ModuleType:
 
 
 def pillow_errors() -> tuple[type[Exception], ...]:
-    """Exceptions Pillow raises for unreadable, truncated or unsupported files."""
-    return (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, struct.error,
-            pil_image().DecompressionBombError)
+    """Exceptions Pillow raises for unreadable, truncated or unsupported files (a damaged
+    tag gives whatever the code using its value runs into, as in tifffile)."""
+    return (OSError, SyntaxError, ValueError, EOFError, LookupError, TypeError, struct.error,
+            ArithmeticError, AttributeError, RuntimeError, pil_image().DecompressionBombError)
 
 class _LiftedLimit:
     """Pillow's ``MAX_IMAGE_PIXELS`` set to None while any chanmix call is inside
@@ -179,26 +182,52 @@ def decode_pillow(path: str, page: int = 0) -> Decoded:
         When `page` is past the last frame.
     """
     Image = pil_image()  # noqa: N806 - the module's usual name
+    messages = Messages()
     try:
-        with open_image(path) as image:
-            _check_budget(image, path)
-            pages = getattr(image, "n_frames", 1)
-            if page >= pages:
-                raise UsageError(page_message(path, page, pages))
-            if page:
-                image.seek(page)
+        with ExitStack() as stack:
+            if _is_tiff(path):  # libtiff prints its complaints on stderr: keep them as the reason
+                messages = stack.enter_context(captured_messages())
+            with open_image(path) as image:
                 _check_budget(image, path)
-            image.load()
-            pixels, alpha = _pixels(image, path)
-            return Decoded(
-                pixels, alpha, image.format or "unknown", image.mode, pages, pillow_metadata(image)
-            )
+                pages = getattr(image, "n_frames", 1)
+                if page >= pages:
+                    raise UsageError(page_message(path, page, pages))
+                if page:
+                    image.seek(page)
+                    _check_budget(image, path)
+                image.load()
+                pixels, alpha = _pixels(image, path)
+                return Decoded(
+                    pixels, alpha, image.format or "unknown", image.mode, pages, pillow_metadata(image)
+                )
     except ChanmixError:
         raise
+    except MemoryError as exc:  # a damaged strip byte count, size...
+        raise PillowError(f"{path}: not enough memory to decode the image", "not enough memory") from exc
     except Image.UnidentifiedImageError as exc:
-        raise DataError(f"{path}: not an image chanmix can read ({reason(exc)})") from exc
+        detail = messages.first() or reason(exc)
+        raise PillowError(f"{path}: not an image chanmix can read ({detail})", detail) from exc
     except pillow_errors() as exc:
-        raise DataError(f"{path}: cannot decode image data ({reason(exc)})") from exc
+        detail = messages.first() or reason(exc)
+        raise PillowError(f"{path}: cannot decode image data ({detail})", detail) from exc
+
+
+class PillowError(DataError):
+    """Pillow could not read a file; :attr:`detail` says why in one line (libtiff's own
+    message when it printed one, else the exception's)."""
+
+    def __init__(self, message: str, detail: str) -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
+def _is_tiff(path: str) -> bool:
+    """Whether the file starts like a TIFF (any of the byte orders Pillow accepts)."""
+    try:
+        with open(path, "rb") as file:
+            return file.read(2) in (b"II", b"MM")
+    except OSError:
+        return False
 
 
 def page_message(path: str, page: int, pages: int) -> str:

@@ -202,9 +202,14 @@ class Raster:
 
 
 def reason(exc: BaseException) -> str:
-    """Describe an exception in one short line, ``"TypeName: first line of message"``."""
+    """Describe an exception in one short line, ``"TypeName: first line of message"``.
+
+    Control characters (which a damaged file's bytes can put in a message) are escaped, so
+    that the line shows on a terminal as it is.
+    """
     lines = str(exc).strip().splitlines()
     text = lines[0].strip() if lines else ""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
     if len(text) > 200:
         text = text[:197] + "..."
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -10,13 +10,13 @@ from __future__ import annotations
 import os
 
 import numpy as np
-import tifffile
 
 from ..errors import DataError, UsageError
 from .pillow import page_message, read_pillow
 from .png import PNG_SIGNATURE, read_png
 from .raster import Raster, as_sample_array, reason, whole_image_info
 from .tiff import read_tiff, tiff_errors
+from .tiff_chain import open_tiff
 from .tiff_pages import series_image
 
 __all__ = ["load_npy", "read_raster", "sniff"]
@@ -78,7 +78,7 @@ def image_number(path: str | os.PathLike, page: int = 0, series: int | None = No
         if series != 0:
             raise UsageError(f"--series: {name} holds one image series (0), not {series}")
         return page
-    with tiff_errors(name), tifffile.TiffFile(name) as tif:
+    with tiff_errors(name), open_tiff(name) as tif:
         return series_image(tif, name, series, page)
 
 

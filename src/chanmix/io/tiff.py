@@ -36,8 +36,9 @@ import tifffile
 from ..budget import BudgetError, check_whole, shape_text
 from ..errors import ChanmixError, DataError
 from .geotiff import GDAL_METADATA, GDAL_NODATA, band_descriptions, geo_info, parse_nodata
-from .pillow import decode_pillow
+from .pillow import PillowError, decode_pillow
 from .raster import Raster, RasterInfo, as_sample_array, reason
+from .tiff_chain import open_tiff
 from .tiff_pages import (
     IMAGE_AXES,
     JPEG_CODES,
@@ -60,20 +61,30 @@ __all__ = [
     "tiff_info",
 ]
 
-#: What tifffile and imagecodecs raise for files they cannot parse or decode.
+#: What tifffile and imagecodecs raise for files they cannot parse or decode: besides
+#: TiffFileError, a damaged tag gives whatever the code using its value runs into.
 TIFF_ERRORS = (
-    ValueError,  # includes tifffile.TiffFileError
-    TypeError,
-    IndexError,
-    KeyError,
+    ValueError,  # includes tifffile.TiffFileError and UnicodeDecodeError
+    TypeError,  # a tuple where one number was expected...
+    LookupError,  # IndexError, KeyError
     struct.error,
     OSError,
     EOFError,
-    RuntimeError,  # imagecodecs errors, NotImplementedError
+    RuntimeError,  # imagecodecs errors, NotImplementedError, RecursionError
+    ArithmeticError,  # ZeroDivisionError, OverflowError
+    AttributeError,  # None where a value was expected
+    AssertionError,  # tifffile's own consistency checks
     MemoryError,
-    ZeroDivisionError,
 )
 _PALETTE = 3
+#: Tag, TiffPage attribute, largest value its TIFF type holds: SHORT or LONG (TIFF 6.0,
+#: section 8; BigTIFF widens only offsets and byte counts).
+_TAG_LIMITS = (
+    ("ImageWidth", "imagewidth", 2**32 - 1),
+    ("ImageLength", "imagelength", 2**32 - 1),
+    ("ImageDepth", "imagedepth", 2**32 - 1),
+    ("SamplesPerPixel", "samplesperpixel", 2**16 - 1),
+)
 _ALPHA_EXTRASAMPLES = {1, 2}  # associated, unassociated
 _RESOLUTION_UNITS = {2: "inch", 3: "centimeter"}
 
@@ -115,13 +126,23 @@ class TiffImage:
 
 @contextmanager
 def tiff_errors(path: str) -> Iterator[None]:
-    """Turn tifffile's parsing errors into one-line DataErrors naming `path`."""
+    """Turn what tifffile raises while parsing a file into a one-line DataError naming `path`.
+
+    The file's header and chain of IFDs have been checked (:func:`~chanmix.io.tiff_chain.open_tiff`),
+    so what fails here is the tags of an IFD: ``"damaged TIFF tags (<exception>: <message>)"``.
+    """
     try:
         yield
     except ChanmixError:
         raise
+    except MemoryError as exc:
+        raise DataError(f"{path}: not enough memory to parse the TIFF tags") from exc
+    except OSError as exc:
+        if exc.errno is None:
+            raise DataError(f"{path}: damaged TIFF tags ({reason(exc)})") from exc
+        raise DataError(f"{path}: cannot read ({exc.strerror or reason(exc)})") from exc
     except TIFF_ERRORS as exc:
-        raise DataError(f"{path}: not a TIFF file chanmix can read ({reason(exc)})") from exc
+        raise DataError(f"{path}: damaged TIFF tags ({reason(exc)})") from exc
 
 
 def describe_tiff(tif: tifffile.TiffFile, path: str, page: int) -> TiffImage:
@@ -136,6 +157,10 @@ def describe_tiff(tif: tifffile.TiffFile, path: str, page: int) -> TiffImage:
     """
     series, index, images = locate(tif, path, page)
     keyframe = series.keyframe
+    for tag, attribute, limit in _TAG_LIMITS:  # tifffile reads them from wider types too
+        if getattr(keyframe, attribute) > limit:
+            value = getattr(keyframe, attribute)
+            raise DataError(f"{path}: damaged TIFF tags ({tag} is {value}; a TIFF holds at most {limit})")
     tags = {tag.code: (int(tag.dtype), tag.value) for tag in keyframe.tags}
     numbers = streamable_pages(series, index)
     if numbers is not None and not _decodable(keyframe):
@@ -201,7 +226,7 @@ def read_tiff(path: str, page: int = 0) -> Raster:
     UsageError
         When `page` is past the last image.
     """
-    with tiff_errors(path), tifffile.TiffFile(path) as tif:
+    with tiff_errors(path), open_tiff(path) as tif:
         image = describe_tiff(tif, path, page)
         keyframe = image.keyframe
         failure: BaseException | None = None
@@ -320,11 +345,13 @@ def decode_with_pillow(
     ------
     DataError
         ``"cannot decode image data (<why tifffile failed>)"`` when Pillow fails too, or
-        decodes an image of another size.
+        decodes an image of another size; when tifffile did not try, why Pillow failed
+        (libtiff's own message when it printed one).
     """
     keyframe = image.keyframe
     expected = (keyframe.imagelength, keyframe.imagewidth)
     cause = failure
+    why = reason(failure) if failure is not None else None
     if image.ifd is not None:
         try:
             decoded = decode_pillow(path, image.ifd)
@@ -332,10 +359,11 @@ def decode_with_pillow(
             raise
         except ChanmixError as exc:
             cause = cause or exc.__cause__ or exc
+            why = why or (exc.detail if isinstance(exc, PillowError) else reason(cause))
         else:
             if decoded.pixels.shape[:2] == expected:
                 return decoded.pixels, decoded.alpha
-    detail = f" ({reason(cause)})" if cause is not None else ""
+    detail = f" ({why})" if why is not None else ""
     raise DataError(f"{path}: cannot decode image data{detail}") from cause
 
 
@@ -407,8 +435,12 @@ def _expand_palette(indices: np.ndarray, colormap: np.ndarray) -> np.ndarray:
 
 
 def _alpha_index(keyframe: Any) -> int | None:
+    """The alpha sample's index; None when ExtraSamples names none, or would leave no colour
+    sample (a damaged tag: the image's only band is then not alpha)."""
     extras = tuple(int(v) for v in keyframe.extrasamples)
     first = keyframe.samplesperpixel - len(extras)
+    if first < 1:
+        return None
     for offset, kind in enumerate(extras):
         if kind in _ALPHA_EXTRASAMPLES:
             return first + offset
