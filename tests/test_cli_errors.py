@@ -319,3 +319,34 @@ def test_a_png_header_libpng_refuses_is_one_line(rgb, tmp_path, field):
     done = subprocess.run([*base, "info", bad], capture_output=True, text=True, env=env)
     assert "PNG warning" not in done.stderr and "Traceback" not in done.stderr
     assert done.returncode in (0, 1) and len(done.stderr.splitlines()) == (done.returncode == 1), done.stderr
+
+
+def test_an_interlaced_png_is_read_without_libpng_s_warning(tmp_path):
+    """An Adam7 PNG written by hand: same pixels as Pillow reads, nothing on stderr."""
+    import struct
+    import subprocess
+    import zlib
+
+    from subprocesses import command
+
+    image = np.random.default_rng(4).integers(0, 256, (13, 11, 3), dtype=np.uint8)
+    raw = b""
+    for top, left, down, across in ((0, 0, 8, 8), (0, 4, 8, 8), (4, 0, 8, 4), (0, 2, 4, 4), (2, 0, 4, 2),
+                                    (0, 1, 2, 2), (1, 0, 2, 1)):
+        for row in image[top::down, left::across]:
+            raw += b"\x00" + row.tobytes() if row.size else b""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 11, 13, 8, 2, 0, 0, 1)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
+    png += chunk(b"IEND", b"")
+    path = tmp_path / "adam7.png"
+    path.write_bytes(png)
+    np.testing.assert_array_equal(np.asarray(Image.open(path)), image)
+    base, env = command()
+    done = subprocess.run([*base, "apply", path, "-c", "1,0,0;0,1,0;0,0,1", "-o", tmp_path / "o.npy"],
+                          capture_output=True, text=True, env=env)
+    assert done.returncode == 0 and done.stderr == ""
+    np.testing.assert_array_equal(np.load(tmp_path / "o.npy"), image)

@@ -19,6 +19,8 @@ References
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import struct
 import zlib
@@ -28,6 +30,7 @@ import imagecodecs
 import numpy as np
 
 from ..budget import check_whole, shape_text
+from .capture import captured_messages
 from .pillow import decode_pillow, open_image, photometric, pillow_errors, pillow_metadata
 from .raster import Raster, as_sample_array, whole_image_info
 
@@ -160,7 +163,14 @@ def _libpng_decode(path: str) -> np.ndarray | None:
     """The image decoded by libpng, or None when libpng fails (Pillow then tries, and reports)."""
     try:
         with open(path, "rb") as file:
-            return imagecodecs.png_decode(file.read())
+            data = file.read()
+        if data[28:29] != b"\x01":
+            return imagecodecs.png_decode(data)
+        # imagecodecs decodes interlaced images right, but libpng warns "Interlace handling
+        # should be turned on when using png_read_image" for each, through Python's stderr
+        # (or descriptor 2): keep it off both, for this rare kind of file only
+        with captured_messages(), contextlib.redirect_stderr(io.StringIO()):
+            return imagecodecs.png_decode(data)
     except (RuntimeError, ValueError, OSError):  # imagecodecs.PngError is a RuntimeError
         return None
 
