@@ -399,3 +399,20 @@ def test_tiled_tiff_to_tiff_streams_whatever_the_budget(tmp_path):
         page = tif.pages[0]
         assert page.shape == (8192, 8192) and page.is_tiled
         assert int(page.asarray()[8000, 8000]) == 64  # bias 0.25 on zeros
+
+
+def test_the_default_budget_fits_within_an_address_space_limit():
+    """Under ``ulimit -v 2G`` (as the fuzz harness runs chanmix) half the available memory
+    of the machine could not be had: the default is half of what the limit leaves."""
+    import resource
+    import subprocess
+    import sys
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    code = "from chanmix.budget import default_budget; print(default_budget())"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")}
+    done = subprocess.run([sys.executable, "-c", code], preexec_fn=limit, capture_output=True, text=True,
+                          env=env, check=True)
+    assert 0 < int(done.stdout) <= 1 << 30

@@ -31,9 +31,8 @@ def _explain(report: fuzz.Report) -> str:
     return "\n".join(lines)
 
 
-@pytest.mark.xfail(strict=False, reason="issue 9 fixes in progress")
 def test_short_fuzz_campaign_finds_nothing():
-    # Stops early after 10 failing cases, so that hangs (20 s each) keep the run short.
+    # Stops early after 10 failing cases, so that hangs (20 s each) keep a failing run short.
     report = fuzz.fuzz(SHORT_CASES, seed=0, jobs=2, timeout=20, max_failures=10)
     assert not report.failures, _explain(report)
 
@@ -97,17 +96,7 @@ def test_harness_catches_each_kind_of_failure(tmp_path):
     assert got == {"clean": (), **{kind: (kind,) for kind in fuzz.CATEGORIES}}, report.table()
 
 
-#: tests/data inputs that still fail, and why.
-KNOWN = {
-    "circular-ifd-hang.tiff": "hangs: tifffile's series walk of a circular IFD chain, called from "
-    "io/tiff_pages.py _image_series (issue 9, fix in progress)",
-}
-REGRESSION = [
-    pytest.param(p.name, marks=pytest.mark.xfail(strict=False, reason=KNOWN[p.name]))
-    if p.name in KNOWN
-    else p.name
-    for p in sorted(DATA.iterdir()) if p.is_file() and p.name != "MANIFEST.md"
-]
+REGRESSION = [p.name for p in sorted(DATA.iterdir()) if p.is_file() and p.name != "MANIFEST.md"]
 
 
 @pytest.mark.parametrize("name", REGRESSION)

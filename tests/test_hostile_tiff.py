@@ -543,3 +543,41 @@ def test_extra_samples_leaving_no_colour_sample_make_no_alpha(run, tmp_path):
     assert read_raster(path).info.alpha is None
     result = run("apply", path, "--pca", "1", "--dtype", "float32", "-o", tmp_path / "out.tif")
     assert result.exit_code == 0, result.output
+
+
+def test_a_length_no_strip_holds_is_a_damaged_tag_not_hours_of_zeros(tmp_path):
+    """ImageLength 2**31 - 1 over one strip of 8 rows: 'info' used to read zeros for ever."""
+    path = tmp_path / "tall.tif"
+    tifffile.imwrite(path, np.arange(64, dtype=np.uint8).reshape(8, 8), rowsperstrip=8)
+    with tifffile.TiffFile(path) as tif:
+        tag = tif.pages[0].tags["ImageLength"]
+        where, kind = tag.valueoffset, tag.dtype
+    data = tiff_bytes(path)
+    struct.pack_into("<I" if kind == 4 else "<H", data, where, 2**31 - 1 if kind == 4 else 65535)
+    path.write_bytes(bytes(data))
+    line = one_clear_line(chanmix("info", path, cwd=tmp_path, timeout=30))
+    assert "tall.tif: damaged TIFF tags" in line and "strips, the file lists 1" in line
+
+
+def test_a_strip_byte_count_past_the_end_of_the_file_allocates_nothing(tmp_path):
+    """StripByteCounts of 3 GB in a file of 1 kB: it was read (allocated) as declared."""
+    import resource
+
+    path = tmp_path / "counts.tif"
+    image = np.arange(16 * 20 * 3, dtype=np.uint8).reshape(16, 20, 3)
+    tifffile.imwrite(path, image, photometric="rgb", compression="zlib", rowsperstrip=16)
+    with tifffile.TiffFile(path) as tif:
+        tag = tif.pages[0].tags["StripByteCounts"]
+        where, kind = tag.valueoffset, tag.dtype
+    data = tiff_bytes(path)
+    struct.pack_into("<I", data, where, 3_000_000_000)
+    assert kind == 4
+    path.write_bytes(bytes(data))
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    done = subprocess.run(
+        [sys.executable, "-m", "chanmix", "apply", path, "-c", "1,0,0;0,1,0;0,0,1", "-o", tmp_path / "o.tif"],
+        env=env, capture_output=True, text=True, timeout=60,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30)),
+    )
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "o.tif"), image)

@@ -17,7 +17,8 @@ The budget is, in this order:
    any worker process);
 2. else half the memory available when chanmix first needs the figure: ``MemAvailable`` from
    ``/proc/meminfo`` (lowered to what a cgroup v2 memory limit leaves, in a container), else
-   the physical memory from :func:`os.sysconf`, else :data:`FALLBACK_AVAILABLE`.
+   the physical memory from :func:`os.sysconf`, else :data:`FALLBACK_AVAILABLE`; lowered to
+   what an address-space limit (``ulimit -v``) leaves, where one is set.
 
 The budget applies to each image on its own: several files processed in parallel may each
 take up to it.
@@ -122,8 +123,29 @@ def _available() -> int:
             available = None
     if available is None or available <= 0:
         available = FALLBACK_AVAILABLE
-    limit = _cgroup_room()
-    return available if limit is None else min(available, limit)
+    for limit in (_cgroup_room(), _address_space_room()):
+        if limit is not None:
+            available = min(available, limit)
+    return available
+
+
+def _address_space_room() -> int | None:
+    """What a limit on the process's address space (``ulimit -v``, RLIMIT_AS) leaves above
+    what the process maps already, or None without a limit (or where there is none to ask)."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    except (ImportError, OSError, ValueError):
+        return None
+    if soft == resource.RLIM_INFINITY:
+        return None
+    try:
+        with open("/proc/self/statm", encoding="ascii") as file:
+            mapped = int(file.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        mapped = 0
+    return max(0, soft - mapped)
 
 
 def _meminfo_available() -> int | None:

@@ -49,6 +49,7 @@ class TiffRows:
         assert image.planes is not None
         tif.filehandle.set_lock(True)
         self._fh = tif.filehandle
+        self._file_size = int(tif.filehandle.size)
         self._decode = keyframe.decode
         self._jpegheader = keyframe.jpegheader
         self._planes = [
@@ -61,8 +62,19 @@ class TiffRows:
             self.segment_rows, self._segment_cols = int(keyframe.rowsperstrip), self.width
         self._across = math.ceil(self.width / self._segment_cols)
         self._down = math.ceil(self.height / self.segment_rows)
+        needed = self._across * self._down * self._separate
+        listed = min(len(offsets) for offsets, _, _ in self._planes)
+        if listed < needed:  # a size that lies: rows or columns no segment holds
+            kind = "tiles" if keyframe.is_tiled else "strips"
+            raise tifffile.TiffFileError(
+                f"its {self.height} x {self.width} image needs {needed} {kind}, the file lists {listed}"
+            )
         self._tiled = bool(keyframe.is_tiled)
         self.dtype = np.dtype(keyframe.dtype).newbyteorder("=")
+        #: Encoded bytes no segment needs: twice its samples and 1 MiB (incompressible data
+        #: grows a little); a larger StripByteCounts or TileByteCounts past the file's end lies.
+        raw_segment = self.segment_rows * self._segment_cols * self._contig * self.dtype.itemsize
+        self._segment_limit = 2 * raw_segment + (1 << 20)
         self._nodata = keyframe.nodata
         bits = keyframe.bitspersample
         raw = (
@@ -187,6 +199,8 @@ class TiffRows:
         if index >= len(offsets) or index >= len(counts):
             return 0, 0, False  # missing segment: decoded as empty, as tifffile does
         offset, count = offsets[index], counts[index]
+        if count > self._segment_limit and offset + count > self._file_size:
+            count = max(0, self._file_size - offset)  # a count that lies (3 GB): read what there is
         if self._raw_dtype is None or not offset or not count:
             return offset, count, False
         _, top, _ = self._origin(index)
