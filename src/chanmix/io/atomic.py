@@ -36,14 +36,16 @@ import io
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from ..budget import format_size
 
 __all__ = ["Outputs", "abandon_outputs", "atomic_output", "free_space"]
+
+_T = TypeVar("_T")
 
 #: Kept free on top of a reservation, for the file system's own bookkeeping.
 _SPACE_MARGIN = 1 << 20
@@ -102,36 +104,17 @@ class _Temporary:
         self.file: BinaryIO = io.BufferedRandom(raw)
 
     def _open_named(self) -> int:
-        while True:
-            name = _part_name(self.target)
-            _REGISTRY.add(name)  # named before it exists: an interruption cannot miss it
-            try:
-                fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
-            except FileExistsError:
-                _REGISTRY.remove(name)
-                continue
-            except BaseException:
-                _REGISTRY.remove(name)
-                raise
-            self.name = name
-            return fd
+        self.name, fd = _claim_part(
+            self.target, lambda name: os.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+        )
+        return fd
 
     def stage(self) -> None:
         """Give the file a registered ``.part`` name beside the target, if it has none."""
         _REGISTRY.check()
         self.file.flush()
-        while self.name is None:
-            name = _part_name(self.target)
-            _REGISTRY.add(name)
-            try:
-                _link(self.file.fileno(), name)
-            except FileExistsError:
-                _REGISTRY.remove(name)
-                continue
-            except BaseException:
-                _REGISTRY.remove(name)
-                raise
-            self.name = name
+        if self.name is None:
+            self.name, _ = _claim_part(self.target, lambda name: _link(self.file.fileno(), name))
 
     def commit(self) -> None:
         """Give the file the target's name (call with the registry's lock held): an unnamed
@@ -168,8 +151,20 @@ class _Temporary:
             self.name = None
 
 
-def _part_name(target: Path) -> str:
-    return str(target.with_name(f".{target.name}.{os.urandom(4).hex()}.part"))
+def _claim_part(target: Path, create: Callable[[str], _T]) -> tuple[str, _T]:
+    """Create a new ``.{name}.{random}.part`` file beside `target` with ``create(name)``
+    (which raises FileExistsError when the name is taken), registered before it exists so
+    that an interruption cannot miss it; returns the name and what `create` returned."""
+    while True:
+        name = str(target.with_name(f".{target.name}.{os.urandom(4).hex()}.part"))
+        _REGISTRY.add(name)
+        try:
+            return name, create(name)
+        except FileExistsError:
+            _REGISTRY.remove(name)
+        except BaseException:
+            _REGISTRY.remove(name)
+            raise
 
 
 def _open_unnamed(folder: Path) -> int | None:
