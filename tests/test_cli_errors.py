@@ -350,3 +350,22 @@ def test_an_interlaced_png_is_read_without_libpng_s_warning(tmp_path):
                           capture_output=True, text=True, env=env)
     assert done.returncode == 0 and done.stderr == ""
     np.testing.assert_array_equal(np.load(tmp_path / "o.npy"), image)
+
+
+def test_libpng_warnings_on_ancillary_chunks_are_not_passed_through(rgb, tmp_path):
+    """imagecodecs writes libpng's 'PNG warning: sBIT: bad length' to Python's stderr."""
+    import struct
+    import subprocess
+    import zlib
+
+    from subprocesses import command
+
+    data = rgb.read_bytes()
+    sbit = struct.pack(">I", 1) + b"sBIT\x08" + struct.pack(">I", zlib.crc32(b"sBIT\x08"))  # RGB needs 3
+    bad = tmp_path / "sbit.png"
+    bad.write_bytes(data[:33] + sbit + data[33:])
+    base, env = command()
+    done = subprocess.run([*base, "apply", bad, "-p", "sepia", "-o", tmp_path / "o.png"],
+                          capture_output=True, text=True, env=env)
+    assert done.returncode == 0 and done.stderr == ""
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "o.png")).shape, (8, 9, 3))

@@ -7,6 +7,7 @@ requests) exit 2, data and I/O errors exit 1. No traceback is ever shown for bad
 from __future__ import annotations
 
 import importlib
+import io
 import logging
 import os
 import signal
@@ -149,7 +150,24 @@ def _own_stderr(stderr: Any) -> TextIO | None:
     except (AttributeError, OSError, ValueError):
         return None
     encoding = getattr(stderr, "encoding", None) or "utf-8"
-    return open(fd, "w", encoding=encoding, errors="backslashreplace", buffering=1)  # noqa: SIM115
+    return _WithoutLibraryLines(fd, encoding)
+
+
+class _WithoutLibraryLines(io.TextIOWrapper):
+    """A text stream that drops the lines libraries write to Python's stderr themselves:
+    imagecodecs writes each of libpng's warnings ("PNG warning: sBIT: bad length") there,
+    from whichever thread decodes. chanmix reports what matters in its own line."""
+
+    _PREFIXES = ("PNG warning: ",)
+
+    def __init__(self, fd: int, encoding: str) -> None:
+        raw = io.BufferedWriter(io.FileIO(fd, "w"))
+        super().__init__(raw, encoding=encoding, errors="backslashreplace", line_buffering=True)
+
+    def write(self, text: str) -> int:
+        if text.startswith(self._PREFIXES):
+            return len(text)
+        return super().write(text)
 
 
 def interrupted() -> None:

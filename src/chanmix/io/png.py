@@ -19,8 +19,6 @@ References
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import struct
 import zlib
@@ -30,7 +28,6 @@ import imagecodecs
 import numpy as np
 
 from ..budget import check_whole, shape_text
-from .capture import captured_messages
 from .pillow import decode_pillow, open_image, photometric, pillow_errors, pillow_metadata
 from .raster import Raster, as_sample_array, whole_image_info
 
@@ -164,13 +161,10 @@ def _libpng_decode(path: str) -> np.ndarray | None:
     try:
         with open(path, "rb") as file:
             data = file.read()
-        if data[28:29] != b"\x01":
-            return imagecodecs.png_decode(data)
-        # imagecodecs decodes interlaced images right, but libpng warns "Interlace handling
-        # should be turned on when using png_read_image" for each, through Python's stderr
-        # (or descriptor 2): keep it off both, for this rare kind of file only
-        with captured_messages(), contextlib.redirect_stderr(io.StringIO()):
-            return imagecodecs.png_decode(data)
+        # libpng's warnings ("Interlace handling should be turned on when using
+        # png_read_image" for every interlaced file) reach Python's stderr, where the
+        # command line drops them (cli.main)
+        return imagecodecs.png_decode(data)
     except (RuntimeError, ValueError, OSError):  # imagecodecs.PngError is a RuntimeError
         return None
 
