@@ -581,3 +581,22 @@ def test_a_strip_byte_count_past_the_end_of_the_file_allocates_nothing(tmp_path)
     )
     assert done.returncode == 0 and done.stderr == "", done.stderr
     np.testing.assert_array_equal(tifffile.imread(tmp_path / "o.tif"), image)
+
+
+def test_a_lying_byte_count_in_an_image_decoded_whole_is_refused_without_allocating(tmp_path):
+    """tifffile reads the segments of an image decoded whole as declared: a LogLuv file whose
+    StripByteCounts said 2 GB was a MemoryError under ulimit -v (fuzz seed 2, case 501)."""
+    from chanmix.io.tiff import _check_byte_counts
+
+    path = tmp_path / "whole.tif"
+    tifffile.imwrite(path, np.zeros((300, 400), np.uint8), rowsperstrip=300)
+    with tifffile.TiffFile(path) as tif:
+        _check_byte_counts(tif, tif.series[0])  # a true count passes
+        tag = tif.pages[0].tags["StripByteCounts"]
+        where, kind = tag.valueoffset, tag.dtype
+    assert kind == 4
+    data = tiff_bytes(path)
+    struct.pack_into("<I", data, where, 2**31)
+    path.write_bytes(bytes(data))
+    with tifffile.TiffFile(path) as tif, pytest.raises(tifffile.TiffFileError, match="past the end"):
+        _check_byte_counts(tif, tif.series[0])

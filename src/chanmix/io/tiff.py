@@ -277,9 +277,27 @@ def finish_pixels(
     return as_sample_array(pixels, path), alpha
 
 
+def _check_byte_counts(tif: tifffile.TiffFile, series: Any) -> None:
+    """Refuse a strip or tile byte count that no segment needs and that runs past the end of
+    the file: tifffile would allocate it as declared (a damaged StripByteCounts says 3 GB)."""
+    size = int(tif.filehandle.size)
+    key = series.keyframe
+    samples = key.imagelength * key.imagewidth * key.imagedepth * key.samplesperpixel
+    limit = 2 * samples * max(1, -(-int(key.bitspersample) // 8)) + (1 << 20)
+    for page in series.pages:
+        if page is None:
+            continue
+        for offset, count in zip(page.dataoffsets, page.databytecounts):
+            if count > limit and offset + count > size:
+                raise tifffile.TiffFileError(
+                    f"a segment of {count} bytes at byte {offset} runs past the end of the file"
+                )
+
+
 def _decode(tif: tifffile.TiffFile, series: Any, index: int) -> tuple[np.ndarray, bool]:
     """Decode image `index` of `series` as ``(H, W, C)``; also say whether C is the ``S`` axis."""
     axes, shape = series.axes, series.shape
+    _check_byte_counts(tif, series)
     extra, position = image_position(series, index)
     numbers = page_numbers(series, extra, position) if extra else None
     if numbers is not None:
