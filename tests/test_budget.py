@@ -260,8 +260,8 @@ def test_check_output_size_limits(name, height, width, refused):
 
 def test_tiff_decoded_whole_is_budgeted_and_streaming_is_not(tmp_path, monkeypatch):
     path = tmp_path / "x.tif"
-    tifffile.imwrite(path, np.ones((64, 64, 3), np.uint8), photometric="rgb")
-    monkeypatch.setenv(budget.ENV, "10K")
+    tifffile.imwrite(path, np.ones((64, 64, 3), np.uint8), photometric="rgb", rowsperstrip=8)
+    monkeypatch.setenv(budget.ENV, "10K")  # streamed: only one 1.5 KiB strip is decoded at once
     needed = "x.tif: decoding this 64 x 64 x 3 uint8 image whole needs 12.0 KiB"
     with pytest.raises(BudgetError, match=needed):
         read_raster(path)

@@ -369,3 +369,30 @@ def test_libpng_warnings_on_ancillary_chunks_are_not_passed_through(rgb, tmp_pat
                           capture_output=True, text=True, env=env)
     assert done.returncode == 0 and done.stderr == ""
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "o.png")).shape, (8, 9, 3))
+
+
+def test_a_library_message_over_several_lines_is_printed_on_one(capsys):
+    from chanmix.cli.main import fail
+
+    with pytest.raises(SystemExit) as exited:
+        fail('m.npy: not a NumPy matrix (format "<f4\n\x00é" is not recognized)', 2)
+    assert exited.value.code == 2
+    expected = 'Error: m.npy: not a NumPy matrix (format "<f4 \x00é" is not recognized)\n'
+    assert capsys.readouterr().err == expected
+
+
+def test_an_npy_image_whose_shape_overflows_is_one_line_without_warnings(run, tmp_path):
+    bad = tmp_path / "huge.npy"
+    bad.write_bytes(npy_bytes(np.zeros((2, 2)), shape=(2**40, 2**40, 3)))
+    result = run("info", bad)
+    assert result.exit_code == 1 and "huge.npy" in one_line(result) and "Warning" not in result.stderr
+
+
+def test_a_segment_larger_than_the_memory_budget_is_refused(run, tmp_path):
+    import tifffile
+
+    tiled = tmp_path / "tiled.tif"
+    tifffile.imwrite(tiled, np.zeros((512, 512, 3), np.uint8), tile=(256, 256), photometric="rgb")
+    result = run("info", tiled, "--max-memory", "100K")
+    assert result.exit_code == 1 and "decoding one 256-row segment" in one_line(result)
+    assert run("info", tiled, "--max-memory", "1M").exit_code == 0

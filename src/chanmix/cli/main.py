@@ -51,8 +51,10 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 
 def fail(message: str, code: int) -> None:
-    """Print one line on stderr and exit with ``code``."""
-    click.echo(f"Error: {message}", err=True)
+    """Print one line on stderr and exit with ``code`` (a library's message that spans lines is
+    joined into one)."""
+    one_line = " ".join(part.strip() for part in message.splitlines() if part.strip())
+    click.echo(f"Error: {one_line}", err=True)
     sys.exit(code)
 
 

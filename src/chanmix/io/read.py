@@ -142,7 +142,8 @@ def load_npy(name: str, page: int, *, mmap: bool = False) -> np.ndarray:
     if page != 0:
         raise UsageError(page_message(name, page, 1))
     try:
-        array = np.load(name, mmap_mode="r" if mmap else None, allow_pickle=False)
+        with np.errstate(all="ignore"):  # a lying shape overflows NumPy's size product
+            array = np.load(name, mmap_mode="r" if mmap else None, allow_pickle=False)
     except MemoryError:
         raise
     except Exception as exc:  # a damaged header makes NumPy's parser (tokenize, ast) raise anything

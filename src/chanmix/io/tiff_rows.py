@@ -75,6 +75,8 @@ class TiffRows:
         #: grows a little); a larger StripByteCounts or TileByteCounts past the file's end lies.
         raw_segment = self.segment_rows * self._segment_cols * self._contig * self.dtype.itemsize
         self._segment_limit = 2 * raw_segment + (1 << 20)
+        #: Bytes one decoded segment takes (a strip or a tile, for every sample it holds).
+        self.segment_bytes = raw_segment
         self._nodata = keyframe.nodata
         bits = keyframe.bitspersample
         raw = (
