@@ -269,13 +269,15 @@ def test_damaged_numpy_matrices_are_one_line(run, rgb, tmp_path):
     (tmp_path / "crc.npz").write_bytes(bytes(raw))
     with zipfile.ZipFile(tmp_path / "big.npz", "w") as archive:
         archive.writestr("weight.npy", lying)
+    with zipfile.ZipFile(tmp_path / "bare.npz", "w") as archive:  # a member without .npy
+        archive.writestr("weight", lying)
     (tmp_path / "version.npy").write_bytes(good[:6] + b"\xe7\xa1" + good[8:])  # NumPy reads 4 GB of it
     long_header = good[:6] + b"\x02\x00" + (2**32 - 16).to_bytes(4, "little") + good[10:]
     (tmp_path / "long.npy").write_bytes(long_header)
     for name in ("header.npy", "lying.npy", "cut.npz", "crc.npz", "big.npz", "version.npy", "long.npy"):
         result = run("apply", rgb, "-m", tmp_path / name, "-o", tmp_path / "o.png")
         assert result.exit_code == 2 and name in one_line(result), result.stderr
-    for name in ("lying.npy", "big.npz"):
+    for name in ("lying.npy", "big.npz", "bare.npz"):
         result = run("matrix", "show", tmp_path / name)
         assert result.exit_code == 2 and "more than the" in one_line(result)
 

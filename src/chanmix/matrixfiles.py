@@ -239,9 +239,10 @@ def _load_numpy(path: Path, origin: str) -> Any:
     try:
         if zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as archive:
-                for member in archive.namelist():
-                    if member.endswith(".npy"):
-                        with archive.open(member) as file:
+                for member in archive.namelist():  # "weight" is read as "weight.npy" is
+                    with archive.open(member) as file:
+                        if file.read(6) == b"\x93NUMPY":
+                            file.seek(0)
                             _check_declared_size(file, origin)
         else:
             with open(path, "rb") as file:
