@@ -398,3 +398,14 @@ def test_a_segment_larger_than_the_memory_budget_is_refused(run, tmp_path):
     result = run("info", tiled, "--max-memory", "100K")
     assert result.exit_code == 1 and "decoding one 256-row segment" in one_line(result)
     assert run("info", tiled, "--max-memory", "1M").exit_code == 0
+
+
+def test_a_damaged_resolution_is_not_carried_to_png(run, tmp_path):
+    import tifffile
+
+    source = tmp_path / "res.tif"
+    tifffile.imwrite(source, np.zeros((4, 5, 3), np.uint8), photometric="rgb",
+                     resolution=(4e9, 4e9), resolutionunit="INCH")  # 1.6e11 pixels per metre
+    result = run("apply", source, "-p", "sepia", "-o", tmp_path / "o.png")
+    assert result.exit_code == 0, result.stderr
+    assert "dpi" not in Image.open(tmp_path / "o.png").info

@@ -15,6 +15,7 @@ how the rows are split into bands.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from typing import BinaryIO
@@ -35,6 +36,8 @@ from .tiff_write import BIGTIFF_LIMIT, write_tiff_blocks
 __all__ = ["check_encode", "write_raster_blocks"]
 
 _BIGTIFF_CHOICES = ("auto", "yes", "no")
+#: The largest resolution carried to PNG and JPEG: 2^32 - 1 pixels per metre.
+_MAX_DPI = (2**32 - 1) * 0.0254
 
 
 def write_raster_blocks(
@@ -294,4 +297,6 @@ def _carried(like: RasterInfo | None, colour: int) -> tuple[tuple[float, float] 
     if like.resolution is not None and like.resolution_unit is not None:
         per_inch = 2.54 if like.resolution_unit == "centimeter" else 1.0
         dpi = (like.resolution[0] * per_inch, like.resolution[1] * per_inch)
+        if not all(math.isfinite(v) and 0 < v < _MAX_DPI for v in dpi):
+            dpi = None  # a damaged resolution tag: PNG's pHYs holds 32-bit pixels per metre
     return dpi, like.icc_profile if icc_fits(like.icc_profile, colour) else None
