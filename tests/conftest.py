@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_images"
@@ -23,3 +24,12 @@ def corpus() -> Path:
 def samples() -> Path:
     """The project's own sample images."""
     return SAMPLES
+
+
+@pytest.fixture
+def run():
+    """The chanmix command line through Click's CliRunner: ``run("apply", path, ...)``."""
+    from chanmix.cli.main import cli
+
+    runner = CliRunner()
+    return lambda *args: runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)

@@ -6,20 +6,7 @@ import os
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
-
-from chanmix.cli.main import cli
-
-
-@pytest.fixture
-def run():
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
-
-    return invoke
 
 
 @pytest.fixture

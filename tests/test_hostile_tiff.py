@@ -248,16 +248,6 @@ def test_control_characters_in_a_reason_are_escaped():
 # --- the command line: one line, whatever the libraries print ------------------------------
 
 
-@pytest.fixture
-def run():
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
-
-    return invoke
-
-
 def test_tifffile_log_lines_are_not_shown_by_the_cli(run, tmp_path):
     """tifffile logs tags it cannot parse at ERROR level; the file still reads."""
     damaged_tag(tmp_path, 305, dtype=0)  # Software, an invalid data type
