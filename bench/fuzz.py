@@ -119,34 +119,67 @@ def make_case(seeds: Sequence[Seed], seed: int, index: int) -> Case:
         image = rng.choice([i for i in images if i.name in _MATRIX_IMAGES])
         files = {"in/" + s.name: data, "in/" + image.name: image.data}
         if rng.random() < 0.25:
-            return Case(index, s.name, f"matrix {s.fmt}", "matrix show", mutation, files,
-                        ("matrix", "show", "in/" + s.name))
+            return Case(
+                index,
+                s.name,
+                f"matrix {s.fmt}",
+                "matrix show",
+                mutation,
+                files,
+                ("matrix", "show", "in/" + s.name),
+            )
         argv = ["apply", "in/" + image.name, "-m", "in/" + s.name, "-o", "out/out.tif"]
         outputs = ["out/out.tif"]
         if rng.random() < 0.3:
             argv += ["--save-matrix", "out/used.json"]
             outputs.append("out/used.json")
-        return Case(index, s.name, f"matrix {s.fmt}", "apply", mutation, files, tuple(argv),
-                    outputs=tuple(outputs))
+        return Case(
+            index, s.name, f"matrix {s.fmt}", "apply", mutation, files, tuple(argv), outputs=tuple(outputs)
+        )
     s = rng.choice(images)
     mutation, data = mutate(s, rng)
     path = "in/" + (s.name if target == "image" else "stdin" + Path(s.name).suffix)
     files = {path: data}
     if target == "stdin":
         args, out = _apply_args(rng, s.bands)
-        return Case(index, s.name, f"stdin {s.fmt}", "apply", mutation, files,
-                    ("apply", "-", *args, "-o", out), stdin=path, outputs=(out,))
+        return Case(
+            index,
+            s.name,
+            f"stdin {s.fmt}",
+            "apply",
+            mutation,
+            files,
+            ("apply", "-", *args, "-o", out),
+            stdin=path,
+            outputs=(out,),
+        )
     command = rng.choice(("info", "apply", "fit pca"))
     if command == "info":
-        return Case(index, s.name, s.fmt, command, mutation, files,
-                    ("info", path) + (("--json",) if rng.random() < 0.5 else ()))
+        return Case(
+            index,
+            s.name,
+            s.fmt,
+            command,
+            mutation,
+            files,
+            ("info", path) + (("--json",) if rng.random() < 0.5 else ()),
+        )
     if command == "fit pca":
         k = rng.choice(("1", "1", "2", "0.9"))
-        return Case(index, s.name, s.fmt, command, mutation, files,
-                    ("fit", "pca", path, "-k", k, "-o", "out/pca.json"), outputs=("out/pca.json",))
+        return Case(
+            index,
+            s.name,
+            s.fmt,
+            command,
+            mutation,
+            files,
+            ("fit", "pca", path, "-k", k, "-o", "out/pca.json"),
+            outputs=("out/pca.json",),
+        )
     args, out = _apply_args(rng, s.bands)
-    return Case(index, s.name, s.fmt, command, mutation, files, ("apply", path, *args, "-o", out),
-                outputs=(out,))
+    return Case(
+        index, s.name, s.fmt, command, mutation, files, ("apply", path, *args, "-o", out), outputs=(out,)
+    )
 
 
 def file_case(path: Path, command: str, index: int = 0) -> Case:
@@ -156,10 +189,26 @@ def file_case(path: Path, command: str, index: int = 0) -> Case:
     if command == "info":
         return Case(index, path.name, "file", command, "none", {name: data}, ("info", name))
     if command == "fit pca":
-        return Case(index, path.name, "file", command, "none", {name: data},
-                    ("fit", "pca", name, "-k", "1", "-o", "out/pca.json"), outputs=("out/pca.json",))
-    return Case(index, path.name, "file", command, "none", {name: data},
-                ("apply", name, "--pca", "1", "-o", "out/out.tif"), outputs=("out/out.tif",))
+        return Case(
+            index,
+            path.name,
+            "file",
+            command,
+            "none",
+            {name: data},
+            ("fit", "pca", name, "-k", "1", "-o", "out/pca.json"),
+            outputs=("out/pca.json",),
+        )
+    return Case(
+        index,
+        path.name,
+        "file",
+        command,
+        "none",
+        {name: data},
+        ("apply", name, "--pca", "1", "-o", "out/out.tif"),
+        outputs=("out/out.tif",),
+    )
 
 
 # ---------------------------------------------------------------------------- running
@@ -195,8 +244,15 @@ def _clip(text: str, head: int = 8_000, tail: int = 12_000) -> str:
     return f"{start}\n[... {len(text) - len(start) - len(end)} characters left out ...]\n{end}"
 
 
-def run_case(case: Case, workdir: Path, *, timeout: float = 20, memory: int = 2 * GiB,
-             src: Path = SRC, keep: bool = False) -> Result:
+def run_case(
+    case: Case,
+    workdir: Path,
+    *,
+    timeout: float = 20,
+    memory: int = 2 * GiB,
+    src: Path = SRC,
+    keep: bool = False,
+) -> Result:
     """Run one case in a new folder of `workdir` and check it (see the module's docstring)."""
     folder = workdir / f"case-{case.id:06d}-{os.getpid()}"
     for sub in ("in", "out", "tmp"):
@@ -210,10 +266,14 @@ def run_case(case: Case, workdir: Path, *, timeout: float = 20, memory: int = 2 
     stdin = case.files[case.stdin] if case.stdin else None
     start = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "chanmix", *case.argv], cwd=folder, env=env,
+        [sys.executable, "-m", "chanmix", *case.argv],
+        cwd=folder,
+        env=env,
         stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        preexec_fn=functools.partial(_limit, memory), start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=functools.partial(_limit, memory),
+        start_new_session=True,
     )
     try:
         _, err = proc.communicate(stdin, timeout=timeout)
@@ -247,13 +307,19 @@ class Report:
         for r in self.results:
             rows[r.case.kind][r.case.command] += 1
             rows[r.case.kind]["failed"] += bool(r.failures)
-        out = [f"{len(self.results)} cases (seed {self.seed}) in {self.seconds:.1f} s, "
-               f"{len(self.failures)} failed", "",
-               f"{'input kind':<16}{'cases':>7}" + "".join(f"{c:>13}" for c in commands) + f"{'failed':>8}"]
+        out = [
+            f"{len(self.results)} cases (seed {self.seed}) in {self.seconds:.1f} s, "
+            f"{len(self.failures)} failed",
+            "",
+            f"{'input kind':<16}{'cases':>7}" + "".join(f"{c:>13}" for c in commands) + f"{'failed':>8}",
+        ]
         for kind in sorted(rows):
             c = rows[kind]
-            out.append(f"{kind:<16}{sum(c[k] for k in commands):>7}"
-                       + "".join(f"{c[k]:>13}" for k in commands) + f"{c['failed']:>8}")
+            out.append(
+                f"{kind:<16}{sum(c[k] for k in commands):>7}"
+                + "".join(f"{c[k]:>13}" for k in commands)
+                + f"{c['failed']:>8}"
+            )
         by_category: dict[str, list[Result]] = defaultdict(list)
         for r in self.failures:
             for cat in r.failures:
@@ -274,9 +340,17 @@ class Report:
         return "\n".join(out)
 
 
-def campaign(cases: Iterable[Case], *, jobs: int = 2, timeout: float = 20, memory: int = 2 * GiB,
-             src: Path = SRC, max_failures: int | None = None, seed: int = 0,
-             on_result: Callable[[Result], None] | None = None) -> Report:
+def campaign(
+    cases: Iterable[Case],
+    *,
+    jobs: int = 2,
+    timeout: float = 20,
+    memory: int = 2 * GiB,
+    src: Path = SRC,
+    max_failures: int | None = None,
+    seed: int = 0,
+    on_result: Callable[[Result], None] | None = None,
+) -> Report:
     """Run `cases` on `jobs` threads (each driving one process); stop submitting new cases once
     `max_failures` have failed."""
     start, results = time.monotonic(), []
@@ -298,8 +372,15 @@ def campaign(cases: Iterable[Case], *, jobs: int = 2, timeout: float = 20, memor
     return Report(results, time.monotonic() - start, seed)
 
 
-def fuzz(n: int, seed: int = 0, *, corpus: Path | None = CORPUS, data: Path = DATA,
-         ids: Sequence[int] | None = None, **options) -> Report:
+def fuzz(
+    n: int,
+    seed: int = 0,
+    *,
+    corpus: Path | None = CORPUS,
+    data: Path = DATA,
+    ids: Sequence[int] | None = None,
+    **options,
+) -> Report:
     """Run cases 0..n-1 (or `ids`) of campaign `seed`; options as :func:`campaign`."""
     seeds = all_seeds(corpus, data)
     chosen = ids if ids is not None else range(n)
@@ -319,13 +400,25 @@ def save(result: Result, folder: Path, src: Path = SRC) -> Path:
     (where / "repro.sh").write_text(
         f"#!/bin/sh\n# case {case.id}: {case.seed} mutated by {case.mutation}; {result.signature}\n"
         f'cd "$(dirname "$0")"\n{setup}PYTHONPATH={shlex.quote(str(src))} timeout 60 '
-        f'{case.shell().replace("python ", "${PYTHON:-python} ", 1)}\n'
-        "echo \"exit $?\"\n")
-    (where / "case.json").write_text(json.dumps({
-        "id": case.id, "seed": case.seed, "kind": case.kind, "mutation": case.mutation,
-        "command": case.shell(), "returncode": result.returncode, "seconds": round(result.seconds, 2),
-        "failures": list(result.failures), "details": result.details,
-    }, indent=1))
+        f"{case.shell().replace('python ', '${PYTHON:-python} ', 1)}\n"
+        'echo "exit $?"\n'
+    )
+    (where / "case.json").write_text(
+        json.dumps(
+            {
+                "id": case.id,
+                "seed": case.seed,
+                "kind": case.kind,
+                "mutation": case.mutation,
+                "command": case.shell(),
+                "returncode": result.returncode,
+                "seconds": round(result.seconds, 2),
+                "failures": list(result.failures),
+                "details": result.details,
+            },
+            indent=1,
+        )
+    )
     return where
 
 
@@ -335,7 +428,9 @@ def _size(text: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--cases", type=int, default=500, help="cases 0..N-1 (default 500)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--case", type=int, action="append", help="run only this case id (repeatable)")
@@ -354,8 +449,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     def progress(result: Result) -> None:
         done[0] += 1
         if verbose or result.failures:
-            print(f"case {result.case.id}: {result.case.shell()}  [{result.case.seed}, {result.case.mutation}]"
-                  f" -> exit {result.returncode} in {result.seconds:.1f} s", file=sys.stderr)
+            print(
+                f"case {result.case.id}: {result.case.shell()}  [{result.case.seed}, {result.case.mutation}]"
+                f" -> exit {result.returncode} in {result.seconds:.1f} s",
+                file=sys.stderr,
+            )
             for line in result.details or ["ok"]:
                 print("    " + line, file=sys.stderr)
             if verbose:
@@ -363,9 +461,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif done[0] % 100 == 0:
             print(f"{done[0]} cases run", file=sys.stderr)
 
-    report = fuzz(args.cases, args.seed, corpus=None if args.no_corpus else args.corpus, ids=args.case,
-                  jobs=args.jobs, timeout=args.timeout, memory=args.memory, src=args.src,
-                  max_failures=args.max_failures, on_result=progress)
+    report = fuzz(
+        args.cases,
+        args.seed,
+        corpus=None if args.no_corpus else args.corpus,
+        ids=args.case,
+        jobs=args.jobs,
+        timeout=args.timeout,
+        memory=args.memory,
+        src=args.src,
+        max_failures=args.max_failures,
+        on_result=progress,
+    )
     print(report.table())
     if args.out and report.failures:
         for result in report.failures:

@@ -16,8 +16,18 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from fuzz import Result
 
-CATEGORIES = ("hang", "crash", "memory", "traceback", "exit-code", "stderr", "warning", "leftover",
-              "output-changed", "bad-output")
+CATEGORIES = (
+    "hang",
+    "crash",
+    "memory",
+    "traceback",
+    "exit-code",
+    "stderr",
+    "warning",
+    "leftover",
+    "output-changed",
+    "bad-output",
+)
 _WARNING = re.compile(r"\.py:\d+: (\w*Warning): ")
 SENTINEL = b"chanmix fuzz sentinel: a failed run must leave this file as it is\n"
 
@@ -57,7 +67,9 @@ def check(result: Result, folder: Path) -> None:
     case, code, err = result.case, result.returncode, result.stderr
     lines = err.splitlines()
     found: dict[str, str] = {}
-    memory = any(w in err for w in ("MemoryError", "Unable to allocate", "bad_alloc", "Cannot allocate memory"))
+    memory = any(
+        w in err for w in ("MemoryError", "Unable to allocate", "bad_alloc", "Cannot allocate memory")
+    )
     if code is None:  # grouped by the chanmix frame: the library frame varies along a loop
         stack = _sites(err, dump=True)
         found["hang"] = f"no exit in the time limit; {stack.split(' <- ')[0] or stack}"
@@ -87,8 +99,12 @@ def check(result: Result, folder: Path) -> None:
         found["warning"] = f"{warning.group(1)} on a successful run: {_norm(line.split(': ', 1)[-1])}"
     if code is not None:
         expected = {"in": set(case.files), "out": set(case.outputs), "tmp": set()}
-        left = [f"{sub}/{p.name}" for sub in ("in", "out", "tmp") for p in (folder / sub).iterdir()
-                if f"{sub}/{p.name}" not in expected[sub]]
+        left = [
+            f"{sub}/{p.name}"
+            for sub in ("in", "out", "tmp")
+            for p in (folder / sub).iterdir()
+            if f"{sub}/{p.name}" not in expected[sub]
+        ]
         left += [p.name for p in folder.iterdir() if p.name not in expected]
         if left:
             found["leftover"] = "left " + ", ".join(sorted(_norm(n) for n in left))
@@ -116,7 +132,7 @@ _FRAME = re.compile(r'File "([^"]+)", line (\d+),? in (\S+)')
 def _short(path: str) -> str:
     parts = Path(path).parts
     if "chanmix" in parts:
-        return "/".join(parts[len(parts) - 1 - parts[::-1].index("chanmix"):])
+        return "/".join(parts[len(parts) - 1 - parts[::-1].index("chanmix") :])
     return "/".join(parts[-2:])
 
 
@@ -139,7 +155,9 @@ def _sites(err: str, dump: bool = False) -> str:
 def _last_exception(err: str, full: bool = False) -> str:
     """The exception a traceback ends with: its type, or with `full` its message too."""
     after = err.rsplit("Traceback (most recent call last):", 1)[-1].splitlines()
-    tail = [line for line in after if re.match(r"^[A-Za-z_][\w.]*(: |$)", line) and not line.startswith("Error: ")]
+    tail = [
+        line for line in after if re.match(r"^[A-Za-z_][\w.]*(: |$)", line) and not line.startswith("Error: ")
+    ]
     if not tail:
         return ""
     return tail[-1][:150] if full else tail[-1].split(":", 1)[0].rsplit(".", 1)[-1]

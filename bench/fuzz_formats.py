@@ -26,10 +26,42 @@ def _size(orig: int, rng: random.Random) -> int:
 
 # ---------------------------------------------------------------------------- TIFF
 
-_TYPE_SIZE = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4,
-              16: 8, 17: 8, 18: 8}
-_ELEM = {1: "B", 6: "B", 7: "B", 2: "B", 3: "H", 8: "H", 4: "I", 9: "I", 13: "I", 11: "I",
-         5: "I", 10: "I", 16: "Q", 17: "Q", 18: "Q", 12: "Q"}  # RATIONAL: its numerator
+_TYPE_SIZE = {
+    1: 1,
+    2: 1,
+    3: 2,
+    4: 4,
+    5: 8,
+    6: 1,
+    7: 1,
+    8: 2,
+    9: 4,
+    10: 8,
+    11: 4,
+    12: 8,
+    13: 4,
+    16: 8,
+    17: 8,
+    18: 8,
+}
+_ELEM = {
+    1: "B",
+    6: "B",
+    7: "B",
+    2: "B",
+    3: "H",
+    8: "H",
+    4: "I",
+    9: "I",
+    13: "I",
+    11: "I",
+    5: "I",
+    10: "I",
+    16: "Q",
+    17: "Q",
+    18: "Q",
+    12: "Q",
+}  # RATIONAL: its numerator
 _SIZES, _OFFSETS, _COUNTS = {256, 257, 322, 323}, {273, 324, 330}, {279, 325}
 _CHOICES = {
     258: (0, 1, 2, 3, 4, 7, 8, 12, 15, 16, 24, 32, 33, 64, 128, 255, 65535),  # BitsPerSample
@@ -94,8 +126,20 @@ def tiff_field(data: bytes, rng: random.Random) -> bytes:
     if tag in _SIZES or tag in _COUNTS:
         new = _size(orig, rng)
     elif tag in _OFFSETS:
-        new = rng.choice((0, 1, 8, len(data) - 1, len(data), len(data) + 1, 2**31 - 1, 2**32 - 1,
-                          orig + rng.randrange(1, 64), max(orig - rng.randrange(1, 64), 0)))
+        new = rng.choice(
+            (
+                0,
+                1,
+                8,
+                len(data) - 1,
+                len(data),
+                len(data) + 1,
+                2**31 - 1,
+                2**32 - 1,
+                orig + rng.randrange(1, 64),
+                max(orig - rng.randrange(1, 64), 0),
+            )
+        )
     elif tag in _CHOICES:
         new = rng.choice(_CHOICES[tag])
     else:
@@ -126,8 +170,12 @@ def tiff_ifd(data: bytes, rng: random.Random) -> bytes:
     elif what == 1:  # the entry count of the first IFD
         struct.pack_into(bo + ("Q" if big else "H"), out, first, rng.choice((0, 1, 2, 0xFFFF, 1000)))
     else:  # the first-IFD offset
-        struct.pack_into(bo + off, out, 8 if big else 4,
-                         rng.choice((0, 1, 7, 8, len(data), len(data) - 2, 2**31, 2**32 - 1)))
+        struct.pack_into(
+            bo + off,
+            out,
+            8 if big else 4,
+            rng.choice((0, 1, 7, 8, len(data), len(data) - 2, 2**31, 2**32 - 1)),
+        )
     return bytes(out)
 
 
@@ -137,7 +185,9 @@ def tiff_entry(data: bytes, rng: random.Random) -> bytes:
     pos, tag, typ, count, _values = rng.choice(entries)
     out = bytearray(data)
     if rng.random() < 0.4:
-        struct.pack_into(bo + "H", out, pos + 2, rng.choice((0, 1, 2, 3, 4, 5, 7, 11, 12, 13, 16, 19, 0xFFFF)))
+        struct.pack_into(
+            bo + "H", out, pos + 2, rng.choice((0, 1, 2, 3, 4, 5, 7, 11, 12, 13, 16, 19, 0xFFFF))
+        )
     else:
         new = rng.choice((0, 2, count + 1, count * 1000, 2**31 - 1, 2**32 - 1))
         struct.pack_into(bo + ("Q" if big else "I"), out, pos + 4, new & (2**32 - 1))
@@ -145,6 +195,7 @@ def tiff_entry(data: bytes, rng: random.Random) -> bytes:
 
 
 # ---------------------------------------------------------------------------- PNG
+
 
 def _png_chunks(data: bytes) -> list[tuple[int, int, bytes]]:
     """(position, length, type) of each chunk."""
@@ -204,22 +255,25 @@ def png_chunk(data: bytes, rng: random.Random) -> bytes:
         return data[:pos] + data[end:]
     if what == 3:
         return data[:end] + data[pos:end] + data[end:]
-    extra = rng.choice((
-        _chunk(b"iCCP", b"icc\x00\x00" + zlib.compress(rng.randbytes(200))),
-        _chunk(b"zTXt", b"k\x00\x00" + zlib.compress(b"\x00" * 5_000_000)),
-        _chunk(b"eXIf", b"II*\x00\x08\x00\x00\x00" + rng.randbytes(40)),
-        _chunk(b"PLTE", rng.randbytes(rng.choice((0, 3, 768, 771)))),
-        _chunk(b"tRNS", rng.randbytes(rng.choice((0, 2, 6, 300)))),
-        _chunk(b"sBIT", rng.randbytes(4)),
-        _chunk(b"gAMA", struct.pack(">I", rng.choice((0, 1, 2**32 - 1)))),
-        _chunk(b"aBCD", b"unknown critical"),
-        struct.pack(">I", 2**31 - 1) + b"tEXt" + b"lies",
-    ))
+    extra = rng.choice(
+        (
+            _chunk(b"iCCP", b"icc\x00\x00" + zlib.compress(rng.randbytes(200))),
+            _chunk(b"zTXt", b"k\x00\x00" + zlib.compress(b"\x00" * 5_000_000)),
+            _chunk(b"eXIf", b"II*\x00\x08\x00\x00\x00" + rng.randbytes(40)),
+            _chunk(b"PLTE", rng.randbytes(rng.choice((0, 3, 768, 771)))),
+            _chunk(b"tRNS", rng.randbytes(rng.choice((0, 2, 6, 300)))),
+            _chunk(b"sBIT", rng.randbytes(4)),
+            _chunk(b"gAMA", struct.pack(">I", rng.choice((0, 1, 2**32 - 1)))),
+            _chunk(b"aBCD", b"unknown critical"),
+            struct.pack(">I", 2**31 - 1) + b"tEXt" + b"lies",
+        )
+    )
     at = chunks[1][0] if len(chunks) > 1 else 8
     return data[:at] + extra + data[at:]
 
 
 # ---------------------------------------------------------------------------- JPEG, BMP
+
 
 def _jpeg_segments(data: bytes) -> list[tuple[int, int, int]]:
     """(position, marker, length) of each header segment up to SOS."""
@@ -261,12 +315,15 @@ def jpeg_header(data: bytes, rng: random.Random) -> bytes:
 
 
 _BMP_FIELDS = (  # (offset, struct format, values)
-    (2, "<I", (0, 1, 2**32 - 1)), (10, "<I", (0, 14, 54, 2**31, 2**32 - 1)),
+    (2, "<I", (0, 1, 2**32 - 1)),
+    (10, "<I", (0, 14, 54, 2**31, 2**32 - 1)),
     (14, "<I", (0, 12, 40, 56, 108, 124, 2**32 - 1)),
     (18, "<i", (0, 1, -1, 65535, 100_000, 2**31 - 1, -(2**31))),
     (22, "<i", (0, 1, -1, -20, 65535, 100_000, 2**31 - 1, -(2**31))),
-    (26, "<H", (0, 2, 65535)), (28, "<H", (0, 1, 2, 4, 8, 15, 16, 24, 32, 64, 65535)),
-    (30, "<I", (0, 1, 2, 3, 4, 5, 6, 11, 2**32 - 1)), (34, "<I", (0, 1, 2**32 - 1)),
+    (26, "<H", (0, 2, 65535)),
+    (28, "<H", (0, 1, 2, 4, 8, 15, 16, 24, 32, 64, 65535)),
+    (30, "<I", (0, 1, 2, 3, 4, 5, 6, 11, 2**32 - 1)),
+    (34, "<I", (0, 1, 2**32 - 1)),
     (46, "<I", (0, 1, 256, 257, 2**31, 2**32 - 1)),
 )
 
@@ -280,6 +337,7 @@ def bmp_header(data: bytes, rng: random.Random) -> bytes:
 
 
 # ---------------------------------------------------------------------------- .npy, .npz
+
 
 def _npy_parts(data: bytes) -> tuple[dict, bytes]:
     if data[:6] != b"\x93NUMPY":
@@ -299,8 +357,26 @@ def npy_build(header: str, body: bytes, major: int = 1) -> bytes:
     return b"\x93NUMPY" + bytes((major, 0)) + size + text.encode("latin1") + body
 
 
-_DESCRS = ("|O", "<c8", "<c16", "<U4", "|S4", "|b1", "<f2", ">f8", "<i8", ">u2", "|V4", "<m8[s]",
-           "<M8[D]", "[('a', '<f4')]", "|u1", "<g", "<f8", ">i4")
+_DESCRS = (
+    "|O",
+    "<c8",
+    "<c16",
+    "<U4",
+    "|S4",
+    "|b1",
+    "<f2",
+    ">f8",
+    "<i8",
+    ">u2",
+    "|V4",
+    "<m8[s]",
+    "<M8[D]",
+    "[('a', '<f4')]",
+    "|u1",
+    "<g",
+    "<f8",
+    ">i4",
+)
 
 
 def npy_header(data: bytes, rng: random.Random) -> bytes:
@@ -311,19 +387,39 @@ def npy_header(data: bytes, rng: random.Random) -> bytes:
     what = rng.randrange(6)
     if what == 0:
         huge = rng.choice((100_000, 2**31, 2**40))
-        shape = rng.choice((
-            (), (0,), shape[:1], shape + (1,), shape + (2,), (0,) + shape[1:], shape[:-1] + (0,),
-            (huge,) * len(shape), (huge,) + shape[1:], shape[:-1] + (2**16,), (1, 1, 2**20),
-            (2**31, 2**31, 2**31), (-1,) + shape[1:], (len(body),),
-        ))
+        shape = rng.choice(
+            (
+                (),
+                (0,),
+                shape[:1],
+                shape + (1,),
+                shape + (2,),
+                (0,) + shape[1:],
+                shape[:-1] + (0,),
+                (huge,) * len(shape),
+                (huge,) + shape[1:],
+                shape[:-1] + (2**16,),
+                (1, 1, 2**20),
+                (2**31, 2**31, 2**31),
+                (-1,) + shape[1:],
+                (len(body),),
+            )
+        )
     elif what == 1:
         d["descr"] = rng.choice(_DESCRS)
     elif what == 2:
         d["fortran_order"] = not d["fortran_order"]
     elif what == 3:
-        header = rng.choice(("{}", "[]", "{'descr': '<f8'}", "__import__('os').system('false')",
-                             "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 3)" + "," * 5000 + "}",
-                             "{'descr': '<f8', 'fortran_order': False, 'shape': " + "(" * 200 + ")" * 200 + "}"))
+        header = rng.choice(
+            (
+                "{}",
+                "[]",
+                "{'descr': '<f8'}",
+                "__import__('os').system('false')",
+                "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 3)" + "," * 5000 + "}",
+                "{'descr': '<f8', 'fortran_order': False, 'shape': " + "(" * 200 + ")" * 200 + "}",
+            )
+        )
         return npy_build(header, body)
     elif what == 4:
         out = bytearray(data)
@@ -350,7 +446,9 @@ def npz_member(data: bytes, rng: random.Random) -> bytes:
     if what == 0:
         members[name] = npy_header(members[name], rng)
     elif what == 1:
-        members[rng.choice(("w.npy", "bias.npy", "layer.weight.npy", "a.weight.npy", "weight"))] = members.pop(name)
+        members[rng.choice(("w.npy", "bias.npy", "layer.weight.npy", "a.weight.npy", "weight"))] = (
+            members.pop(name)
+        )
     elif what == 2:
         out = io.BytesIO()
         np.save(out, np.array([[1, "x", None]], dtype=object), allow_pickle=True)
@@ -360,10 +458,18 @@ def npz_member(data: bytes, rng: random.Random) -> bytes:
         np.save(out, np.eye(3) * (1 + 2j))
         members[name] = out.getvalue()
     elif what == 4:
-        members = rng.choice(({}, dict(members, **{f"x{i}.npy": members[name] for i in range(300)}),
-                              {"../weight.npy": members[name]}, {"weight.npy": b"not an array"}))
+        members = rng.choice(
+            (
+                {},
+                dict(members, **{f"x{i}.npy": members[name] for i in range(300)}),
+                {"../weight.npy": members[name]},
+                {"weight.npy": b"not an array"},
+            )
+        )
     else:  # huge declared shape, tiny data, deflated
-        members[name] = npy_build("{'descr': '<f8', 'fortran_order': False, 'shape': (100000, 100000), }", b"\0" * 64)
+        members[name] = npy_build(
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (100000, 100000), }", b"\0" * 64
+        )
     out = io.BytesIO()
     compression = zipfile.ZIP_DEFLATED if rng.random() < 0.5 else zipfile.ZIP_STORED
     with zipfile.ZipFile(out, "w", compression) as zf:

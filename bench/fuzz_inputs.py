@@ -34,17 +34,30 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 #: Small corpus files (path, bands to mix under the default --alpha keep; None = unknown or
 #: unreadable, then apply mixes --bands 1). A fixed sample: every layout, codec and dtype kind.
 CORPUS_SAMPLE = (
-    ("rasterio/byte.tif", 1), ("rasterio/float32.tif", 1), ("rasterio/float_nan.tif", 1),
-    ("rasterio/rotated.tif", 1), ("rasterio/rgb-byte-tenth.tif", 3),
-    ("image-tiff/extra_bits_rgb_8b.tiff", 4), ("image-tiff/random-fp16-pred3.tiff", 1),
-    ("image-tiff/geo-5b.tif", 5), ("image-tiff/int16_zstd.tif", 1), ("image-tiff/BigTIFF.tif", 3),
-    ("image-tiff/BigTIFFMotorola.tif", 3), ("image-tiff/12bit.cropped.rgb.tiff", 3),
-    ("libtiff/test_two_ifds.tif", 1), ("libtiff/webp_lossless_rgba_alpha_fully_opaque.tif", 3),
-    ("libtiff/test_float64_predictor2_be_lzw.tif", 1), ("libtiff/minisblack-2c-8b-alpha.tiff", 1),
-    ("libtiff/logluv-3c-16b.tiff", None), ("libtiff/32bpp-None.tiff", 3),
-    ("libtiff/tiff_with_subifd_chain.tif", 1), ("libtiff/minisblack-1c-8b.pgm", 1),
-    ("libtiff/quad-tile.jpg.tiff", 3), ("libtiffpic/smallliz.tif", 3),
-    ("libtiffpic/depth/flower-palette-02.tif", 3), ("libtiffpic/depth/flower-rgb-planar-02.tif", 3),
+    ("rasterio/byte.tif", 1),
+    ("rasterio/float32.tif", 1),
+    ("rasterio/float_nan.tif", 1),
+    ("rasterio/rotated.tif", 1),
+    ("rasterio/rgb-byte-tenth.tif", 3),
+    ("image-tiff/extra_bits_rgb_8b.tiff", 4),
+    ("image-tiff/random-fp16-pred3.tiff", 1),
+    ("image-tiff/geo-5b.tif", 5),
+    ("image-tiff/int16_zstd.tif", 1),
+    ("image-tiff/BigTIFF.tif", 3),
+    ("image-tiff/BigTIFFMotorola.tif", 3),
+    ("image-tiff/12bit.cropped.rgb.tiff", 3),
+    ("libtiff/test_two_ifds.tif", 1),
+    ("libtiff/webp_lossless_rgba_alpha_fully_opaque.tif", 3),
+    ("libtiff/test_float64_predictor2_be_lzw.tif", 1),
+    ("libtiff/minisblack-2c-8b-alpha.tiff", 1),
+    ("libtiff/logluv-3c-16b.tiff", None),
+    ("libtiff/32bpp-None.tiff", 3),
+    ("libtiff/tiff_with_subifd_chain.tif", 1),
+    ("libtiff/minisblack-1c-8b.pgm", 1),
+    ("libtiff/quad-tile.jpg.tiff", 3),
+    ("libtiffpic/smallliz.tif", 3),
+    ("libtiffpic/depth/flower-palette-02.tif", 3),
+    ("libtiffpic/depth/flower-rgb-planar-02.tif", 3),
     ("libtiffpic/depth/flower-separated-contig-08.tif", 4),
 )
 
@@ -110,17 +123,53 @@ def generated_seeds() -> list[Seed]:
     u16 = _pixels(40, 48, 3, "uint16")
     seeds = [
         Seed("tiled.tif", "tiff", "image", _tiff(rgb8, photometric="rgb", tile=(16, 16)), 3),
-        Seed("planar.tif", "tiff", "image", _tiff(np.moveaxis(u16, 2, 0), photometric="rgb",
-             planarconfig="separate", rowsperstrip=8), 3),
-        Seed("deflate.tif", "tiff", "image", _tiff(_pixels(40, 48, 4, "float32"),
-             photometric="minisblack", planarconfig="contig", compression="zlib",
-             predictor=True, rowsperstrip=16), 4),
-        Seed("lzw-int16.tif", "tiff", "image", _tiff(_pixels(40, 48, 1, "int16")[..., 0],
-             compression="lzw", predictor=True, rowsperstrip=8), 1),
-        Seed("rgba.tif", "tiff", "image", _tiff(_pixels(32, 40, 4, "uint8"), photometric="rgb",
-             extrasamples=["unassalpha"], compression="packbits"), 3),
-        Seed("jpeg-tiled.tif", "tiff", "image", _tiff(rgb8, photometric="rgb", tile=(16, 16),
-             compression="jpeg"), 3),
+        Seed(
+            "planar.tif",
+            "tiff",
+            "image",
+            _tiff(np.moveaxis(u16, 2, 0), photometric="rgb", planarconfig="separate", rowsperstrip=8),
+            3,
+        ),
+        Seed(
+            "deflate.tif",
+            "tiff",
+            "image",
+            _tiff(
+                _pixels(40, 48, 4, "float32"),
+                photometric="minisblack",
+                planarconfig="contig",
+                compression="zlib",
+                predictor=True,
+                rowsperstrip=16,
+            ),
+            4,
+        ),
+        Seed(
+            "lzw-int16.tif",
+            "tiff",
+            "image",
+            _tiff(_pixels(40, 48, 1, "int16")[..., 0], compression="lzw", predictor=True, rowsperstrip=8),
+            1,
+        ),
+        Seed(
+            "rgba.tif",
+            "tiff",
+            "image",
+            _tiff(
+                _pixels(32, 40, 4, "uint8"),
+                photometric="rgb",
+                extrasamples=["unassalpha"],
+                compression="packbits",
+            ),
+            3,
+        ),
+        Seed(
+            "jpeg-tiled.tif",
+            "tiff",
+            "image",
+            _tiff(rgb8, photometric="rgb", tile=(16, 16), compression="jpeg"),
+            3,
+        ),
         Seed("big.tif", "tiff", "image", _tiff(u16, photometric="rgb", bigtiff=True, rowsperstrip=10), 3),
         Seed("rgb8.png", "png", "image", _pillow(rgb8, "PNG"), 3),
         Seed("gray16.png", "png", "image", imagecodecs.png_encode(np.ascontiguousarray(u16[..., 0])), 1),
@@ -245,9 +294,14 @@ def random_bytes(data: bytes, rng: random.Random) -> bytes:
 
 
 GENERIC: dict[str, Mutator] = {
-    "truncate": truncate, "bitflip": bitflip, "overwrite": overwrite, "insert": insert,
-    "delete": delete, "random": random_bytes,
+    "truncate": truncate,
+    "bitflip": bitflip,
+    "overwrite": overwrite,
+    "insert": insert,
+    "delete": delete,
+    "random": random_bytes,
 }
+
 
 def mutate(seed: Seed, rng: random.Random) -> tuple[str, bytes]:
     """One to three mutations of `seed` (3 % of cases: none). Returns (name, bytes)."""
@@ -268,6 +322,16 @@ def mutate(seed: Seed, rng: random.Random) -> tuple[str, bytes]:
 
 
 __all__ = [
-    "AWARE", "CORPUS", "CORPUS_SAMPLE", "DATA", "GENERIC", "Seed", "all_seeds", "corpus_seeds",
-    "data_seeds", "generated_seeds", "mutate", "sniff",
+    "AWARE",
+    "CORPUS",
+    "CORPUS_SAMPLE",
+    "DATA",
+    "GENERIC",
+    "Seed",
+    "all_seeds",
+    "corpus_seeds",
+    "data_seeds",
+    "generated_seeds",
+    "mutate",
+    "sniff",
 ]

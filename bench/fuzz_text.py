@@ -8,9 +8,34 @@ from __future__ import annotations
 import json
 import random
 
-NUMBERS = ("1e308", "-1e308", "1e309", "-1e309", "1" + "0" * 400, "9" * 5000, "NaN", "Infinity",
-           "-Infinity", "1e-320", "-0.0", "3.5e38", "1.7976931348623157e308", "true", "null",
-           '"1"', "[]", "{}", "0x10", "1_000", "\u2212" "1", "\uff11", "", "1e", "--1", ".")
+NUMBERS = (
+    "1e308",
+    "-1e308",
+    "1e309",
+    "-1e309",
+    "1" + "0" * 400,
+    "9" * 5000,
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "1e-320",
+    "-0.0",
+    "3.5e38",
+    "1.7976931348623157e308",
+    "true",
+    "null",
+    '"1"',
+    "[]",
+    "{}",
+    "0x10",
+    "1_000",
+    "\u22121",
+    "\uff11",
+    "",
+    "1e",
+    "--1",
+    ".",
+)
 
 
 def json_struct(data: bytes, rng: random.Random) -> bytes:
@@ -33,25 +58,55 @@ def json_struct(data: bytes, rng: random.Random) -> bytes:
         row[rng.randrange(len(row))] = "@NUM@"
         return json.dumps(doc).replace('"@NUM@"', rng.choice(NUMBERS)).encode()
     if what == 2:
-        doc["weights"] = rng.choice((
-            [], [[]], [[1, 2], [3]], [1, 2, 3], 5, "abc", None, {"a": 1}, [[0.1, 0.2, 0.3]] * 5000,
-            [[0.01] * 3] * 3 + [[0.5] * 200_000], [[[1]]], [["a", "b", "c"]], [[True, False, True]] * 3,
-            [[None] * 3] * 3, [[1, 2, 3], [4, 5, 6], [7, 8, 9]] * 100_000,
-        ))
+        doc["weights"] = rng.choice(
+            (
+                [],
+                [[]],
+                [[1, 2], [3]],
+                [1, 2, 3],
+                5,
+                "abc",
+                None,
+                {"a": 1},
+                [[0.1, 0.2, 0.3]] * 5000,
+                [[0.01] * 3] * 3 + [[0.5] * 200_000],
+                [[[1]]],
+                [["a", "b", "c"]],
+                [[True, False, True]] * 3,
+                [[None] * 3] * 3,
+                [[1, 2, 3], [4, 5, 6], [7, 8, 9]] * 100_000,
+            )
+        )
     elif what == 3:
         doc["bias"] = rng.choice(([], [1], 5, "x", [[1, 2, 3]], [None] * 3, [0.1] * 100_000, {"b": 1}))
     elif what == 4:
-        doc = rng.choice(([], "text", 1, None, {"bias": [0, 0, 0]},
-                          {"layers": [{"weights": doc["weights"], "activation": "relu"}] * 2},
-                          {"layers": "x", "weights": doc["weights"]},
-                          dict(doc, names=[1, 2, 3]), dict(doc, names=["a"] * 100_000)))
+        doc = rng.choice(
+            (
+                [],
+                "text",
+                1,
+                None,
+                {"bias": [0, 0, 0]},
+                {"layers": [{"weights": doc["weights"], "activation": "relu"}] * 2},
+                {"layers": "x", "weights": doc["weights"]},
+                dict(doc, names=[1, 2, 3]),
+                dict(doc, names=["a"] * 100_000),
+            )
+        )
     else:
         text = json.dumps(doc)
-        return rng.choice((
-            b"\xef\xbb\xbf" + text.encode(), text.encode("utf-16"), text.encode() + b"\x00garbage",
-            b"", b"   \n", b"// comment\n" + text.encode(), text.replace('"weights"', '"weights": 1, "weights"', 1).encode(),
-            text.encode().replace(b"x", b"\xff\xfe"),
-        ))
+        return rng.choice(
+            (
+                b"\xef\xbb\xbf" + text.encode(),
+                text.encode("utf-16"),
+                text.encode() + b"\x00garbage",
+                b"",
+                b"   \n",
+                b"// comment\n" + text.encode(),
+                text.replace('"weights"', '"weights": 1, "weights"', 1).encode(),
+                text.encode().replace(b"x", b"\xff\xfe"),
+            )
+        )
     return json.dumps(doc).encode()
 
 
@@ -67,13 +122,28 @@ def text_table(data: bytes, rng: random.Random) -> bytes:
         lines[i] = ",".join(cells)
     elif what == 1 and rows:
         i = rng.choice(rows)
-        lines[i] = rng.choice((lines[i] + ",1", lines[i].rsplit(",", 1)[0], ",".join(["0.1"] * 100_000),
-                               lines[i] + ",", ",,", "1 ,\t, 2"))
+        lines[i] = rng.choice(
+            (
+                lines[i] + ",1",
+                lines[i].rsplit(",", 1)[0],
+                ",".join(["0.1"] * 100_000),
+                lines[i] + ",",
+                ",,",
+                "1 ,\t, 2",
+            )
+        )
     elif what == 2:
         lines = rng.choice(([], ["# only a comment"], [""] * 5, lines * 100_000, [lines[0]] if lines else []))
     else:
         text = "\n".join(lines)
-        return rng.choice((text.replace("\n", "\r\n").encode(), text.replace("\n", "\r").encode(),
-                           b"\xef\xbb\xbf" + text.encode(), text.encode("utf-16"), text.encode() + b"\x00",
-                           text.encode().replace(b"0", b"\xff", 1)))
+        return rng.choice(
+            (
+                text.replace("\n", "\r\n").encode(),
+                text.replace("\n", "\r").encode(),
+                b"\xef\xbb\xbf" + text.encode(),
+                text.encode("utf-16"),
+                text.encode() + b"\x00",
+                text.encode().replace(b"0", b"\xff", 1),
+            )
+        )
     return ("\n".join(lines) + "\n").encode()

@@ -113,8 +113,10 @@ def prepare_checkout() -> None:
 
     compileall.compile_dir(SRC / "chanmix", quiet=1)
     if not any((SRC / "chanmix" / f"_mixloops{suffix}").exists() for suffix in EXTENSION_SUFFIXES):
-        print("warning: the C kernel is not built in src/ (pip install -e .): chanmix runs on its NumPy path",
-              file=sys.stderr)
+        print(
+            "warning: the C kernel is not built in src/ (pip install -e .): chanmix runs on its NumPy path",
+            file=sys.stderr,
+        )
 
 
 def main() -> None:

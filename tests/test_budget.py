@@ -74,8 +74,12 @@ def chanmix(*args: object, env: dict[str, str] | None = None) -> subprocess.Comp
     )
     environment.update({"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}, **(env or {}))
     return subprocess.run(
-        [sys.executable, "-m", "chanmix", *map(str, args)], env=environment, preexec_fn=_limited,
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "chanmix", *map(str, args)],
+        env=environment,
+        preexec_fn=_limited,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -229,7 +233,8 @@ def test_png_16_bit_header(tmp_path):
     path.write_bytes(imagecodecs.png_encode(np.zeros((3, 4, 3), np.uint16)))
     assert decoded_shape(str(path)) == ((3, 4, 3), np.dtype(np.uint16))
     assert decoded_shape(str(png_bomb(tmp_path / "b.png", 100000, 100000))) == (
-        (100000, 100000, 3), np.dtype(np.uint8)
+        (100000, 100000, 3),
+        np.dtype(np.uint8),
     )
 
 
@@ -295,8 +300,9 @@ def test_png_bomb_is_refused_in_one_line(tmp_path, command):
     done = chanmix(command[0], bomb, *(a.format(out=out) for a in command[1:]))
     assert done.returncode == 1
     line = one_line(done.stderr)
-    assert line.startswith(f"Error: {bomb}: decoding this 1000000 x 1000000 x 3 uint8 image whole "
-                           "needs 2.7 TiB,")
+    assert line.startswith(
+        f"Error: {bomb}: decoding this 1000000 x 1000000 x 3 uint8 image whole needs 2.7 TiB,"
+    )
     assert line.endswith("allow more with --max-memory or CHANMIX_MAX_MEMORY")
     assert not out.exists()
 
@@ -413,6 +419,7 @@ def test_the_default_budget_fits_within_an_address_space_limit():
 
     code = "from chanmix.budget import default_budget; print(default_budget())"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")}
-    done = subprocess.run([sys.executable, "-c", code], preexec_fn=limit, capture_output=True, text=True,
-                          env=env, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], preexec_fn=limit, capture_output=True, text=True, env=env, check=True
+    )
     assert 0 < int(done.stdout) <= 1 << 30

@@ -87,8 +87,21 @@ def test_several_matrices_compose_into_their_product(run, samples, tmp_path):
     (tmp_path / "ab.json").write_text(json.dumps({"weights": product.tolist(), "bias": bias.tolist()}))
     one, two = tmp_path / "one.tif", tmp_path / "two.tif"
     src = samples / "astronaut.png"
-    assert run("apply", src, "-m", tmp_path / "a.txt", "-m", tmp_path / "b.txt", "-o", two,
-               "--save-matrix", tmp_path / "used.json").exit_code == 0
+    assert (
+        run(
+            "apply",
+            src,
+            "-m",
+            tmp_path / "a.txt",
+            "-m",
+            tmp_path / "b.txt",
+            "-o",
+            two,
+            "--save-matrix",
+            tmp_path / "used.json",
+        ).exit_code
+        == 0
+    )
     assert run("apply", src, "-m", tmp_path / "ab.json", "-o", one).exit_code == 0
     np.testing.assert_array_equal(tifffile.imread(one), tifffile.imread(two))
     used = json.loads((tmp_path / "used.json").read_text())
@@ -98,8 +111,18 @@ def test_several_matrices_compose_into_their_product(run, samples, tmp_path):
 
 def test_bands_dtype_and_npy_output(run, samples, tmp_path):
     out = tmp_path / "sel.npy"
-    result = run("apply", samples / "multispectral.tif", "--bands", "7,4,3", "-c", "1,0,0;0,1,0;0,0,1",
-                 "--dtype", "float32", "-o", out)
+    result = run(
+        "apply",
+        samples / "multispectral.tif",
+        "--bands",
+        "7,4,3",
+        "-c",
+        "1,0,0;0,1,0;0,0,1",
+        "--dtype",
+        "float32",
+        "-o",
+        out,
+    )
     assert result.exit_code == 0, result.output
     cube = tifffile.imread(samples / "multispectral.tif")
     got = np.load(out)
@@ -109,8 +132,22 @@ def test_bands_dtype_and_npy_output(run, samples, tmp_path):
 
 def test_percentile_stretch_to_uint8_png(run, samples, tmp_path):
     out = tmp_path / "fc.png"
-    result = run("apply", samples / "multispectral.tif", "--bands", "7,4,3", "-c", "1,0,0;0,1,0;0,0,1",
-                 "--dtype", "uint8", "--rescale", "percentile", "--percentiles", "1,99", "-o", out)
+    result = run(
+        "apply",
+        samples / "multispectral.tif",
+        "--bands",
+        "7,4,3",
+        "-c",
+        "1,0,0;0,1,0;0,0,1",
+        "--dtype",
+        "uint8",
+        "--rescale",
+        "percentile",
+        "--percentiles",
+        "1,99",
+        "-o",
+        out,
+    )
     assert result.exit_code == 0, result.output
     got = np.asarray(Image.open(out)).reshape(-1, 3)
     cube = tifffile.imread(samples / "multispectral.tif")[:, :, [6, 3, 2]].reshape(-1, 3)
@@ -122,8 +159,9 @@ def test_percentile_stretch_to_uint8_png(run, samples, tmp_path):
 
 def test_sixteen_bit_rgb_png_output(run, samples, tmp_path):
     out = tmp_path / "rgb16.png"
-    result = run("apply", samples / "multispectral.tif", "--bands", "1,2,3", "-c", "1,0,0;0,1,0;0,0,1",
-                 "-o", out)
+    result = run(
+        "apply", samples / "multispectral.tif", "--bands", "1,2,3", "-c", "1,0,0;0,1,0;0,0,1", "-o", out
+    )
     assert result.exit_code == 0, result.output
     back = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)[:, :, ::-1]
     assert back.dtype == np.uint16
@@ -134,10 +172,17 @@ def test_planar_and_interleaved_tiffs_give_identical_results(run, tmp_path):
     rng = np.random.default_rng(0)
     pixels = rng.integers(0, 65536, size=(64, 80, 5), dtype=np.uint16)
     tifffile.imwrite(tmp_path / "contig.tif", pixels, photometric="minisblack", planarconfig="contig")
-    tifffile.imwrite(tmp_path / "planar.tif", pixels.transpose(2, 0, 1), photometric="minisblack",
-                     planarconfig="separate")
-    tifffile.imwrite(tmp_path / "tiled.tif", pixels, photometric="minisblack", planarconfig="contig",
-                     tile=(32, 32), compression="zlib")
+    tifffile.imwrite(
+        tmp_path / "planar.tif", pixels.transpose(2, 0, 1), photometric="minisblack", planarconfig="separate"
+    )
+    tifffile.imwrite(
+        tmp_path / "tiled.tif",
+        pixels,
+        photometric="minisblack",
+        planarconfig="contig",
+        tile=(32, 32),
+        compression="zlib",
+    )
     coeffs = "0.1,0.2,0.3,0.2,0.2,0; 1,-1,0,0,0,0.5"
     outs = []
     for name in ("contig", "planar", "tiled"):
@@ -196,8 +241,9 @@ def test_linear_light_preset(run, samples, photo, tmp_path):
     w = get_preset("protanopia").mix.weights
     x = photo.astype(np.float64) / 255
     lin = np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4) @ w.T
-    enc = np.sign(lin) * np.where(np.abs(lin) <= 0.0031308, np.abs(lin) * 12.92,
-                                  1.055 * np.abs(lin) ** (1 / 2.4) - 0.055)
+    enc = np.sign(lin) * np.where(
+        np.abs(lin) <= 0.0031308, np.abs(lin) * 12.92, 1.055 * np.abs(lin) ** (1 / 2.4) - 0.055
+    )
     expected = np.clip(np.rint(enc * 255), 0, 255)
     assert np.abs(np.asarray(Image.open(out)).astype(int) - expected).max() <= 1
 
@@ -235,8 +281,16 @@ def test_templates_and_outdir_for_several_inputs(run, samples, tmp_path):
 
 def test_one_failing_input_does_not_stop_the_others(run, samples, tmp_path):
     (tmp_path / "bad.png").write_text("not an image")
-    result = run("apply", samples / "astronaut.png", tmp_path / "bad.png", samples / "coffee.png",
-                 "-p", "sepia", "-O", tmp_path / "out")
+    result = run(
+        "apply",
+        samples / "astronaut.png",
+        tmp_path / "bad.png",
+        samples / "coffee.png",
+        "-p",
+        "sepia",
+        "-O",
+        tmp_path / "out",
+    )
     assert result.exit_code == 1
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["astronaut.png", "coffee.png"]
     lines = result.stderr.strip().splitlines()

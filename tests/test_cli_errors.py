@@ -285,8 +285,11 @@ def test_more_channels_than_tiff_holds_is_a_usage_error(run, rgb, tmp_path):
     assert result.exit_code == 2 and "at most 65535 channels" in one_line(result)
 
 
-@pytest.mark.parametrize("field", [(24, 4), (24, 3), (28, 7), (26, 1), (27, 1), (16, 0)],
-                         ids=["depth", "depth-for-rgb", "interlace", "compression", "filter", "width"])
+@pytest.mark.parametrize(
+    "field",
+    [(24, 4), (24, 3), (28, 7), (26, 1), (27, 1), (16, 0)],
+    ids=["depth", "depth-for-rgb", "interlace", "compression", "filter", "width"],
+)
 def test_a_png_header_libpng_refuses_is_one_line(rgb, tmp_path, field):
     """libpng prints a 'PNG warning' line of its own for these: Pillow reads or refuses them."""
     import struct
@@ -320,8 +323,15 @@ def test_an_interlaced_png_is_read_without_libpng_s_warning(tmp_path):
 
     image = np.random.default_rng(4).integers(0, 256, (13, 11, 3), dtype=np.uint8)
     raw = b""
-    for top, left, down, across in ((0, 0, 8, 8), (0, 4, 8, 8), (4, 0, 8, 4), (0, 2, 4, 4), (2, 0, 4, 2),
-                                    (0, 1, 2, 2), (1, 0, 2, 1)):
+    for top, left, down, across in (
+        (0, 0, 8, 8),
+        (0, 4, 8, 8),
+        (4, 0, 8, 4),
+        (0, 2, 4, 4),
+        (2, 0, 4, 2),
+        (0, 1, 2, 2),
+        (1, 0, 2, 1),
+    ):
         for row in image[top::down, left::across]:
             raw += b"\x00" + row.tobytes() if row.size else b""
 
@@ -335,8 +345,12 @@ def test_an_interlaced_png_is_read_without_libpng_s_warning(tmp_path):
     path.write_bytes(png)
     np.testing.assert_array_equal(np.asarray(Image.open(path)), image)
     base, env = command()
-    done = subprocess.run([*base, "apply", path, "-c", "1,0,0;0,1,0;0,0,1", "-o", tmp_path / "o.npy"],
-                          capture_output=True, text=True, env=env)
+    done = subprocess.run(
+        [*base, "apply", path, "-c", "1,0,0;0,1,0;0,0,1", "-o", tmp_path / "o.npy"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert done.returncode == 0 and done.stderr == ""
     np.testing.assert_array_equal(np.load(tmp_path / "o.npy"), image)
 
@@ -354,8 +368,12 @@ def test_libpng_warnings_on_ancillary_chunks_are_not_passed_through(rgb, tmp_pat
     bad = tmp_path / "sbit.png"
     bad.write_bytes(data[:33] + sbit + data[33:])
     base, env = command()
-    done = subprocess.run([*base, "apply", bad, "-p", "sepia", "-o", tmp_path / "o.png"],
-                          capture_output=True, text=True, env=env)
+    done = subprocess.run(
+        [*base, "apply", bad, "-p", "sepia", "-o", tmp_path / "o.png"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert done.returncode == 0 and done.stderr == ""
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "o.png")).shape, (8, 9, 3))
 
@@ -391,8 +409,9 @@ def test_a_damaged_resolution_is_not_carried_to_png(run, tmp_path):
     import tifffile
 
     source = tmp_path / "res.tif"
-    tifffile.imwrite(source, np.zeros((4, 5, 3), np.uint8), photometric="rgb",
-                     resolution=(4e9, 4e9), resolutionunit="INCH")  # 1.6e11 pixels per metre
+    tifffile.imwrite(
+        source, np.zeros((4, 5, 3), np.uint8), photometric="rgb", resolution=(4e9, 4e9), resolutionunit="INCH"
+    )  # 1.6e11 pixels per metre
     result = run("apply", source, "-p", "sepia", "-o", tmp_path / "o.png")
     assert result.exit_code == 0, result.stderr
     assert "dpi" not in Image.open(tmp_path / "o.png").info

@@ -90,8 +90,19 @@ def test_nodata_and_mask_leave_pixels_out_exactly(run, cube, tmp_path):
     mask[:, 100:] = 255
     tifffile.imwrite(tmp_path / "mask.tif", mask)
     out = tmp_path / "pca.json"
-    result = run("fit", "pca", tmp_path / "nd.tif", "-k", "3", "--nodata", "0",
-                 "--mask", tmp_path / "mask.tif", "-o", out)
+    result = run(
+        "fit",
+        "pca",
+        tmp_path / "nd.tif",
+        "-k",
+        "3",
+        "--nodata",
+        "0",
+        "--mask",
+        tmp_path / "mask.tif",
+        "-o",
+        out,
+    )
     assert result.exit_code == 0, result.output
     valid = (img != 0).all(axis=2) & (mask != 0)
     matrix = json.loads(out.read_text())
@@ -134,8 +145,16 @@ def test_apply_fit_reproduces_the_target(run, samples, tmp_path):
     src = samples / "astronaut.png"
     coeffs = "0.7,0.1,0,0.02; 0,1,0,0; 0.2,0,0.7,0"
     assert run("apply", src, "-c", coeffs, "-o", tmp_path / "t.png").exit_code == 0
-    result = run("apply", src, "--fit", tmp_path / "t.png", "-o", tmp_path / "r.png", "--save-matrix",
-                 tmp_path / "used.json")
+    result = run(
+        "apply",
+        src,
+        "--fit",
+        tmp_path / "t.png",
+        "-o",
+        tmp_path / "r.png",
+        "--save-matrix",
+        tmp_path / "used.json",
+    )
     assert result.exit_code == 0, result.output
     used = load_matrix(tmp_path / "used.json")
     np.testing.assert_allclose(used.weights, [[0.7, 0.1, 0], [0, 1, 0], [0.2, 0, 0.7]], atol=2e-3)
@@ -173,11 +192,26 @@ def test_fit_errors(run, samples, corpus, tmp_path):
     assert result.exit_code == 2 and "-k" in result.stderr
     result = run("fit", "pca", samples / "multispectral.tif", "-k", "1.5", "-o", tmp_path / "p.json")
     assert result.exit_code == 2 and "-k" in result.stderr
-    result = run("fit", "pca", samples / "multispectral.tif", samples / "astronaut.png", "-k", "2",
-                 "-o", tmp_path / "p.json")
+    result = run(
+        "fit",
+        "pca",
+        samples / "multispectral.tif",
+        samples / "astronaut.png",
+        "-k",
+        "2",
+        "-o",
+        tmp_path / "p.json",
+    )
     assert result.exit_code == 2 and "same number of bands" in result.stderr
-    result = run("fit", "lstsq", samples / "astronaut.png", "--target", samples / "coffee.png", "-o",
-                 tmp_path / "l.json")
+    result = run(
+        "fit",
+        "lstsq",
+        samples / "astronaut.png",
+        "--target",
+        samples / "coffee.png",
+        "-o",
+        tmp_path / "l.json",
+    )
     assert result.exit_code == 2 and "coffee.png" in result.stderr
     result = run("apply", samples / "astronaut.png", "--pca", "2", "-p", "sepia", "-o", tmp_path / "x.png")
     assert result.exit_code == 2 and "one way" in result.stderr

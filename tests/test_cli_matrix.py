@@ -52,8 +52,16 @@ def test_compose_is_the_product_in_order(run, two, tmp_path):
 
 
 def test_compose_refuses_what_does_not_chain(run, two, tmp_path):
-    result = run("matrix", "compose", tmp_path / "b.csv", tmp_path / "a.json", "--inputs", "4", "-o",
-                 tmp_path / "x.json")
+    result = run(
+        "matrix",
+        "compose",
+        tmp_path / "b.csv",
+        tmp_path / "a.json",
+        "--inputs",
+        "4",
+        "-o",
+        tmp_path / "x.json",
+    )
     assert result.exit_code == 2 and "a.json" in result.stderr
     assert not (tmp_path / "x.json").exists()
 

@@ -86,8 +86,10 @@ def test_two_outputs_of_one_run_may_not_be_one_file(run, files):
     result = run("apply", "img.png", "-p", "sepia", "-o", "o.png", "--save-matrix", "o.png")
     refused(result, "writes that file too")
     os.symlink("o.png", "alias.json")
-    refused(run("apply", "img.png", "-p", "sepia", "-o", "o.png", "--save-matrix", "alias.json"),
-            "writes that file too")
+    refused(
+        run("apply", "img.png", "-p", "sepia", "-o", "o.png", "--save-matrix", "alias.json"),
+        "writes that file too",
+    )
     assert snapshot(files) == before
 
 

@@ -88,8 +88,17 @@ def test_duplicate_band_is_reported_and_solved():
 def test_dependent_groups_are_told_apart():
     rng = np.random.default_rng(4)
     base = rng.random((3000, 4))
-    x = np.column_stack([base[:, 0], base[:, 1], base[:, 0] + 2 * base[:, 1],  # 0, 1, 2 related
-                         base[:, 2], 0.5 * base[:, 3], np.full(3000, 0.3), base[:, 3]])
+    x = np.column_stack(
+        [
+            base[:, 0],
+            base[:, 1],
+            base[:, 0] + 2 * base[:, 1],  # 0, 1, 2 related
+            base[:, 2],
+            0.5 * base[:, 3],
+            np.full(3000, 0.3),
+            base[:, 3],
+        ]
+    )
     y = base @ rng.normal(size=(4, 2))
     fit = fit_lstsq(CrossMoments.of(x, y))
     assert fit.collinear == [[0, 1, 2], [4, 6], [5]]

@@ -17,10 +17,14 @@ def scene(seed: int = 0, size: int = 160):
     """Two smooth latent fields mixed into 6 bands, plus white noise of SIGMA per band."""
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:size, 0:size] / size
-    latent = np.stack([np.sin(2 * np.pi * (xx + 0.3 * yy)) + 0.5 * np.cos(5 * yy),
-                       np.cos(3 * np.pi * yy) * np.sin(np.pi * xx) + yy], axis=-1)
-    loadings = np.array([[0.10, 0.08, 0.05, -0.06, 0.12, 0.02],
-                         [0.03, -0.05, 0.04, 0.10, 0.02, 0.09]])
+    latent = np.stack(
+        [
+            np.sin(2 * np.pi * (xx + 0.3 * yy)) + 0.5 * np.cos(5 * yy),
+            np.cos(3 * np.pi * yy) * np.sin(np.pi * xx) + yy,
+        ],
+        axis=-1,
+    )
+    loadings = np.array([[0.10, 0.08, 0.05, -0.06, 0.12, 0.02], [0.03, -0.05, 0.04, 0.10, 0.02, 0.09]])
     clean = latent @ loadings + 0.4
     return clean + rng.normal(size=clean.shape) * SIGMA, latent
 

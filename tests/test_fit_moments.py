@@ -121,9 +121,9 @@ def test_precision_with_a_large_mean_beats_the_naive_sum_of_squares(monkeypatch)
     monkeypatch.setattr(moments_module, "CHUNK_PIXELS", 4096)
     rng = np.random.default_rng(7)
     p, n = 2_000_000, 4
-    signal = rng.normal(size=(p, n)) @ np.diag([4e-3, 2e-3, 1e-3, 5e-4]) @ np.linalg.qr(
-        rng.normal(size=(n, n))
-    )[0]
+    signal = (
+        rng.normal(size=(p, n)) @ np.diag([4e-3, 2e-3, 1e-3, 5e-4]) @ np.linalg.qr(rng.normal(size=(n, n)))[0]
+    )
     raw = np.clip(np.rint((0.9 + signal) * 65535), 0, 65535).astype(np.uint16)
     scale = 65535.0
     # Exact reference: integer sums, one rounding at the end.
@@ -131,8 +131,10 @@ def test_precision_with_a_large_mean_beats_the_naive_sum_of_squares(monkeypatch)
     total = ints.sum(axis=0)
     squares = ints.T @ ints
     exact = np.array(
-        [[(p * int(squares[i, j]) - int(total[i]) * int(total[j])) / (p * scale * scale)
-          for j in range(n)] for i in range(n)]
+        [
+            [(p * int(squares[i, j]) - int(total[i]) * int(total[j])) / (p * scale * scale) for j in range(n)]
+            for i in range(n)
+        ]
     )
     x = raw / scale
     ours = sum((Moments.of(x[s : s + 4096]) for s in range(0, p, 4096)), Moments.empty(n))
@@ -177,8 +179,7 @@ def test_noise_moments_estimate_white_noise_and_ignore_smooth_signal():
     # Smooth across columns: vertical waves and horizontal ramps (constant differences).
     smooth = np.stack([np.sin(6 * yy), 2 * xx, np.cos(4 * yy) + xx], axis=-1)
     img = smooth + rng.normal(size=(200, 300, 3)) * sigma
-    noise = sum((NoiseMoments.of(img[r : r + 16]) for r in range(0, 200, 16)),
-                NoiseMoments.empty(3))
+    noise = sum((NoiseMoments.of(img[r : r + 16]) for r in range(0, 200, 16)), NoiseMoments.empty(3))
     assert noise.count == 200 * 299
     estimate = noise.noise_covariance()
     assert np.allclose(np.sqrt(np.diag(estimate)), sigma, rtol=0.02)

@@ -24,8 +24,9 @@ def oriented(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def by_rows(img: np.ndarray, rows: int) -> Moments:
     """Statistics of an (h, w, N) image streamed as row bands."""
-    return sum((Moments.of(img[r : r + rows]) for r in range(0, img.shape[0], rows)),
-               Moments.empty(img.shape[2]))
+    return sum(
+        (Moments.of(img[r : r + rows]) for r in range(0, img.shape[0], rows)), Moments.empty(img.shape[2])
+    )
 
 
 def hyperspectral(seed: int = 0, shape=(60, 70, 40), factors: int = 5, noise: float = 0.01):

@@ -43,8 +43,18 @@ def test_harness_is_deterministic_and_covers_every_input_kind():
     again = [fuzz.make_case(seeds, 0, i) for i in range(SHORT_CASES)]
     assert first == again
     kinds = {c.kind for c in first}
-    for kind in ("tiff", "png", "jpeg", "bmp", "npy", "matrix json", "matrix csv", "matrix txt",
-                 "matrix npy", "matrix npz"):
+    for kind in (
+        "tiff",
+        "png",
+        "jpeg",
+        "bmp",
+        "npy",
+        "matrix json",
+        "matrix csv",
+        "matrix txt",
+        "matrix npy",
+        "matrix npz",
+    ):
         assert kind in kinds
     assert any(k.startswith("stdin ") for k in kinds)
     assert {c.command for c in first} >= {"info", "apply", "fit pca"}
@@ -89,8 +99,10 @@ def test_harness_catches_each_kind_of_failure(tmp_path):
     (src / "chanmix" / "__init__.py").write_text("")
     (src / "chanmix" / "__main__.py").write_text(FAKE_CHANMIX)
     kinds = ["clean", *fuzz.CATEGORIES]
-    cases = [fuzz.Case(i, "fake", "fake", "apply", "none", {}, (kind,), outputs=("out/out.tif",))
-             for i, kind in enumerate(kinds)]
+    cases = [
+        fuzz.Case(i, "fake", "fake", "apply", "none", {}, (kind,), outputs=("out/out.tif",))
+        for i, kind in enumerate(kinds)
+    ]
     report = fuzz.campaign(cases, jobs=2, timeout=3, memory=1 << 30, src=src)
     got = {kinds[r.case.id]: r.failures[:1] for r in report.results}
     assert got == {"clean": (), **{kind: (kind,) for kind in fuzz.CATEGORIES}}, report.table()

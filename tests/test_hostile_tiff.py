@@ -89,9 +89,7 @@ def ifd_ends(path: Path) -> tuple[list[int], str, int]:
     """Where each IFD's next-IFD offset is stored, the byte order and the offset size."""
     with tifffile.TiffFile(path) as tif:
         tiff = tif.tiff
-        ends = [
-            page.offset + tiff.tagnosize + len(page.tags) * tiff.tagsize for page in tif.pages
-        ]
+        ends = [page.offset + tiff.tagnosize + len(page.tags) * tiff.tagsize for page in tif.pages]
         return ends, tiff.byteorder, tiff.offsetsize
 
 
@@ -566,7 +564,10 @@ def test_a_strip_byte_count_past_the_end_of_the_file_allocates_nothing(tmp_path)
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     done = subprocess.run(
         [sys.executable, "-m", "chanmix", "apply", path, "-c", "1,0,0;0,1,0;0,0,1", "-o", tmp_path / "o.tif"],
-        env=env, capture_output=True, text=True, timeout=60,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30)),
     )
     assert done.returncode == 0 and done.stderr == "", done.stderr

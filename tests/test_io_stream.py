@@ -177,8 +177,14 @@ def test_layouts_read_in_bands_equal_the_data(tmp_path, segments, planar, compre
     with open_raster(tmp_path / "x.tif") as reader:
         for start, stop in [(3, 40), (17, 18), (31, 33), (15, 49), (70, 75)]:  # mid-segment edges
             np.testing.assert_array_equal(reader.read_rows(start, stop), data[start:stop])
-        for start, stop, left, right in [(0, 16, 0, 32), (3, 40, 5, 70), (16, 32, 32, 64), (70, 75, 64, 83),
-                                         (0, 75, 82, 83), (10, 11, 0, 83)]:
+        for start, stop, left, right in [
+            (0, 16, 0, 32),
+            (3, 40, 5, 70),
+            (16, 32, 32, 64),
+            (70, 75, 64, 83),
+            (0, 75, 82, 83),
+            (10, 11, 0, 83),
+        ]:
             window = reader.read_window(start, stop, left, right)
             np.testing.assert_array_equal(window, data[start:stop, left:right])
             assert window.flags.c_contiguous

@@ -77,8 +77,13 @@ def test_identity_is_exact_at_the_extremes_of_every_type(dtype):
     "dtype, expected",
     [
         # 0.5 * max, rounded half to even
-        ("uint8", 128), ("uint16", 32768), ("int16", 16384),
-        ("uint32", 2147483648), ("int32", 1073741824), ("float32", 0.5), ("float64", 0.5),
+        ("uint8", 128),
+        ("uint16", 32768),
+        ("int16", 16384),
+        ("uint32", 2147483648),
+        ("int32", 1073741824),
+        ("float32", 0.5),
+        ("float64", 0.5),
     ],
 )
 def test_a_bias_of_one_half_is_mid_grey_at_any_depth(dtype, expected):
@@ -172,8 +177,9 @@ def test_layout_of_the_input_array_does_not_matter():
 def test_srgb_transfer_round_trip_and_known_values():
     x = np.linspace(-1, 1, 2001)
     np.testing.assert_allclose(encode_srgb(decode_srgb(x.copy())), x, atol=1e-12)
-    np.testing.assert_allclose(decode_srgb(np.array([0.04045, 0.5, 1.0])),
-                               [0.04045 / 12.92, ((0.5 + 0.055) / 1.055) ** 2.4, 1.0])
+    np.testing.assert_allclose(
+        decode_srgb(np.array([0.04045, 0.5, 1.0])), [0.04045 / 12.92, ((0.5 + 0.055) / 1.055) ** 2.4, 1.0]
+    )
 
 
 def test_linear_mixes_in_linear_light():
@@ -209,16 +215,19 @@ def test_nodata_propagates_and_stays_out_of_the_rescale():
     out_f = apply(img, Mix([[1.0, 1.0]], [0.1]), nodata=0, dtype="float32")
     assert out_f[0, 0, 0] == 0.0  # float output holds 0 exactly
     assert out_f[0, 1, 0] == pytest.approx(30 / 255 + 0.1)
-    nan_nodata = apply(np.array([[[np.nan, 1.0], [0.5, 0.5]]], dtype=np.float32),
-                       Mix([[1.0, 1.0]]), nodata=float("nan"))
+    nan_nodata = apply(
+        np.array([[[np.nan, 1.0], [0.5, 0.5]]], dtype=np.float32), Mix([[1.0, 1.0]]), nodata=float("nan")
+    )
     assert np.isnan(nan_nodata[0, 0, 0]) and nan_nodata[0, 1, 0] == 1.0
 
 
 def test_nodata_that_the_output_type_cannot_hold():
     img = np.array([[[-9999, 5], [100, 200]]], dtype=np.int16)
     assert apply(img, Mix([[1.0, 0.0]]), nodata=-9999, dtype="float32")[0, 0, 0] == -9999
-    assert np.isnan(apply(img.astype(np.float64), Mix([[1.0, 0.0]]), nodata=1e300,
-                          dtype="float32")[0, 0, 0]) is np.False_  # 1e300 is not in the data
+    assert (
+        np.isnan(apply(img.astype(np.float64), Mix([[1.0, 0.0]]), nodata=1e300, dtype="float32")[0, 0, 0])
+        is np.False_
+    )  # 1e300 is not in the data
     big = np.array([[[1e300, 0.5]]])
     assert np.isnan(apply(big, Mix([[1.0, 0.0]]), nodata=1e300, dtype="float32")[0, 0, 0])
     assert apply(img, Mix([[1.0, 0.0]]), nodata=-9999, dtype="uint8")[0, 0, 0] == 0

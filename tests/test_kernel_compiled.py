@@ -72,9 +72,7 @@ def same_bytes(a: np.ndarray, b: np.ndarray) -> bool:
 
 def reference(block: np.ndarray, plan) -> np.ndarray:
     """The NumPy path, with every term and no copy shortcut."""
-    everything = dataclasses.replace(
-        plan, copies=None, terms=(tuple(range(plan.n_inputs)),) * plan.n_outputs
-    )
+    everything = dataclasses.replace(plan, copies=None, terms=(tuple(range(plan.n_inputs)),) * plan.n_outputs)
     out = np.empty((block.shape[0], plan.n_outputs), dtype=plan.out_dtype)
     mix_numpy(block, out, everything)
     return out
@@ -116,8 +114,16 @@ def test_compiled_loops_give_the_numpy_bytes_for_every_type_pair(compiled, layou
 CHANNELS = [(n, m) for n, m in itertools.product(range(1, 12), repeat=2) if n * m <= 64]
 
 
-@pytest.mark.parametrize("pair", [("uint8", "uint8"), ("uint16", "uint8"), ("float32", "uint16"),
-                                  ("uint8", "float32"), ("int16", "int16")])
+@pytest.mark.parametrize(
+    "pair",
+    [
+        ("uint8", "uint8"),
+        ("uint16", "uint8"),
+        ("float32", "uint16"),
+        ("uint8", "float32"),
+        ("int16", "int16"),
+    ],
+)
 @pytest.mark.parametrize("n, m", CHANNELS)
 def test_compiled_kernel_gives_the_numpy_bytes_for_1_to_11_channels(compiled, pair, n, m):
     """1 to 4 channels take the fused loop for the common types; 1 to 8 the planar loop's
@@ -137,8 +143,10 @@ def test_3_to_3_uint8_at_every_length(compiled, pixels):
     rng = np.random.default_rng(pixels)
     block = rng.integers(0, 256, size=(pixels, 3), dtype=np.uint8)
     block[: min(pixels, 8)] = [[0, 0, 0], [255, 255, 255], [1, 3, 5], [255, 0, 255]] * 2 if pixels >= 8 else 0
-    for mix in (Mix(rng.uniform(-1, 2, (3, 3)), rng.uniform(-0.3, 0.3, 3)),
-                Mix(np.diag([0.5, 1.5, -0.5]), [0.0, 0.0, 0.5])):  # x / 2: ties to even
+    for mix in (
+        Mix(rng.uniform(-1, 2, (3, 3)), rng.uniform(-0.3, 0.3, 3)),
+        Mix(np.diag([0.5, 1.5, -0.5]), [0.0, 0.0, 0.5]),
+    ):  # x / 2: ties to even
         plan = compile_plan(mix, "uint8", "uint8")
         assert plan.bounded and plan.fusable
         assert same_bytes(compiled_mix(compiled, block, plan), reference(block, plan))
@@ -227,9 +235,11 @@ def test_weights_that_could_overflow_integer_sums_stay_on_the_numpy_path():
 
 
 @pytest.mark.parametrize("dtype", INT_TYPES)
-@pytest.mark.parametrize("weights", [np.eye(3), np.eye(3)[[2, 1, 0]], np.eye(4)[[1, 2, 3, 0]],
-                                     [[0, 1, 0], [0, 1, 0]], [[1.0]] * 3],
-                         ids=["identity", "bgr", "rotate4", "pick-twice", "gray-to-rgb"])
+@pytest.mark.parametrize(
+    "weights",
+    [np.eye(3), np.eye(3)[[2, 1, 0]], np.eye(4)[[1, 2, 3, 0]], [[0, 1, 0], [0, 1, 0]], [[1.0]] * 3],
+    ids=["identity", "bgr", "rotate4", "pick-twice", "gray-to-rgb"],
+)
 def test_copies_give_the_bytes_of_the_general_path(dtype, weights):
     mix = Mix(weights)
     rng = np.random.default_rng(9)
@@ -237,8 +247,9 @@ def test_copies_give_the_bytes_of_the_general_path(dtype, weights):
     plan = compile_plan(mix, dtype, dtype)
     assert plan.copies is not None
     assert same_bytes(mix_block(block, plan), mix_block(block, dataclasses.replace(plan, copies=None)))
-    assert same_bytes(mix_block(block, plan).reshape(-1, mix.n_outputs),
-                      reference(block.reshape(-1, mix.n_inputs), plan))
+    assert same_bytes(
+        mix_block(block, plan).reshape(-1, mix.n_outputs), reference(block.reshape(-1, mix.n_inputs), plan)
+    )
 
 
 @pytest.mark.parametrize(

@@ -62,8 +62,11 @@ def test_the_bias_column_is_decided_by_the_band_count(tmp_path):
     assert src.mix_for(3).n_inputs == 3
     with_bias = src.mix_for(2)
     np.testing.assert_array_equal(with_bias.bias, [0, 0, 1])
-    with pytest.raises(MatrixError, match=r"square.csv: rows have 3 numbers; the input has 5 "
-                                          r"channels \(expected 5, or 6 with a bias last\)"):
+    with pytest.raises(
+        MatrixError,
+        match=r"square.csv: rows have 3 numbers; the input has 5 "
+        r"channels \(expected 5, or 6 with a bias last\)",
+    ):
         src.mix_for(5)
 
 

@@ -80,9 +80,7 @@ def test_script_reproduces_files_byte_for_byte(samples: Path, tmp_path: Path) ->
         assert made == kept, f"{name} differs from a fresh run of {script.name}"
 
 
-@pytest.mark.parametrize(
-    ("name", "size"), [("astronaut.png", (512, 512)), ("coffee.png", (600, 400))]
-)
+@pytest.mark.parametrize(("name", "size"), [("astronaut.png", (512, 512)), ("coffee.png", (600, 400))])
 def test_photographs(samples: Path, name: str, size: tuple[int, int]) -> None:
     with Image.open(samples / name) as im:
         assert im.format == "PNG"

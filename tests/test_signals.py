@@ -84,7 +84,9 @@ def test_a_run_stopped_at_a_random_moment_leaves_old_or_complete_outputs(inputs,
             for name in reference:
                 (out / name).write_bytes(old)
         process = subprocess.Popen(
-            [*base, *run_args(inputs, out, ext, batch)], env=env, stderr=subprocess.PIPE,
+            [*base, *run_args(inputs, out, ext, batch)],
+            env=env,
+            stderr=subprocess.PIPE,
             start_new_session=True,
         )
         time.sleep(rng.uniform(0.05, 1.0) * span)
@@ -111,7 +113,8 @@ def test_sigterm_while_writing_leaves_no_temporary_file(tmp_path):
         (out / "big.tif").write_bytes(b"previous")
         process = subprocess.Popen(
             [*base, "apply", tmp_path / "big.tif", "-p", "swap-rb", "-o", out / "big.tif"],
-            env=env, stderr=subprocess.PIPE,
+            env=env,
+            stderr=subprocess.PIPE,
         )
         while not writing_into(out) and process.poll() is None:
             time.sleep(0.001)

@@ -174,12 +174,14 @@ def test_tile_by_tile_output_is_the_row_band_output(run, tmp_path, monkeypatch, 
     rng = np.random.default_rng(12)
     pixels = rng.integers(0, 65536, (150, 170, 3 + alpha), dtype=np.uint16)
     options = {"extrasamples": [2]} if alpha else {}
-    tifffile.imwrite(tmp_path / "in.tif", pixels, photometric="rgb", tile=(48, 64),
-                     compression=compression, **options)
+    tifffile.imwrite(
+        tmp_path / "in.tif", pixels, photometric="rgb", tile=(48, 64), compression=compression, **options
+    )
     windows = []
     original = BlockReader.read_window
-    monkeypatch.setattr(BlockReader, "read_window",
-                        lambda self, *w: (windows.append(w), original(self, *w))[1])
+    monkeypatch.setattr(
+        BlockReader, "read_window", lambda self, *w: (windows.append(w), original(self, *w))[1]
+    )
     coeffs = "0.2,0.3,0.5; 1,-1,0.5; 0,0,1"
     run("apply", tmp_path / "in.tif", "-c", coeffs, "-j", "3", "-o", tmp_path / "tiles.tif")
     assert len(windows) == 4 * 3 and all(b - a <= 48 and d - c <= 64 for a, b, c, d in windows)
@@ -297,7 +299,8 @@ def test_an_input_read_whole_is_released_before_a_png_is_encoded(run, tmp_path, 
     closed = []
     original_close, original_save = BlockReader.close, stream_write.save_png
     monkeypatch.setattr(BlockReader, "close", lambda self: (closed.append(1), original_close(self))[1])
-    monkeypatch.setattr(stream_write, "save_png",
-                        lambda *a, **k: (closed.append("encode"), original_save(*a, **k))[1])
+    monkeypatch.setattr(
+        stream_write, "save_png", lambda *a, **k: (closed.append("encode"), original_save(*a, **k))[1]
+    )
     run("apply", tmp_path / "in.png", "-p", "swap-rb", "-o", tmp_path / "out.png")
     assert closed.index(1) < closed.index("encode")

@@ -23,14 +23,25 @@ from ._version import __version__
 #: Public name -> the module that defines it. Loaded on first use, so that importing the
 #: package (and starting the command line) does not load NumPy.
 _EXPORTS = {
-    "ChanmixError": "errors", "DataError": "errors", "MatrixError": "errors", "UsageError": "errors",
-    "Mix": "mix", "compose": "mix",
-    "Plan": "kernel", "compile_plan": "kernel", "mix_block": "kernel",
-    "Mixer": "mixer", "apply": "mixer",
+    "ChanmixError": "errors",
+    "DataError": "errors",
+    "MatrixError": "errors",
+    "UsageError": "errors",
+    "Mix": "mix",
+    "compose": "mix",
+    "Plan": "kernel",
+    "compile_plan": "kernel",
+    "mix_block": "kernel",
+    "Mixer": "mixer",
+    "apply": "mixer",
     "Rescale": "rescale",
-    "load_matrix": "matrixfiles", "matrix_json": "matrixfiles", "parse_coeffs": "matrixfiles",
+    "load_matrix": "matrixfiles",
+    "matrix_json": "matrixfiles",
+    "parse_coeffs": "matrixfiles",
     "read_matrix": "matrixfiles",
-    "PRESETS": "presets", "Preset": "presets", "get_preset": "presets",
+    "PRESETS": "presets",
+    "Preset": "presets",
+    "get_preset": "presets",
 }
 
 __all__ = ["__version__", *_EXPORTS]

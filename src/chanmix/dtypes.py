@@ -16,7 +16,6 @@ from .errors import UsageError
 __all__ = ["OUTPUT_DTYPES", "compute_dtype", "dtype_max", "output_dtype", "value_range"]
 
 
-
 def dtype_max(dtype: DTypeLike) -> float:
     """The value that stands for 1.0 in normalized units: the integer maximum, or 1.0 for floats."""
     dt = np.dtype(dtype)
@@ -64,7 +63,5 @@ def output_dtype(name: DTypeLike | str | None, input_dtype: DTypeLike) -> np.dty
     except TypeError as exc:
         raise UsageError(f"--dtype: {name!r} is not a sample type") from exc
     if dt.name not in OUTPUT_DTYPES:
-        raise UsageError(
-            f"--dtype: chanmix writes {', '.join(OUTPUT_DTYPES)}, not {dt.name}"
-        )
+        raise UsageError(f"--dtype: chanmix writes {', '.join(OUTPUT_DTYPES)}, not {dt.name}")
     return dt

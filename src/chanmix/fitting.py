@@ -198,7 +198,11 @@ def _no_pixels(paths: Sequence[str]) -> DataError:
 
 
 def pca_from_files(
-    paths: Sequence[str], k: int | float, *, center: bool = True, whiten: bool = False,
+    paths: Sequence[str],
+    k: int | float,
+    *,
+    center: bool = True,
+    whiten: bool = False,
     options: FitOptions = FitOptions(),
 ) -> PCAFit:
     """Principal components of the pixels of ``paths`` taken together (normalized units)."""
@@ -220,8 +224,13 @@ def mnf_from_files(paths: Sequence[str], k: int | float, *, options: FitOptions 
 
 
 def lstsq_from_files(
-    inputs: Sequence[str], targets: Sequence[str], *, bias: bool = True, ridge: float = 0.0,
-    options: FitOptions = FitOptions(), target_bands: tuple[int, ...] | None = None,
+    inputs: Sequence[str],
+    targets: Sequence[str],
+    *,
+    bias: bool = True,
+    ridge: float = 0.0,
+    options: FitOptions = FitOptions(),
+    target_bands: tuple[int, ...] | None = None,
 ) -> LstsqFit:
     """Least squares from the bands of each input to the bands of its target, over all pixels.
 

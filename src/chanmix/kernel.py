@@ -42,8 +42,16 @@ try:
 except ImportError:  # installed without a C compiler: the NumPy path does everything
     _mixloops = None
 
-__all__ = ["CHUNK_PIXELS", "KERNEL_ENV", "Plan", "compile_plan", "compiled_kernel", "mix_block",
-           "mix_numpy", "nodata_mask"]
+__all__ = [
+    "CHUNK_PIXELS",
+    "KERNEL_ENV",
+    "Plan",
+    "compile_plan",
+    "compiled_kernel",
+    "mix_block",
+    "mix_numpy",
+    "nodata_mask",
+]
 
 #: Pixels per chunk: small enough for the float buffers to stay in the L2 cache.
 CHUNK_PIXELS = 1 << 15
@@ -144,21 +152,44 @@ def compile_plan(
     every_input = (tuple(range(n)),) * m
     if linear:
         return Plan(
-            mix.weights.astype(ct), mix.bias.astype(ct), in_dtype, out_dtype, ct, True,
-            scale, offset, every_input, None, False, False,
+            mix.weights.astype(ct),
+            mix.bias.astype(ct),
+            in_dtype,
+            out_dtype,
+            ct,
+            True,
+            scale,
+            offset,
+            every_input,
+            None,
+            False,
+            False,
         )
     weights = np.ascontiguousarray(mix.weights * (scale * out_max / in_max)[:, None], dtype=ct)
     bias = np.ascontiguousarray((mix.bias * scale + offset) * out_max, dtype=ct)
     integers = in_dtype.kind in "ui" and out_dtype.kind in "ui"
     terms = tuple(tuple(int(i) for i in np.flatnonzero(row)) for row in weights)
     one_hot = all(len(t) == 1 for t in terms) and np.all(weights.sum(axis=1) == 1)
-    copies = (tuple(t[0] for t in terms)
-              if integers and in_dtype == out_dtype and one_hot and not bias.any() else None)
+    copies = (
+        tuple(t[0] for t in terms)
+        if integers and in_dtype == out_dtype and one_hot and not bias.any()
+        else None
+    )
     bound = _raw_bound(weights, bias, in_dtype)
-    return Plan(weights, bias, in_dtype, out_dtype, ct, False, None, None,
-                terms if integers else every_input, copies,
-                _fusable(weights, in_dtype, out_dtype, bound),
-                integers and bound <= (2.0**62 if ct == np.float64 else 2.0**30))
+    return Plan(
+        weights,
+        bias,
+        in_dtype,
+        out_dtype,
+        ct,
+        False,
+        None,
+        None,
+        terms if integers else every_input,
+        copies,
+        _fusable(weights, in_dtype, out_dtype, bound),
+        integers and bound <= (2.0**62 if ct == np.float64 else 2.0**30),
+    )
 
 
 def _check_range(mix: Mix, scale: np.ndarray, offset: np.ndarray, out_max: float, ct: np.dtype) -> None:
@@ -209,8 +240,10 @@ def _fusable(weights: np.ndarray, in_dtype: np.dtype, out_dtype: np.dtype, bound
 def nodata_mask(block: np.ndarray, nodata: float) -> np.ndarray:
     """True where any band of a ``(..., N)`` block equals ``nodata`` (compared in its dtype)."""
     if np.isnan(nodata):
-        return np.isnan(block).any(axis=-1) if block.dtype.kind == "f" else np.zeros(
-            block.shape[:-1], dtype=bool
+        return (
+            np.isnan(block).any(axis=-1)
+            if block.dtype.kind == "f"
+            else np.zeros(block.shape[:-1], dtype=bool)
         )
     typed = np.array(nodata).astype(block.dtype) if block.dtype.kind == "f" else nodata
     return (block == typed).any(axis=-1)
@@ -288,8 +321,10 @@ def compiled_kernel() -> ModuleType | None:
     if mode not in _KERNEL_MODES:
         raise UsageError(f"{KERNEL_ENV}: expected one of {', '.join(_KERNEL_MODES)}, not {mode!r}")
     if mode == "compiled" and _mixloops is None:
-        raise UsageError(f"{KERNEL_ENV}=compiled, but chanmix was installed without its C kernel "
-                         "(no C compiler was found): reinstall with one")
+        raise UsageError(
+            f"{KERNEL_ENV}=compiled, but chanmix was installed without its C kernel "
+            "(no C compiler was found): reinstall with one"
+        )
     return None if mode == "numpy" else _mixloops
 
 

@@ -32,7 +32,12 @@ from .errors import MatrixError
 from .mix import Mix, real_array
 
 __all__ = [
-    "MatrixSource", "load_matrix", "matrix_json", "matrix_table", "parse_coeffs", "read_matrix",
+    "MatrixSource",
+    "load_matrix",
+    "matrix_json",
+    "matrix_table",
+    "parse_coeffs",
+    "read_matrix",
 ]
 
 _TEXT_SPLIT = re.compile(r"[,\t ]+")
@@ -85,8 +90,7 @@ class MatrixSource:
         weights, bias = (self.table[:, :-1], self.table[:, -1]) if bias_column else (self.table, self.bias)
         if n_inputs is not None and weights.shape[1] != n_inputs:
             raise MatrixError(
-                f"{self.origin}: the matrix reads {weights.shape[1]} channels; "
-                f"the input has {n_inputs}"
+                f"{self.origin}: the matrix reads {weights.shape[1]} channels; the input has {n_inputs}"
             )
         provenance = dict(self.provenance)
         provenance.setdefault("source", self.origin)
@@ -102,8 +106,7 @@ def _table(values: Any, origin: str) -> np.ndarray:
         arr = arr[:, :, 0, 0]
     if arr.ndim != 2 or arr.size == 0:
         raise MatrixError(
-            f"{origin}: expected an M x N matrix (or a Conv2d weight M x N x 1 x 1), "
-            f"got shape {arr.shape}"
+            f"{origin}: expected an M x N matrix (or a Conv2d weight M x N x 1 x 1), got shape {arr.shape}"
         )
     return arr
 
@@ -180,8 +183,12 @@ def _read_json(path: Path, origin: str) -> MatrixSource:
         raise MatrixError(f'{origin}: "names" must be a list of strings')
     provenance = {k: v for k, v in data.items() if k not in ("weights", "bias", "names")}
     return MatrixSource(
-        origin, table, bias, bias_column=False,
-        names=tuple(names) if names is not None else None, provenance=provenance,
+        origin,
+        table,
+        bias,
+        bias_column=False,
+        names=tuple(names) if names is not None else None,
+        provenance=provenance,
     )
 
 
@@ -264,8 +271,9 @@ def _check_declared_size(file: Any, origin: str) -> None:
     if declared > _MAX_HEADER:  # NumPy would allocate whatever it says before looking
         raise MatrixError(f"{origin}: not a NumPy matrix (a header of {declared} bytes)")
     file.seek(-width, 1)
-    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else (
-        np.lib.format.read_array_header_2_0)
+    read_header = (
+        np.lib.format.read_array_header_1_0 if version == (1, 0) else (np.lib.format.read_array_header_2_0)
+    )
     shape, _, dtype = read_header(file)
     if math.prod(shape) > MAX_MATRIX_VALUES:
         raise MatrixError(
@@ -303,9 +311,7 @@ def read_matrix(path: str | os.PathLike[str]) -> MatrixSource:
     origin = str(path)
     reader = _READERS.get(path.suffix.lower())
     if reader is None:
-        raise MatrixError(
-            f"{origin}: unknown matrix format; use one of {', '.join(sorted(_READERS))}"
-        )
+        raise MatrixError(f"{origin}: unknown matrix format; use one of {', '.join(sorted(_READERS))}")
     if not path.is_file():
         raise MatrixError(f"{origin}: no such matrix file")
     if path.stat().st_size == 0:

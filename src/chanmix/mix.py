@@ -120,8 +120,7 @@ class Mix:
         """
         if after.n_inputs != self.n_outputs:
             raise MatrixError(
-                f"cannot chain a {self.n_outputs}-output mix into a mix that reads "
-                f"{after.n_inputs} channels"
+                f"cannot chain a {self.n_outputs}-output mix into a mix that reads {after.n_inputs} channels"
             )
         return Mix(
             after.weights @ self.weights,

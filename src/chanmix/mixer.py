@@ -64,8 +64,14 @@ class Mixer:
 
     @classmethod
     def build(
-        cls, mix: Mix, in_dtype: DTypeLike, out_dtype: DTypeLike, *, linear: bool = False,
-        scale_offset: tuple[np.ndarray, np.ndarray] | None = None, nodata: float | None = None,
+        cls,
+        mix: Mix,
+        in_dtype: DTypeLike,
+        out_dtype: DTypeLike,
+        *,
+        linear: bool = False,
+        scale_offset: tuple[np.ndarray, np.ndarray] | None = None,
+        nodata: float | None = None,
         alpha: bool = False,
     ) -> Mixer:
         """Compile ``mix`` for blocks of ``in_dtype``; ``scale_offset`` from :func:`rescale_map`."""
@@ -110,8 +116,7 @@ def band_selection(
         for b in bands:
             if not 1 <= b <= n_channels:
                 raise UsageError(
-                    f"--bands: {origin} has {n_channels} band{'s' * (n_channels != 1)}, "
-                    f"there is no band {b}"
+                    f"--bands: {origin} has {n_channels} band{'s' * (n_channels != 1)}, there is no band {b}"
                 )
         mixed = [b - 1 for b in bands]
     kept = alpha if alpha_mode == "keep" and alpha is not None and alpha not in mixed else None
@@ -201,8 +206,9 @@ def apply(
     colour = image[:, :, :n_colour]
     blocks = lambda: (colour[s] for s in slices)  # noqa: E731
     scale_offset = rescale_map(blocks, mix, rescale, linear=linear, nodata=nodata)
-    mixer = Mixer.build(mix, image.dtype, out_dtype, linear=linear, scale_offset=scale_offset,
-                        nodata=nodata, alpha=keep_alpha)
+    mixer = Mixer.build(
+        mix, image.dtype, out_dtype, linear=linear, scale_offset=scale_offset, nodata=nodata, alpha=keep_alpha
+    )
     out = np.empty(image.shape[:2] + (mixer.n_channels,), dtype=out_dtype)
     for _ in ordered_map(lambda s: mixer(image[s], out[s]), slices, jobs):
         pass

@@ -33,8 +33,18 @@ from .mixer import Mixer, band_selection, ordered_map, output_nodata
 from .rescale import Rescale, rescale_map
 
 __all__ = [
-    "ApplyOptions", "MixRecipe", "NodataChoice", "apply_file", "band_rows", "by_tiles",
-    "effective_nodata", "output_compression", "output_tile", "plan_outputs", "save_mix", "windows",
+    "ApplyOptions",
+    "MixRecipe",
+    "NodataChoice",
+    "apply_file",
+    "band_rows",
+    "by_tiles",
+    "effective_nodata",
+    "output_compression",
+    "output_tile",
+    "plan_outputs",
+    "save_mix",
+    "windows",
 ]
 
 #: TIFF compressions carried from input to output by ``--compress auto``.
@@ -127,8 +137,11 @@ def windows(info: RasterInfo, rows: int, tile: tuple[int, int] | None) -> list[t
     if by_tiles(info, tile):
         assert tile is not None
         th, tw = tile
-        return [(r, min(r + th, height), c, min(c + tw, width))
-                for r in range(0, height, th) for c in range(0, width, tw)]
+        return [
+            (r, min(r + th, height), c, min(c + tw, width))
+            for r in range(0, height, th)
+            for c in range(0, width, tw)
+        ]
     return [(r, min(r + rows, height), 0, width) for r in range(0, height, rows)]
 
 
@@ -170,8 +183,15 @@ def apply_file(
         out_dtype = output_dtype(options.dtype, info.dtype)
         channels = mix.n_outputs + (kept is not None)
         compression = output_compression(options.compression, info)
-        fmt = check_output(target, channels=channels, dtype=out_dtype, alpha=kept is not None,
-                           compression=compression, height=info.height, width=info.width)
+        fmt = check_output(
+            target,
+            channels=channels,
+            dtype=out_dtype,
+            alpha=kept is not None,
+            compression=compression,
+            height=info.height,
+            width=info.width,
+        )
         held = info.height * info.width * info.bands * info.dtype.itemsize if info.loads_whole else 0
         check_encode(str(target), fmt, (info.height, info.width, channels), out_dtype, held=held)
         order = mixed + ([kept] if kept is not None else [])
@@ -185,10 +205,22 @@ def apply_file(
 
         nodata = effective_nodata(options.nodata, info)
         colour = (lambda block: block) if kept is None else (lambda block: block[:, :, :-1])
-        scale_offset = rescale_map(lambda: (colour(read(span)) for span in ranges), mix, options.rescale,
-                                   linear=options.linear, nodata=nodata)
-        mixer = Mixer.build(mix, info.dtype, out_dtype, linear=options.linear, scale_offset=scale_offset,
-                            nodata=nodata, alpha=kept is not None)
+        scale_offset = rescale_map(
+            lambda: (colour(read(span)) for span in ranges),
+            mix,
+            options.rescale,
+            linear=options.linear,
+            nodata=nodata,
+        )
+        mixer = Mixer.build(
+            mix,
+            info.dtype,
+            out_dtype,
+            linear=options.linear,
+            scale_offset=scale_offset,
+            nodata=nodata,
+            alpha=kept is not None,
+        )
         names = list(mix.names) + (["alpha"] if kept is not None else []) if mix.names else None
 
         def mixed(window: tuple[int, int, int, int]) -> np.ndarray:
@@ -247,15 +279,15 @@ def render_output(template: str, source: str, index: int) -> str:
         ) from exc
 
 
-def plan_outputs(
-    inputs: Sequence[str], output: str | None, outdir: str | None
-) -> list[tuple[str, str]]:
+def plan_outputs(inputs: Sequence[str], output: str | None, outdir: str | None) -> list[tuple[str, str]]:
     """Pair each input with its output path; refuses ambiguous or colliding requests."""
     if output is None and outdir is None:
         raise UsageError("give an output: -o OUTPUT or -O OUTDIR")
     template = output if output is not None else "{name}"
-    if len(inputs) > 1 and output is not None and not any(
-        key in output for key in ("{stem}", "{name}", "{index}")
+    if (
+        len(inputs) > 1
+        and output is not None
+        and not any(key in output for key in ("{stem}", "{name}", "{index}"))
     ):
         raise UsageError(
             f"-o: {len(inputs)} inputs cannot all be written to {output!r}; "
@@ -272,4 +304,3 @@ def plan_outputs(
     if dupes:
         raise UsageError(f"-o: several inputs would be written to {dupes[0]}")
     return pairs
-

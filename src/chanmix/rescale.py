@@ -70,8 +70,16 @@ def _mixed_values(blocks: Blocks, mix: Mix, linear: bool, nodata: float | None) 
         yield values[np.isfinite(values).all(axis=1)]
 
 
-def _order_statistics(blocks: Blocks, mix: Mix, linear: bool, nodata: float | None,
-                      ranks: np.ndarray, counts: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+def _order_statistics(
+    blocks: Blocks,
+    mix: Mix,
+    linear: bool,
+    nodata: float | None,
+    ranks: np.ndarray,
+    counts: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+) -> np.ndarray:
     """The values of 0-based ``ranks`` (R, M) in each band's sorted mixed values."""
     m = mix.n_outputs
     result = np.full(ranks.shape, np.nan)
@@ -107,8 +115,9 @@ def _order_statistics(blocks: Blocks, mix: Mix, linear: bool, nodata: float | No
                 v = v[(v >= lo[r, b]) & (v <= hi[r, b])]
                 if v.size:
                     least[r, b], most[r, b] = min(least[r, b], v.min()), max(most[r, b], v.max())
-                hists[r, b] += np.bincount(np.clip(np.searchsorted(e, v, side="right") - 1, 0, BINS - 1),
-                                           minlength=BINS)
+                hists[r, b] += np.bincount(
+                    np.clip(np.searchsorted(e, v, side="right") - 1, 0, BINS - 1), minlength=BINS
+                )
         for (r, b), parts in gathered.items():
             ordered = np.sort(np.concatenate(parts))
             result[r, b] = ordered[ranks[r, b] - below[r, b]]
@@ -172,9 +181,16 @@ def rescale_map(
     return scale, -lo * scale
 
 
-def _percentiles(blocks: Blocks, mix: Mix, linear: bool, nodata: float | None,
-                 percentiles: tuple[float, float], counts: np.ndarray, low: np.ndarray,
-                 high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _percentiles(
+    blocks: Blocks,
+    mix: Mix,
+    linear: bool,
+    nodata: float | None,
+    percentiles: tuple[float, float],
+    counts: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """numpy.percentile's linear interpolation from exact order statistics."""
     positions = np.array(percentiles)[:, None] / 100 * (counts[None, :] - 1)  # (2, M)
     floor = np.floor(positions).astype(np.int64)

@@ -41,8 +41,14 @@ class Recipes:
     once before any output is written, or on each input alone with --per-image."""
 
     def __init__(
-        self, inputs: tuple[str, ...], given: MixRecipe | None, pca: int | float | None,
-        targets: tuple[str, ...], per_image: bool, fit_options: FitOptions | None, quiet: bool,
+        self,
+        inputs: tuple[str, ...],
+        given: MixRecipe | None,
+        pca: int | float | None,
+        targets: tuple[str, ...],
+        per_image: bool,
+        fit_options: FitOptions | None,
+        quiet: bool,
         signed_hint: bool,
     ) -> None:
         self.inputs, self.pca, self.targets = inputs, pca, targets
@@ -79,8 +85,13 @@ class Recipes:
         return self.shared if self.shared is not None else self._fit([index])
 
 
-def _one_source(matrices: tuple[str, ...], preset: str | None, coeffs: str | None,
-                pca: int | float | None, targets: tuple[str, ...]) -> None:
+def _one_source(
+    matrices: tuple[str, ...],
+    preset: str | None,
+    coeffs: str | None,
+    pca: int | float | None,
+    targets: tuple[str, ...],
+) -> None:
     kinds = (("-m", matrices), ("-p", preset), ("-c", coeffs), ("--pca", pca is not None), ("--fit", targets))
     given = [kind for kind, value in kinds if value]
     if len(given) != 1:
@@ -97,10 +108,19 @@ def _one_source(matrices: tuple[str, ...], preset: str | None, coeffs: str | Non
 @opt.matrix_opt
 @opt.preset_opt
 @opt.coeffs_opt
-@click.option("--pca", callback=opt.parse_components, metavar="K",
-              help="Fit PCA on the input(s) and apply it: K components, or a variance fraction (0.95).")
-@click.option("--fit", "targets", multiple=True, metavar="TARGET",
-              help="Fit least squares from each INPUT to its TARGET (same size), then apply it.")
+@click.option(
+    "--pca",
+    callback=opt.parse_components,
+    metavar="K",
+    help="Fit PCA on the input(s) and apply it: K components, or a variance fraction (0.95).",
+)
+@click.option(
+    "--fit",
+    "targets",
+    multiple=True,
+    metavar="TARGET",
+    help="Fit least squares from each INPUT to its TARGET (same size), then apply it.",
+)
 @click.option("--per-image", is_flag=True, help="With --pca or --fit: one fit per input, not one for all.")
 @opt.mask_opt
 @opt.sample_opt
@@ -214,8 +234,16 @@ def apply_cmd(
         if pca is not None or targets:
             from ..fitting import FitOptions  # the fitting code loads only when it is needed
 
-            fit_options = FitOptions(bands=bands, alpha=alpha_mode, nodata=nodata, mask=mask, sample=sample,
-                                     seed=seed, page=page, series=series)  # type: ignore[arg-type]
+            fit_options = FitOptions(
+                bands=bands,
+                alpha=alpha_mode,
+                nodata=nodata,
+                mask=mask,
+                sample=sample,
+                seed=seed,
+                page=page,
+                series=series,
+            )  # type: ignore[arg-type]
         recipes = Recipes(
             inputs,
             None if fit_options else _given_recipe(matrices, preset, coeffs),
@@ -232,7 +260,11 @@ def apply_cmd(
             outcomes = run_batch(
                 pairs,
                 lambda index, source, target, file_jobs, progress: apply_file(
-                    source, target, recipes.for_input(index), replace(options, jobs=file_jobs), progress,
+                    source,
+                    target,
+                    recipes.for_input(index),
+                    replace(options, jobs=file_jobs),
+                    progress,
                     together=together if len(pairs) == 1 else None,
                 ),
                 jobs=jobs,

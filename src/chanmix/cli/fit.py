@@ -19,8 +19,18 @@ _BAR_WIDTH = 30
 def fit_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options every fit shares: which pixels and bands count."""
     for decorator in reversed(
-        (opt.bands_opt, opt.alpha_opt, opt.nodata_opt, opt.mask_opt, opt.sample_opt, opt.seed_opt,
-         opt.page_opt, opt.series_opt, opt.max_memory_opt, opt.quiet_opt)
+        (
+            opt.bands_opt,
+            opt.alpha_opt,
+            opt.nodata_opt,
+            opt.mask_opt,
+            opt.sample_opt,
+            opt.seed_opt,
+            opt.page_opt,
+            opt.series_opt,
+            opt.max_memory_opt,
+            opt.quiet_opt,
+        )
     ):
         command = decorator(command)
     return command
@@ -37,9 +47,14 @@ def check_fit_files(
 def make_fit_options(kwargs: dict[str, Any]) -> FitOptions:
     """Pop the shared fit options from a command's keyword arguments."""
     return FitOptions(
-        bands=kwargs.pop("bands"), alpha=kwargs.pop("alpha_mode"), nodata=kwargs.pop("nodata"),
-        mask=kwargs.pop("mask"), sample=kwargs.pop("sample"), seed=kwargs.pop("seed"),
-        page=kwargs.pop("page"), series=kwargs.pop("series"),
+        bands=kwargs.pop("bands"),
+        alpha=kwargs.pop("alpha_mode"),
+        nodata=kwargs.pop("nodata"),
+        mask=kwargs.pop("mask"),
+        sample=kwargs.pop("sample"),
+        seed=kwargs.pop("seed"),
+        page=kwargs.pop("page"),
+        series=kwargs.pop("series"),
     )
 
 
@@ -77,14 +92,27 @@ def fit_cmd() -> None:
 
 @fit_cmd.command("pca")
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
-@click.option("-k", "k", required=True, callback=opt.parse_components, metavar="K",
-              help="Components to keep: a count, or the variance fraction to reach (0.95).")
+@click.option(
+    "-k",
+    "k",
+    required=True,
+    callback=opt.parse_components,
+    metavar="K",
+    help="Components to keep: a count, or the variance fraction to reach (0.95).",
+)
 @click.option("-o", "--output", required=True, metavar="MATRIX.json", help="Where to write the matrix.")
 @click.option("--center/--no-center", default=True, show_default=True, help="Centre on the mean.")
 @click.option("--whiten", is_flag=True, help="Scale each component to unit variance.")
 @fit_options
-def pca_cmd(inputs: tuple[str, ...], k: int | float, output: str, center: bool, whiten: bool,
-            quiet: bool, **kwargs: Any) -> None:
+def pca_cmd(
+    inputs: tuple[str, ...],
+    k: int | float,
+    output: str,
+    center: bool,
+    whiten: bool,
+    quiet: bool,
+    **kwargs: Any,
+) -> None:
     """Principal components of the bands of INPUT(s), fitted over all their pixels.
 
     Components come in order of decreasing variance, each signed so that its largest weight
@@ -106,8 +134,14 @@ def pca_cmd(inputs: tuple[str, ...], k: int | float, output: str, center: bool, 
 
 @fit_cmd.command("mnf")
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
-@click.option("-k", "k", required=True, callback=opt.parse_components, metavar="K",
-              help="Components to keep: a count, or the fraction of noise-whitened variance to reach.")
+@click.option(
+    "-k",
+    "k",
+    required=True,
+    callback=opt.parse_components,
+    metavar="K",
+    help="Components to keep: a count, or the fraction of noise-whitened variance to reach.",
+)
 @click.option("-o", "--output", required=True, metavar="MATRIX.json", help="Where to write the matrix.")
 @fit_options
 def mnf_cmd(inputs: tuple[str, ...], k: int | float, output: str, quiet: bool, **kwargs: Any) -> None:
@@ -132,17 +166,41 @@ def mnf_cmd(inputs: tuple[str, ...], k: int | float, output: str, quiet: bool, *
 
 @fit_cmd.command("lstsq")
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
-@click.option("--target", "targets", multiple=True, required=True, metavar="TARGET",
-              help="The image to reproduce, same size as its INPUT; one per INPUT, in order.")
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    required=True,
+    metavar="TARGET",
+    help="The image to reproduce, same size as its INPUT; one per INPUT, in order.",
+)
 @click.option("-o", "--output", required=True, metavar="MATRIX.json", help="Where to write the matrix.")
 @click.option("--bias/--no-bias", default=True, show_default=True, help="Fit a bias per output band.")
-@click.option("--ridge", type=click.FloatRange(min=0), default=0.0, show_default=True, metavar="LAMBDA",
-              help="Ridge penalty on the squared weights (bias not penalized).")
-@click.option("--target-bands", callback=opt.parse_bands, metavar="LIST",
-              help="Target bands to fit, 1-based (all but alpha by default).")
+@click.option(
+    "--ridge",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    metavar="LAMBDA",
+    help="Ridge penalty on the squared weights (bias not penalized).",
+)
+@click.option(
+    "--target-bands",
+    callback=opt.parse_bands,
+    metavar="LIST",
+    help="Target bands to fit, 1-based (all but alpha by default).",
+)
 @fit_options
-def lstsq_cmd(inputs: tuple[str, ...], targets: tuple[str, ...], output: str, bias: bool, ridge: float,
-              target_bands: tuple[int, ...] | None, quiet: bool, **kwargs: Any) -> None:
+def lstsq_cmd(
+    inputs: tuple[str, ...],
+    targets: tuple[str, ...],
+    output: str,
+    bias: bool,
+    ridge: float,
+    target_bands: tuple[int, ...] | None,
+    quiet: bool,
+    **kwargs: Any,
+) -> None:
     """Least squares from the bands of INPUT to the bands of TARGET over all pixel pairs.
 
     Typical uses: a colour correction matrix from a photograph of a chart to its reference
@@ -156,8 +214,9 @@ def lstsq_cmd(inputs: tuple[str, ...], targets: tuple[str, ...], output: str, bi
       chanmix fit lstsq sample_images/astronaut.png --target sepia.png -o recovered.json
     """
     check_fit_files(inputs, output, kwargs["mask"], targets)
-    fit = lstsq_from_files(inputs, targets, bias=bias, ridge=ridge, options=make_fit_options(kwargs),
-                           target_bands=target_bands)
+    fit = lstsq_from_files(
+        inputs, targets, bias=bias, ridge=ridge, options=make_fit_options(kwargs), target_bands=target_bands
+    )
     save_mix(fit.mix, output)
     for warning in fit.warnings:
         click.echo(f"Warning: {warning}", err=True)

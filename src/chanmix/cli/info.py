@@ -49,8 +49,15 @@ def describe(path: str, page: int, series: int | None, nodata_choice: Any) -> di
         "transform": list(geo.transform) if geo and geo.transform else None,
         "streamed": not info.loads_whole,
         "band_stats": [
-            {"band": b + 1, "name": names[b], "valid": s.valid, "min": _finite(s.min),
-             "max": _finite(s.max), "mean": _finite(s.mean), "std": _finite(s.std)}
+            {
+                "band": b + 1,
+                "name": names[b],
+                "valid": s.valid,
+                "min": _finite(s.min),
+                "max": _finite(s.max),
+                "mean": _finite(s.mean),
+                "std": _finite(s.std),
+            }
             for b, s in enumerate(stats)
         ],
     }
@@ -59,11 +66,15 @@ def describe(path: str, page: int, series: int | None, nodata_choice: Any) -> di
 def _text(d: dict[str, Any]) -> str:
     lines = [d["path"]]
     add = lines.append
-    add(f"  {d['format']}, {d['width']} x {d['height']} pixels, {d['bands']} band"
-        f"{'s' * (d['bands'] != 1)}, {d['dtype']}")
+    add(
+        f"  {d['format']}, {d['width']} x {d['height']} pixels, {d['bands']} band"
+        f"{'s' * (d['bands'] != 1)}, {d['dtype']}"
+    )
     storage = f"tiles {d['tile'][0]}x{d['tile'][1]}" if d["tile"] else "strips/rows"
-    add(f"  layout: {d['layout']}, {storage}, compression {d['compression']}"
-        + (f", photometric {d['photometric']}" if d["photometric"] else ""))
+    add(
+        f"  layout: {d['layout']}, {storage}, compression {d['compression']}"
+        + (f", photometric {d['photometric']}" if d["photometric"] else "")
+    )
     if d["pages"] > 1:
         add(f"  image {d['page']} of {d['pages']} (0-based; choose with --page)")
     if d["alpha"]:
@@ -82,11 +93,14 @@ def _text(d: dict[str, Any]) -> str:
     add("  reading: " + ("by blocks" if d["streamed"] else "the whole image at once (not readable in parts)"))
     rows = [("band", "name", "min", "max", "mean", "std", "valid")]
     for s in d["band_stats"]:
-        rows.append((
-            str(s["band"]), s["name"] or "",
-            *("-" if s[k] is None else f"{s[k]:.6g}" for k in ("min", "max", "mean", "std")),
-            str(s["valid"]),
-        ))
+        rows.append(
+            (
+                str(s["band"]),
+                s["name"] or "",
+                *("-" if s[k] is None else f"{s[k]:.6g}" for k in ("min", "max", "mean", "std")),
+                str(s["valid"]),
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         add("  " + "  ".join(c.rjust(w) for c, w in zip(r, widths)).rstrip())

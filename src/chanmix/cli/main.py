@@ -203,4 +203,3 @@ def cli() -> None:
       chanmix presets
       chanmix info sample_images/multispectral.tif
     """
-

@@ -10,7 +10,10 @@ from ..mix import Mix, compose
 from ..pipeline import save_mix
 
 inputs_opt = click.option(
-    "--inputs", "n_inputs", type=click.IntRange(min=1), metavar="N",
+    "--inputs",
+    "n_inputs",
+    type=click.IntRange(min=1),
+    metavar="N",
     help="Channels the (first) matrix reads, to tell a bias column in text or .npy files.",
 )
 

@@ -167,68 +167,112 @@ def _restore_env(name: str, value: str | None) -> None:
 
 
 matrix_opt = click.option(
-    "-m", "--matrix", "matrices", multiple=True, metavar="FILE",
+    "-m",
+    "--matrix",
+    "matrices",
+    multiple=True,
+    metavar="FILE",
     help="Matrix file (.json, .csv/.tsv/.txt, .npy, .npz). Repeat to compose, in order.",
 )
 preset_opt = click.option("-p", "--preset", metavar="NAME", help="A built-in matrix; see 'chanmix presets'.")
 coeffs_opt = click.option(
-    "-c", "--coeffs", metavar="TEXT",
+    "-c",
+    "--coeffs",
+    metavar="TEXT",
     help='Inline matrix: rows separated by ";", numbers by "," or spaces; N+1 numbers = bias last.',
 )
 output_opt = click.option(
-    "-o", "--output", metavar="OUTPUT",
+    "-o",
+    "--output",
+    metavar="OUTPUT",
     help="Output file; with several inputs a template using {stem}, {name}, {ext}, {index}.",
 )
 outdir_opt = click.option(
-    "-O", "--outdir", type=click.Path(file_okay=False), metavar="DIR",
+    "-O",
+    "--outdir",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
     help="Write each output into DIR (named like its input, or by -o's template).",
 )
 bands_opt = click.option(
-    "--bands", callback=parse_bands, metavar="LIST",
+    "--bands",
+    callback=parse_bands,
+    metavar="LIST",
     help="Input bands to mix, 1-based, in this order (e.g. 4,3,2).",
 )
 dtype_opt = click.option(
-    "--dtype", type=click.Choice(("same",) + OUTPUT_DTYPES), default="same", show_default=True,
+    "--dtype",
+    type=click.Choice(("same",) + OUTPUT_DTYPES),
+    default="same",
+    show_default=True,
     help="Output sample type.",
 )
 rescale_opt = click.option(
-    "--rescale", type=click.Choice(RESCALE_MODES), default="clip", show_default=True,
+    "--rescale",
+    type=click.Choice(RESCALE_MODES),
+    default="clip",
+    show_default=True,
     help="clip: saturate; minmax / percentile: stretch each output band onto the full range.",
 )
 percentiles_opt = click.option(
-    "--percentiles", default="2,98", show_default=True, callback=parse_percentiles, metavar="LO,HI",
+    "--percentiles",
+    default="2,98",
+    show_default=True,
+    callback=parse_percentiles,
+    metavar="LO,HI",
     help="Percentiles mapped to black and white by --rescale percentile.",
 )
 alpha_opt = click.option(
-    "--alpha", "alpha_mode", type=click.Choice(ALPHA_MODES), default="keep", show_default=True,
+    "--alpha",
+    "alpha_mode",
+    type=click.Choice(ALPHA_MODES),
+    default="keep",
+    show_default=True,
     help="An alpha channel is passed through unmixed and kept last, dropped, or mixed like a band.",
 )
 linear_opt = click.option(
-    "--linear", is_flag=True,
+    "--linear",
+    is_flag=True,
     help="Decode the sRGB transfer function before mixing and encode it after (linear light).",
 )
 nodata_opt = click.option(
-    "--nodata", callback=parse_nodata, metavar="VALUE",
+    "--nodata",
+    callback=parse_nodata,
+    metavar="VALUE",
     help="Input nodata value (a number, nan, or none to ignore the file's own).",
 )
 page_opt = click.option(
-    "--page", type=click.IntRange(min=0), default=0, show_default=True,
+    "--page",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
     help="Which image of a multi-image file to read (0-based; within --series when given).",
 )
 series_opt = click.option(
-    "--series", type=click.IntRange(min=0), metavar="N",
+    "--series",
+    type=click.IntRange(min=0),
+    metavar="N",
     help="Which image series of a TIFF file to read (0-based, as tifffile numbers them).",
 )
 jobs_opt = click.option(
-    "-j", "--jobs", type=int, default=-1, callback=parse_jobs, show_default="all cores",
+    "-j",
+    "--jobs",
+    type=int,
+    default=-1,
+    callback=parse_jobs,
+    show_default="all cores",
     help="Worker threads; the output is identical for any count.",
 )
 mask_opt = click.option(
-    "--mask", type=click.Path(dir_okay=False), metavar="FILE",
+    "--mask",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
     help="Fit only on pixels where this image (same size) is non-zero.",
 )
 sample_opt = click.option(
-    "--sample", type=click.IntRange(min=1), metavar="N",
+    "--sample",
+    type=click.IntRange(min=1),
+    metavar="N",
     help="Fit on N pixels drawn at random (fast, approximate).",
 )
 seed_opt = click.option(
@@ -241,23 +285,36 @@ newer_opt = click.option(
     "--newer", is_flag=True, help="Leave alone outputs newer than their input (like make)."
 )
 compress_opt = click.option(
-    "--compress", type=click.Choice(("auto", "none", "deflate", "lzw", "zstd")), default="auto",
+    "--compress",
+    type=click.Choice(("auto", "none", "deflate", "lzw", "zstd")),
+    default="auto",
     show_default=True,
     help="TIFF compression (with the predictor for the data type); auto keeps a TIFF input's "
     "Deflate, LZW or ZSTD and writes anything else uncompressed.",
 )
 tile_opt = click.option(
-    "--tile", default="auto", show_default=True, callback=parse_tile, metavar="SIZE",
+    "--tile",
+    default="auto",
+    show_default=True,
+    callback=parse_tile,
+    metavar="SIZE",
     help="TIFF tiles: auto keeps a tiled input's tiles (mixed one at a time), tiles 256x256 "
     "outputs over 64 megapixels, else writes strips; none writes strips; 512 or 512x256 "
     "(height x width).",
 )
 bigtiff_opt = click.option(
-    "--bigtiff", type=click.Choice(("auto", "yes", "no")), default="auto", show_default=True,
+    "--bigtiff",
+    type=click.Choice(("auto", "yes", "no")),
+    default="auto",
+    show_default=True,
     help="Write BigTIFF: auto when the output may exceed 4 GB.",
 )
 max_memory_opt = click.option(
-    "--max-memory", envvar=MEMORY_ENV, show_envvar=True, callback=parse_max_memory, expose_value=False,
+    "--max-memory",
+    envvar=MEMORY_ENV,
+    show_envvar=True,
+    callback=parse_max_memory,
+    expose_value=False,
     metavar="SIZE",
     help="Memory an image decoded or encoded whole may take (PNG, JPEG...; TIFF and .npy are "
     "streamed), e.g. 512M or 8G; more is refused before it is read. Default: half the "
@@ -265,4 +322,3 @@ max_memory_opt = click.option(
 )
 quiet_opt = click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
 json_opt = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-

@@ -26,8 +26,14 @@ def presets_cmd(name: str | None, as_json: bool) -> None:
     if name is None:
         if as_json:
             listing = [
-                {"name": p.name, "inputs": len(p.inputs), "outputs": len(p.outputs),
-                 "linear_light": p.linear_light, "description": p.description, "source": p.source}
+                {
+                    "name": p.name,
+                    "inputs": len(p.inputs),
+                    "outputs": len(p.outputs),
+                    "linear_light": p.linear_light,
+                    "description": p.description,
+                    "source": p.source,
+                }
                 for p in PRESETS.values()
             ]
             click.echo(json.dumps(listing, indent=2))
@@ -49,4 +55,3 @@ def presets_cmd(name: str | None, as_json: bool) -> None:
     if preset.linear_light:
         click.echo("defined on linear light: use --linear on sRGB-encoded images")
     click.echo(matrix_table(preset.mix, preset.inputs))
-

@@ -26,9 +26,16 @@ from .pca import PCAFit, fit_pca
 from .sampling import SampleMask
 
 __all__ = [
-    "CHUNK_PIXELS", "CrossMoments", "Moments", "NoiseMoments",
-    "PCAFit", "fit_pca",
-    "LstsqFit", "RANK_RTOL", "fit_lstsq",
-    "MNFFit", "fit_mnf",
+    "CHUNK_PIXELS",
+    "CrossMoments",
+    "Moments",
+    "NoiseMoments",
+    "PCAFit",
+    "fit_pca",
+    "LstsqFit",
+    "RANK_RTOL",
+    "fit_lstsq",
+    "MNFFit",
+    "fit_mnf",
     "SampleMask",
 ]

@@ -106,8 +106,7 @@ def fit_mnf(moments: Moments, noise: NoiseMoments, k: int | float) -> MNFFit:
     """
     if noise.n_bands != moments.n_bands:
         raise UsageError(
-            f"the noise statistics have {noise.n_bands} bands, the pixel statistics "
-            f"{moments.n_bands}"
+            f"the noise statistics have {noise.n_bands} bands, the pixel statistics {moments.n_bands}"
         )
     if moments.count < 2:
         raise DataError(f"MNF needs at least 2 valid pixels, got {moments.count}")

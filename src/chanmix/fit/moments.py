@@ -169,9 +169,7 @@ class Moments:
         if type(other) is not type(self):
             raise TypeError(f"cannot merge {type(self).__name__} with {type(other).__name__}")
         if other.n_bands != self.n_bands:
-            raise UsageError(
-                f"cannot merge statistics of {self.n_bands} and {other.n_bands} bands"
-            )
+            raise UsageError(f"cannot merge statistics of {self.n_bands} and {other.n_bands} bands")
         return type(self)(
             *_merge((self.count, self.mean, self.scatter), (other.count, other.mean, other.scatter))
         )
@@ -332,19 +330,19 @@ class CrossMoments:
         if not isinstance(other, CrossMoments):
             raise TypeError(f"cannot merge CrossMoments with {type(other).__name__}")
         if other.n_inputs != self.n_inputs:
-            raise UsageError(
-                f"cannot merge statistics of {self.n_inputs} and {other.n_inputs} input bands"
-            )
+            raise UsageError(f"cannot merge statistics of {self.n_inputs} and {other.n_inputs} input bands")
         return CrossMoments(self.joint + other.joint, self.n_inputs)
 
     __add__ = merge
 
     def scaled(self, fx: np.ndarray | float, fy: np.ndarray | float) -> CrossMoments:
         """The statistics with the inputs multiplied by ``fx`` and the targets by ``fy``."""
-        factors = np.concatenate([
-            np.broadcast_to(np.asarray(fx, dtype=np.float64), (self.n_inputs,)),
-            np.broadcast_to(np.asarray(fy, dtype=np.float64), (self.n_targets,)),
-        ])
+        factors = np.concatenate(
+            [
+                np.broadcast_to(np.asarray(fx, dtype=np.float64), (self.n_inputs,)),
+                np.broadcast_to(np.asarray(fy, dtype=np.float64), (self.n_targets,)),
+            ]
+        )
         return CrossMoments(self.joint.scaled(factors), self.n_inputs)
 
     @property

@@ -60,9 +60,7 @@ class PCAFit:
     n_pixels: int
 
 
-def fit_pca(
-    moments: Moments, k: int | float, *, center: bool = True, whiten: bool = False
-) -> PCAFit:
+def fit_pca(moments: Moments, k: int | float, *, center: bool = True, whiten: bool = False) -> PCAFit:
     """Fit PCA to the pixels summarized by ``moments``.
 
     Parameters
@@ -123,6 +121,4 @@ def fit_pca(
         "whiten": bool(whiten),
     }
     mix = Mix(weights, bias, names=names("PC", kept), provenance=provenance)
-    return PCAFit(
-        mix, frozen_array(eigenvalues), frozen_array(ratios[:kept]), mean, moments.count
-    )
+    return PCAFit(mix, frozen_array(eigenvalues), frozen_array(ratios[:kept]), mean, moments.count)

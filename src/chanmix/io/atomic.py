@@ -338,9 +338,7 @@ def free_space(folder: str | os.PathLike) -> int | None:
 def _check_space(target: Path, size: int) -> None:
     free = free_space(target.parent if str(target.parent) else ".")
     if free is not None and size + _SPACE_MARGIN > free:
-        raise OSError(
-            errno.ENOSPC, f"needs {format_size(size)} and the disk has {format_size(free)} free"
-        )
+        raise OSError(errno.ENOSPC, f"needs {format_size(size)} and the disk has {format_size(free)} free")
 
 
 def _reserve(fd: int, size: int) -> None:

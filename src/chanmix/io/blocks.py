@@ -214,8 +214,9 @@ def _open_tiff(name: str, page: int) -> BlockReader:
             image = describe_tiff(tif, name, page)
             if image.planes is not None:
                 rows = TiffRows(tif, image)
-                check_whole(name, f"decoding one {rows.segment_rows}-row segment of this image",
-                            rows.segment_bytes)  # a segment is decoded whole (TileLength 2**31)
+                check_whole(
+                    name, f"decoding one {rows.segment_rows}-row segment of this image", rows.segment_bytes
+                )  # a segment is decoded whole (TileLength 2**31)
                 empty = np.empty((0, rows.width, rows.channels), rows.dtype)
                 probe, alpha = finish_pixels(empty, image.keyframe, image.from_samples, name)
                 shape = (rows.height, rows.width, probe.shape[2])

@@ -67,8 +67,20 @@ def pil_image() -> ModuleType:
 def pillow_errors() -> tuple[type[Exception], ...]:
     """Exceptions Pillow raises for unreadable, truncated or unsupported files (a damaged
     tag gives whatever the code using its value runs into, as in tifffile)."""
-    return (OSError, SyntaxError, ValueError, EOFError, LookupError, TypeError, struct.error,
-            ArithmeticError, AttributeError, RuntimeError, pil_image().DecompressionBombError)
+    return (
+        OSError,
+        SyntaxError,
+        ValueError,
+        EOFError,
+        LookupError,
+        TypeError,
+        struct.error,
+        ArithmeticError,
+        AttributeError,
+        RuntimeError,
+        pil_image().DecompressionBombError,
+    )
+
 
 class _LiftedLimit:
     """Pillow's ``MAX_IMAGE_PIXELS`` set to None while any chanmix call is inside
@@ -378,6 +390,4 @@ def save_jpeg(
     Chroma is kept at full resolution (4:4:4): mixed channels are often false colour, whose
     colour edges matter as much as its brightness edges.
     """
-    _image(pixels).save(
-        file, format="JPEG", quality=95, subsampling=0, **_save_options(dpi, icc_profile)
-    )
+    _image(pixels).save(file, format="JPEG", quality=95, subsampling=0, **_save_options(dpi, icc_profile))

@@ -180,8 +180,15 @@ def whole_image_info(
     }
     defaults.update(fields)
     return RasterInfo(
-        path=path, format=fmt, height=height, width=width, bands=bands, dtype=pixels.dtype,
-        page=page, pages=pages, **defaults,  # type: ignore[arg-type]
+        path=path,
+        format=fmt,
+        height=height,
+        width=width,
+        bands=bands,
+        dtype=pixels.dtype,
+        page=page,
+        pages=pages,
+        **defaults,  # type: ignore[arg-type]
     )
 
 

@@ -117,8 +117,9 @@ def write_raster_blocks(
     """
     name = os.fsdecode(path)
     dt = np.dtype(dtype).newbyteorder("=")
-    fmt = check_output(name, channels=channels, dtype=dt, alpha=alpha, compression=compression,
-                       height=height, width=width)
+    fmt = check_output(
+        name, channels=channels, dtype=dt, alpha=alpha, compression=compression, height=height, width=width
+    )
     codec = normalized_compression(name, fmt, compression)
     _check_request(name, (height, width, channels), band_names, tile, bigtiff, workers)
     check_encode(name, fmt, (height, width, channels), dt)
@@ -245,7 +246,10 @@ def _checked_rows(
 
 
 def _checked_tiles(
-    name: str, tiles: Iterable[np.ndarray], shape: tuple[int, int, int], tile: tuple[int, int],
+    name: str,
+    tiles: Iterable[np.ndarray],
+    shape: tuple[int, int, int],
+    tile: tuple[int, int],
     dtype: np.dtype,
 ) -> Iterator[np.ndarray]:
     """The tiles as C-contiguous, native-order arrays, each checked against the shape its place

@@ -98,8 +98,10 @@ def check_ifd_chain(path: str) -> None:
                     f"(IFD {len(seen) - 1} links to IFD {seen[offset]} at byte {offset})"
                 )
             if len(seen) == MAX_IFDS:
-                raise DataError(f"{path}: more than {MAX_IFDS} images (IFDs) in one TIFF file; "
-                                "chanmix reads at most that many")
+                raise DataError(
+                    f"{path}: more than {MAX_IFDS} images (IFDs) in one TIFF file; "
+                    "chanmix reads at most that many"
+                )
             seen[offset] = len(seen)
             file.seek(offset)
             data = file.read(count_size)

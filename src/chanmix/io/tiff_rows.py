@@ -52,9 +52,7 @@ class TiffRows:
         self._file_size = int(tif.filehandle.size)
         self._decode = keyframe.decode
         self._jpegheader = keyframe.jpegheader
-        self._planes = [
-            (tuple(p.dataoffsets), tuple(p.databytecounts), p.jpegtables) for p in image.planes
-        ]
+        self._planes = [(tuple(p.dataoffsets), tuple(p.databytecounts), p.jpegtables) for p in image.planes]
         self._separate, _, self.height, self.width, self._contig = keyframe.shaped
         if keyframe.is_tiled:
             self.segment_rows, self._segment_cols = int(keyframe.tilelength), int(keyframe.tilewidth)
@@ -93,8 +91,14 @@ class TiffRows:
         """The file offset of row 0 when every row of the image lies in one run of the file,
         uncompressed and interleaved, in a file ``os.preadv`` can read; else None."""
         fh = self._fh
-        simple = (self._raw_dtype is not None and not self._tiled and len(self._planes) == 1
-                  and self._separate == 1 and fh.is_file and getattr(fh, "_offset", None) == 0)
+        simple = (
+            self._raw_dtype is not None
+            and not self._tiled
+            and len(self._planes) == 1
+            and self._separate == 1
+            and fh.is_file
+            and getattr(fh, "_offset", None) == 0
+        )
         if not simple or not hasattr(os, "preadv") or self._raw_dtype is None:
             return None
         offsets, counts, _ = self._planes[0]
