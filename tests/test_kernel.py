@@ -281,7 +281,7 @@ def test_two_dimensional_images_are_one_band():
     ],
 )
 def test_band_selection(bands, mode, expected):
-    from chanmix.mixer import band_selection
+    from chanmix.blockmix import band_selection
 
     assert band_selection(4, 3, bands, mode, "x.png") == expected
     with pytest.raises(UsageError, match="--bands: x.png has 4 bands, there is no band 5"):

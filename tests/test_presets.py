@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from chanmix.blockmix import apply
 from chanmix.errors import UsageError
 from chanmix.mix import Mix
-from chanmix.mixer import apply
 from chanmix.presets import PRESETS, Preset, _by_name, get_preset
 from chanmix.transfer import decode_srgb as srgb_to_linear
 

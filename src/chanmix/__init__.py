@@ -20,28 +20,43 @@ from typing import Any
 
 from ._version import __version__
 
-#: Public name -> the module that defines it. Loaded on first use, so that importing the
-#: package (and starting the command line) does not load NumPy.
+#: The public API: name -> the module that defines it. Everything else lives in submodules and
+#: may change between releases. Loaded on first use, so that importing the package (and
+#: starting the command line) does not load NumPy.
 _EXPORTS = {
+    # errors: one family, ChanmixError, with the command line's exit codes (2 usage, 1 data)
     "ChanmixError": "errors",
     "DataError": "errors",
     "MatrixError": "errors",
     "UsageError": "errors",
+    # the mix value, and mixing arrays in memory
     "Mix": "mix",
     "compose": "mix",
-    "Plan": "kernel",
-    "compile_plan": "kernel",
-    "mix_block": "kernel",
-    "Mixer": "mixer",
-    "apply": "mixer",
+    "apply": "blockmix",
     "Rescale": "rescale",
-    "load_matrix": "matrixfiles",
-    "matrix_json": "matrixfiles",
-    "parse_coeffs": "matrixfiles",
-    "read_matrix": "matrixfiles",
+    # presets and matrix files
     "PRESETS": "presets",
     "Preset": "presets",
     "get_preset": "presets",
+    "load_matrix": "matrixfiles",
+    "read_matrix": "matrixfiles",
+    "parse_coeffs": "matrixfiles",
+    "matrix_json": "matrixfiles",
+    # fits: mergeable statistics of arrays and the solvers that turn them into a Mix...
+    "Moments": "fit",
+    "NoiseMoments": "fit",
+    "CrossMoments": "fit",
+    "fit_pca": "fit",
+    "fit_mnf": "fit",
+    "fit_lstsq": "fit",
+    "PCAFit": "fit",
+    "MNFFit": "fit",
+    "LstsqFit": "fit",
+    # ...and the same fits streamed from image files
+    "FitOptions": "fitfiles",
+    "pca_from_files": "fitfiles",
+    "mnf_from_files": "fitfiles",
+    "lstsq_from_files": "fitfiles",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -57,4 +72,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+    return sorted(__all__)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .blockmix import Mixer, band_selection, ordered_map, output_nodata
 from .choices import NodataChoice
 from .dtypes import output_dtype
 from .errors import DataError, UsageError
@@ -29,7 +30,6 @@ from .io import (
 )
 from .matrixfiles import MatrixSource, matrix_json
 from .mix import Mix, compose
-from .mixer import Mixer, band_selection, ordered_map, output_nodata
 from .rescale import Rescale, rescale_map
 
 __all__ = [

@@ -20,7 +20,7 @@ from .batch import run_batch
 from .stdio import FORMATS, piped
 
 if TYPE_CHECKING:
-    from ..fitting import FitOptions
+    from ..fitfiles import FitOptions
 
 _SIGNED_HINT = (
     "Note: principal components are signed and centred on 0; with an integer output type the "
@@ -62,7 +62,7 @@ class Recipes:
             self.shared = self._fit(list(range(len(inputs))))
 
     def _fit(self, indices: list[int]) -> MixRecipe:
-        from ..fitting import lstsq_from_files, pca_from_files  # only when fitting
+        from ..fitfiles import lstsq_from_files, pca_from_files  # only when fitting
         from .fit import lstsq_report, pca_report
 
         paths = [self.inputs[i] for i in indices]
@@ -232,7 +232,7 @@ def apply_cmd(
         )
         fit_options = None
         if pca is not None or targets:
-            from ..fitting import FitOptions  # the fitting code loads only when it is needed
+            from ..fitfiles import FitOptions  # the fitting code loads only when it is needed
 
             fit_options = FitOptions(
                 bands=bands,

@@ -8,7 +8,7 @@ from typing import Any
 import click
 import numpy as np
 
-from ..fitting import FitOptions, lstsq_from_files, mnf_from_files, pca_from_files
+from ..fitfiles import FitOptions, lstsq_from_files, mnf_from_files, pca_from_files
 from ..io.guard import check_run_files
 from ..pipeline import save_mix
 from . import options as opt

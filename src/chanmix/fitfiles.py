@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .blockmix import band_selection
 from .dtypes import dtype_max
 from .errors import DataError, UsageError
 from .fit import (
@@ -33,7 +34,6 @@ from .fit import (
 from .io import BlockReader, image_number, open_raster
 from .kernel import nodata_mask
 from .mix import Mix
-from .mixer import band_selection
 from .pipeline import NodataChoice, effective_nodata
 
 __all__ = ["FitOptions", "pca_from_files", "mnf_from_files", "lstsq_from_files"]
