@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import replace
 
 import cv2
@@ -16,19 +15,9 @@ from PIL import Image
 from chanmix.errors import DataError, UsageError
 from chanmix.io import SAMPLE_DTYPES, read_raster
 from chanmix.io.pillow import decode_pillow
+from helpers import gdal_pixels
 
-
-@pytest.fixture(autouse=True)
-def _quiet_rasterio():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-        yield
-
-
-def gdal_pixels(path) -> np.ndarray:
-    """rasterio's (C, H, W) read, channels-last."""
-    with rasterio.open(path) as ds:
-        return np.moveaxis(ds.read(), 0, -1)
+pytestmark = pytest.mark.usefixtures("quiet_rasterio")
 
 
 def pillow_pixels(path, mode: str | None = None) -> np.ndarray:

@@ -5,25 +5,18 @@ from __future__ import annotations
 import itertools
 import math
 import re
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
 
 import numpy as np
 import pytest
-import rasterio
 import tifffile
 from PIL import Image
 
 from chanmix.errors import DataError, UsageError
 from chanmix.io import open_raster, read_raster
 
-
-@pytest.fixture(autouse=True)
-def _quiet_rasterio():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-        yield
+pytestmark = pytest.mark.usefixtures("quiet_rasterio")
 
 
 def same_info(a, b) -> bool:
