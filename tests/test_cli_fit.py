@@ -7,17 +7,9 @@ import json
 import numpy as np
 import pytest
 import tifffile
-from click.testing import CliRunner
 from sklearn.decomposition import PCA
 
 from chanmix import load_matrix
-from chanmix.cli.main import cli
-
-
-@pytest.fixture
-def run():
-    runner = CliRunner()
-    return lambda *args: runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
 
 @pytest.fixture(scope="module")

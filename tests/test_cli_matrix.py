@@ -6,16 +6,8 @@ import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from chanmix import Mix, load_matrix, matrix_json
-from chanmix.cli.main import cli
-
-
-@pytest.fixture
-def run():
-    runner = CliRunner()
-    return lambda *args: runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
 
 @pytest.fixture

@@ -8,16 +8,7 @@ import os
 import numpy as np
 import pytest
 import tifffile
-from click.testing import CliRunner
 from PIL import Image
-
-from chanmix.cli.main import cli
-
-
-@pytest.fixture
-def run():
-    runner = CliRunner()
-    return lambda *args: runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
 
 @pytest.fixture

@@ -18,11 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
-from click.testing import CliRunner
 
 from chanmix import Mix, apply
 from chanmix.cli import info as info_module
-from chanmix.cli.main import cli
 from chanmix.errors import DataError
 from chanmix.fit import Moments
 from chanmix.io import image_number, open_raster, read_raster, tiff_chain
@@ -497,13 +495,16 @@ def test_errors_about_stdin_name_stdin(run, samples, tmp_path):
     assert result.stderr == "Error: stdin: empty file\n"
     cut = (samples / "multispectral.tif").read_bytes()[:100]
     to_stdout = ["-c", "1,0,0,0,0,0,0,0", "-o", "-", "--format", "tif"]
-    result = CliRunner().invoke(cli, ["apply", "-", *to_stdout], input=cut)
+    result = run("apply", "-", *to_stdout, input=cut)
+    assert result.exit_code == 1 and result.stdout_bytes == b""
+    assert result.stderr.startswith("Error: stdin: ") and result.stderr.count("\n") == 1
+    assert "chanmix-" not in result.stderr
+    two = ["-", samples / "astronaut.png", "-p", "sepia", "-O", tmp_path / "out"]
+    result = run("apply", *two, input=b"\x89PNG")
     assert result.exit_code == 1
-    assert result.stderr.startswith("Error: stdin: ") and "chanmix-" not in result.stderr
-    two = ["-", str(samples / "astronaut.png"), "-p", "sepia", "-O", str(tmp_path / "out")]
-    result = CliRunner().invoke(cli, ["apply", *two], input=b"\x89PNG")
-    assert result.exit_code == 1
-    assert result.stderr.startswith("Error: stdin: ") and "chanmix-" not in result.stderr
+    error, summary = result.stderr.splitlines()
+    assert error.startswith("Error: stdin: ") and "chanmix-" not in error
+    assert summary == "1 of 2 images mixed, 1 failed"
 
 
 def test_geotiff_integers_past_int64_are_carried_as_integers(run, tmp_path):
