@@ -11,3 +11,12 @@ def gdal_pixels(path) -> np.ndarray:
 
     with rasterio.open(path) as ds:
         return np.moveaxis(ds.read(), 0, -1)
+
+
+def error_line(result, exit_code: int) -> str:
+    """The one stderr line of a CliRunner run that failed with `exit_code` (1 data, 2 usage)."""
+    assert result.exit_code == exit_code, result.output
+    assert "Traceback" not in result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
