@@ -13,6 +13,12 @@ def gdal_pixels(path) -> np.ndarray:
         return np.moveaxis(ds.read(), 0, -1)
 
 
+def ok(result):
+    """The CliRunner result of a run that must succeed (its output in the failure message)."""
+    assert result.exit_code == 0, result.output
+    return result
+
+
 def error_line(result, exit_code: int) -> str:
     """The one stderr line of a CliRunner run that failed with `exit_code` (1 data, 2 usage)."""
     assert result.exit_code == exit_code, result.output

@@ -13,15 +13,10 @@ import tifffile
 import chanmix
 from chanmix import pipeline
 from chanmix.io import BlockReader, RasterInfo
+from helpers import ok
 
 COEFFS = "0.2,0.3,0.5,0.1,-0.1; 1,-1,0.5,0,0; 0,0,0,0,1"
 WEIGHTS = np.array([[0.2, 0.3, 0.5, 0.1, -0.1], [1, -1, 0.5, 0, 0], [0, 0, 0, 0, 1.0]])
-
-
-def ok(result):
-    """The result of a run that must succeed (its output in the failure message)."""
-    assert result.exit_code == 0, result.output
-    return result
 
 
 @pytest.fixture(scope="module")
