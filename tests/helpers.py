@@ -26,3 +26,11 @@ def error_line(result, exit_code: int) -> str:
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
     return lines[0]
+
+
+def pillow_array(path, mode: str | None = None) -> np.ndarray:
+    """Pillow's pixels of an image file, converted to `mode` when given; the file is closed."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return np.asarray(image.convert(mode) if mode else image)

@@ -416,4 +416,5 @@ def test_a_damaged_resolution_is_not_carried_to_png(run, tmp_path):
     )  # 1.6e11 pixels per metre
     result = run("apply", source, "-p", "sepia", "-o", tmp_path / "o.png")
     assert result.exit_code == 0, result.stderr
-    assert "dpi" not in Image.open(tmp_path / "o.png").info
+    with Image.open(tmp_path / "o.png") as back:
+        assert "dpi" not in back.info

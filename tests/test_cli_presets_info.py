@@ -12,11 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
-from PIL import Image
 
 import chanmix
 from chanmix import PRESETS
-from helpers import ok
+from helpers import ok, pillow_array
 
 
 def test_version(run):
@@ -114,8 +113,8 @@ def test_installed_script_end_to_end(samples, tmp_path):
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    ours = np.asarray(Image.open(out)).astype(int)
-    pillow = np.asarray(Image.open(samples / "astronaut.png").convert("L")).astype(int)
+    ours = pillow_array(out).astype(int)
+    pillow = pillow_array(samples / "astronaut.png", "L").astype(int)
     assert np.abs(ours - pillow).max() <= 1
 
 

@@ -112,7 +112,8 @@ def test_image_and_matrix_are_committed_together(run, files, monkeypatch):
     result = run("apply", "img.png", "-p", "sepia", "-o", "out.png", "--save-matrix", "used.json")
     assert result.exit_code == 0
     assert json.loads((files / "used.json").read_text())["weights"]
-    assert Image.open(files / "out.png").size == (10, 12)
+    with Image.open(files / "out.png") as out:
+        assert out.size == (10, 12)
 
 
 def test_an_output_larger_than_the_free_space_fails_before_anything_is_read(run, files, monkeypatch):

@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from PIL import Image
 
 import chanmix
 from chanmix import Mix, Rescale, apply
 from chanmix.errors import MatrixError, UsageError
 from chanmix.transfer import decode_srgb, encode_srgb
+from helpers import pillow_array
 
 INT_TYPES = ["uint8", "uint16", "int16", "uint32", "int32"]
 ALL_TYPES = INT_TYPES + ["float32", "float64"]
@@ -37,7 +37,7 @@ def reference(image: np.ndarray, mix: Mix, out_dtype: str) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def photo(samples) -> np.ndarray:
-    return np.asarray(Image.open(samples / "astronaut.png").convert("RGB"))
+    return pillow_array(samples / "astronaut.png", "RGB")
 
 
 @pytest.mark.parametrize("seed", range(5))

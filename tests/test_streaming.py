@@ -128,7 +128,8 @@ def test_bigtiff_on_request_and_tiled_input_gives_tiled_output(run, pixels, tmp_
         page = tif.pages[0]
         assert tif.is_bigtiff and (page.tilelength, page.tilewidth) == (32, 64) and page.compression == 8
     ok(run("apply", tmp_path / "in.tif", "-c", COEFFS, "-o", tmp_path / "classic.tif"))
-    assert not tifffile.TiffFile(tmp_path / "classic.tif").is_bigtiff
+    with tifffile.TiffFile(tmp_path / "classic.tif") as tif:
+        assert not tif.is_bigtiff
 
 
 def test_bad_tile_sizes_are_usage_errors(run, pixels, tmp_path):
