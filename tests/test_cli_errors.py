@@ -125,7 +125,10 @@ def test_a_failed_run_leaves_an_existing_output_untouched(run, rgb, tmp_path):
 
 def test_several_inputs_need_a_template(run, rgb, tmp_path):
     result = run("apply", rgb, rgb, "-p", "sepia", "-o", tmp_path / "o.png")
-    assert result.exit_code == 2 and "-o" in one_line(result)
+    assert result.exit_code == 2 and one_line(result) == (
+        f"Error: -o: 2 inputs cannot all be written to '{tmp_path / 'o.png'}'; "
+        "use {stem}, {name} or {index} in it, or -O OUTDIR"
+    )
     result = run("apply", rgb, "-p", "sepia")
     assert result.exit_code == 2 and "-o OUTPUT or -O OUTDIR" in one_line(result)
     result = run("apply", rgb, "-p", "sepia", "-o", rgb)
