@@ -142,7 +142,12 @@ def test_lstsq_recovers_a_known_transform_on_float32(run, tmp_path):
     fitted = load_matrix(out)
     np.testing.assert_allclose(fitted.weights, w, atol=1e-5)
     np.testing.assert_allclose(fitted.bias, b, atol=1e-5)
-    assert "R^2" in result.output
+    header, *rows, pixels = result.output.splitlines()
+    assert header.split() == ["output", "RMSE", "R^2"] and [row.split()[0] for row in rows] == ["1", "2"]
+    for row in rows:  # an exact transform, up to float32 rounding of the target
+        _, rmse, r2 = row.split()
+        assert float(rmse) < 1e-6 and r2 == "1.000000"
+    assert pixels == "pixels used: 10800 of 10800 (100.0%)"
     ones = np.hstack([x.reshape(-1, 4).astype(np.float64), np.ones((x.shape[0] * x.shape[1], 1))])
     ref = np.linalg.lstsq(ones, y.reshape(-1, 2).astype(np.float64), rcond=None)[0]
     np.testing.assert_allclose(fitted.weights, ref[:4].T, atol=1e-9)
