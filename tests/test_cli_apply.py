@@ -47,7 +47,7 @@ def test_rec601_grey_matches_pillow(run, samples, photo, tmp_path):
     assert np.abs(ours.astype(int) - pillow.astype(int)).max() <= 1
 
 
-def test_every_matrix_source_gives_the_same_bytes(run, samples, tmp_path):
+def test_every_matrix_source_gives_the_same_bytes(run, samples, photo, tmp_path):
     w = np.array([[0.2, 0.3, 0.5], [0.0, 1.0, 0.0], [0.6, -0.2, 0.1]])
     b = np.array([0.05, 0.0, -0.1])
     (tmp_path / "m.json").write_text(json.dumps({"weights": w.tolist(), "bias": b.tolist()}))
@@ -64,6 +64,8 @@ def test_every_matrix_source_gives_the_same_bytes(run, samples, tmp_path):
         assert result.exit_code == 0, result.output
         outputs.append(out.read_bytes())
     assert all(o == outputs[0] for o in outputs)
+    got = tifffile.imread(tmp_path / "o0.tif")  # and those bytes are the mix
+    assert got.shape == photo.shape and np.abs(got.astype(int) - contract_uint8(photo, w, b)).max() <= 1
 
 
 def test_several_matrices_compose_into_their_product(run, samples, tmp_path):
