@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -28,8 +29,25 @@ def samples() -> Path:
 
 @pytest.fixture
 def run():
-    """The chanmix command line through Click's CliRunner: ``run("apply", path, ...)``."""
+    """The chanmix command line through Click's CliRunner: ``run("apply", path, ...)``.
+
+    Arguments are passed as strings; keywords (``input=...``) go to ``CliRunner.invoke``.
+    Exceptions propagate: a traceback fails the test instead of becoming exit code 1.
+    """
     from chanmix.cli.main import cli
 
     runner = CliRunner()
-    return lambda *args: runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    return lambda *args, **kw: runner.invoke(cli, [str(a) for a in args], catch_exceptions=False, **kw)
+
+
+@pytest.fixture
+def quiet_rasterio():
+    """rasterio's NotGeoreferencedWarning ignored (plain test TIFFs have no georeferencing).
+
+    Used by a test module with ``pytestmark = pytest.mark.usefixtures("quiet_rasterio")``.
+    """
+    import rasterio
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+        yield

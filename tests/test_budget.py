@@ -23,12 +23,10 @@ import imagecodecs
 import numpy as np
 import pytest
 import tifffile
-from click.testing import CliRunner
 from PIL import Image
 
 from chanmix import budget
 from chanmix.budget import BudgetError, check_whole, format_size, memory_budget, parse_size
-from chanmix.cli.main import cli
 from chanmix.cli.options import parse_max_memory
 from chanmix.errors import UsageError
 from chanmix.io import check_output, open_raster, read_raster
@@ -87,12 +85,6 @@ def one_line(stderr: str) -> str:
     lines = stderr.strip().splitlines()
     assert len(lines) == 1, stderr
     return lines[0]
-
-
-@pytest.fixture
-def run():
-    runner = CliRunner()
-    return lambda *args, **kw: runner.invoke(cli, [str(a) for a in args], catch_exceptions=False, **kw)
 
 
 @pytest.fixture

@@ -8,26 +8,15 @@ import cv2
 import numpy as np
 import pytest
 import tifffile
-from click.testing import CliRunner
 from PIL import Image
 
 from chanmix import get_preset
-from chanmix.cli.main import cli
-
-
-@pytest.fixture
-def run():
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
-
-    return invoke
+from helpers import pillow_array
 
 
 @pytest.fixture(scope="module")
 def photo(samples) -> np.ndarray:
-    return np.asarray(Image.open(samples / "astronaut.png"))
+    return pillow_array(samples / "astronaut.png")
 
 
 def contract_uint8(image: np.ndarray, weights, bias=None) -> np.ndarray:
@@ -41,7 +30,7 @@ def test_sepia_on_a_photograph(run, samples, photo, tmp_path):
     out = tmp_path / "sepia.png"
     result = run("apply", samples / "astronaut.png", "-p", "sepia", "-o", out)
     assert result.exit_code == 0, result.output
-    got = np.asarray(Image.open(out))
+    got = pillow_array(out)
     w = get_preset("sepia").mix.weights
     assert got.shape == photo.shape and got.dtype == np.uint8
     assert np.abs(got.astype(int) - contract_uint8(photo, w)).max() <= 1
@@ -52,13 +41,13 @@ def test_sepia_on_a_photograph(run, samples, photo, tmp_path):
 def test_rec601_grey_matches_pillow(run, samples, photo, tmp_path):
     out = tmp_path / "grey.png"
     assert run("apply", samples / "astronaut.png", "-p", "gray-rec601", "-o", out).exit_code == 0
-    ours = np.asarray(Image.open(out))
-    pillow = np.asarray(Image.open(samples / "astronaut.png").convert("L"))
+    ours = pillow_array(out)
+    pillow = pillow_array(samples / "astronaut.png", "L")
     assert ours.shape == pillow.shape
     assert np.abs(ours.astype(int) - pillow.astype(int)).max() <= 1
 
 
-def test_every_matrix_source_gives_the_same_bytes(run, samples, tmp_path):
+def test_every_matrix_source_gives_the_same_bytes(run, samples, photo, tmp_path):
     w = np.array([[0.2, 0.3, 0.5], [0.0, 1.0, 0.0], [0.6, -0.2, 0.1]])
     b = np.array([0.05, 0.0, -0.1])
     (tmp_path / "m.json").write_text(json.dumps({"weights": w.tolist(), "bias": b.tolist()}))
@@ -75,6 +64,8 @@ def test_every_matrix_source_gives_the_same_bytes(run, samples, tmp_path):
         assert result.exit_code == 0, result.output
         outputs.append(out.read_bytes())
     assert all(o == outputs[0] for o in outputs)
+    got = tifffile.imread(tmp_path / "o0.tif")  # and those bytes are the mix
+    assert got.shape == photo.shape and np.abs(got.astype(int) - contract_uint8(photo, w, b)).max() <= 1
 
 
 def test_several_matrices_compose_into_their_product(run, samples, tmp_path):
@@ -149,7 +140,7 @@ def test_percentile_stretch_to_uint8_png(run, samples, tmp_path):
         out,
     )
     assert result.exit_code == 0, result.output
-    got = np.asarray(Image.open(out)).reshape(-1, 3)
+    got = pillow_array(out).reshape(-1, 3)
     cube = tifffile.imread(samples / "multispectral.tif")[:, :, [6, 3, 2]].reshape(-1, 3)
     for band in range(3):
         lo, hi = np.percentile(cube[:, band] / 65535, [1, 99])
@@ -224,15 +215,16 @@ def test_alpha_is_kept_last_and_untouched(run, tmp_path):
     Image.fromarray(rgba, "RGBA").save(tmp_path / "in.png")
     out = tmp_path / "out.png"
     assert run("apply", tmp_path / "in.png", "-p", "gray-rec709", "-o", out).exit_code == 0
-    back = Image.open(out)
-    assert back.mode == "LA"
-    got = np.asarray(back)
+    with Image.open(out) as back:
+        assert back.mode == "LA"
+        got = np.asarray(back)
     np.testing.assert_array_equal(got[..., 1], rgba[..., 3])
     assert np.all(got[..., 0] == round(200 * 0.2126))
     dropped = tmp_path / "dropped.png"
     result = run("apply", tmp_path / "in.png", "-p", "gray-rec709", "--alpha", "drop", "-o", dropped)
     assert result.exit_code == 0
-    assert Image.open(dropped).mode == "L"
+    with Image.open(dropped) as back:
+        assert back.mode == "L"
 
 
 def test_linear_light_preset(run, samples, photo, tmp_path):
@@ -245,19 +237,21 @@ def test_linear_light_preset(run, samples, photo, tmp_path):
         np.abs(lin) <= 0.0031308, np.abs(lin) * 12.92, 1.055 * np.abs(lin) ** (1 / 2.4) - 0.055
     )
     expected = np.clip(np.rint(enc * 255), 0, 255)
-    assert np.abs(np.asarray(Image.open(out)).astype(int) - expected).max() <= 1
+    assert np.abs(pillow_array(out).astype(int) - expected).max() <= 1
 
 
 def test_resolution_and_icc_are_carried(run, samples, tmp_path):
     from PIL import ImageCms
 
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    Image.open(samples / "astronaut.png").save(tmp_path / "in.png", dpi=(300, 300), icc_profile=icc)
+    with Image.open(samples / "astronaut.png") as photo:
+        photo.save(tmp_path / "in.png", dpi=(300, 300), icc_profile=icc)
     assert run("apply", tmp_path / "in.png", "-p", "sepia", "-o", tmp_path / "out.jpg").exit_code == 0
-    back = Image.open(tmp_path / "out.jpg")
-    assert round(back.info["dpi"][0]) == 300 and back.info.get("icc_profile") == icc
+    with Image.open(tmp_path / "out.jpg") as back:
+        assert round(back.info["dpi"][0]) == 300 and back.info.get("icc_profile") == icc
     assert run("apply", tmp_path / "in.png", "-p", "gray-rec709", "-o", tmp_path / "g.png").exit_code == 0
-    assert "icc_profile" not in Image.open(tmp_path / "g.png").info  # an RGB profile on grey would lie
+    with Image.open(tmp_path / "g.png") as back:
+        assert "icc_profile" not in back.info  # an RGB profile on grey would lie
 
 
 def test_outputs_are_deterministic(run, samples, tmp_path):

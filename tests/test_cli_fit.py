@@ -7,17 +7,10 @@ import json
 import numpy as np
 import pytest
 import tifffile
-from click.testing import CliRunner
 from sklearn.decomposition import PCA
 
 from chanmix import load_matrix
-from chanmix.cli.main import cli
-
-
-@pytest.fixture
-def run():
-    runner = CliRunner()
-    return lambda *args: runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
+from helpers import error_line
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +41,19 @@ def test_fit_pca_matches_scikit_learn(run, samples, cube, tmp_path):
     assert matrix["method"] == "pca" and matrix["names"] == ["PC1", "PC2", "PC3", "PC4"]
     assert matrix["fitted_on"]["pixels_used"] == cube.shape[0] * cube.shape[1]
     assert len(matrix["eigenvalues"]) == 8
-    assert "PC1" in result.output and "cumulative" in result.output and "#" in result.output
+    header, *rows, pixels = result.output.splitlines()
+    assert header.split() == ["component", "variance", "explained", "cumulative"]
+    assert len(rows) == 4
+    ratios = np.asarray(matrix["explained_variance_ratio"])
+    bars = []
+    for i, row in enumerate(rows):
+        name, variance, explained, cumulative, bar = row.split()
+        assert name == f"PC{i + 1}" and float(variance) == pytest.approx(matrix["eigenvalues"][i], rel=1e-4)
+        assert (explained, cumulative) == (f"{ratios[i]:.2%}", f"{ratios[: i + 1].sum():.2%}")
+        bars.append(bar)
+    assert all(set(bar) == {"#"} for bar in bars) and sorted(bars, key=len, reverse=True) == bars
+    n = cube.shape[0] * cube.shape[1]
+    assert pixels == f"pixels used: {n} of {n} (100.0%)"
     assert run("fit", "pca", samples / "multispectral.tif", "-k", "4", "-o", out, "-q").output == ""
 
 
@@ -65,7 +70,9 @@ def test_apply_pca_equals_fit_then_apply(run, samples, tmp_path):
     result = run("apply", src, "-m", tmp_path / "pca.json", "--dtype", "float32", "-o", tmp_path / "a.tif")
     assert result.exit_code == 0
     result = run("apply", src, "--pca", "3", "--dtype", "float32", "-o", tmp_path / "b.tif")
-    assert result.exit_code == 0 and "PC3" in result.stderr
+    assert result.exit_code == 0 and result.stdout == ""
+    report = [line.split()[0] for line in result.stderr.splitlines()]  # the fit's table, on stderr
+    assert report == ["component", "PC1", "PC2", "PC3", "pixels"]
     np.testing.assert_array_equal(tifffile.imread(tmp_path / "a.tif"), tifffile.imread(tmp_path / "b.tif"))
 
 
@@ -135,7 +142,12 @@ def test_lstsq_recovers_a_known_transform_on_float32(run, tmp_path):
     fitted = load_matrix(out)
     np.testing.assert_allclose(fitted.weights, w, atol=1e-5)
     np.testing.assert_allclose(fitted.bias, b, atol=1e-5)
-    assert "R^2" in result.output
+    header, *rows, pixels = result.output.splitlines()
+    assert header.split() == ["output", "RMSE", "R^2"] and [row.split()[0] for row in rows] == ["1", "2"]
+    for row in rows:  # an exact transform, up to float32 rounding of the target
+        _, rmse, r2 = row.split()
+        assert float(rmse) < 1e-6 and r2 == "1.000000"
+    assert pixels == "pixels used: 10800 of 10800 (100.0%)"
     ones = np.hstack([x.reshape(-1, 4).astype(np.float64), np.ones((x.shape[0] * x.shape[1], 1))])
     ref = np.linalg.lstsq(ones, y.reshape(-1, 2).astype(np.float64), rcond=None)[0]
     np.testing.assert_allclose(fitted.weights, ref[:4].T, atol=1e-9)
@@ -169,8 +181,11 @@ def test_collinear_inputs_warn_and_still_fit(run, tmp_path):
     tifffile.imwrite(tmp_path / "y.tif", a * 2)
     out = tmp_path / "f.json"
     result = run("fit", "lstsq", tmp_path / "x.tif", "--target", tmp_path / "y.tif", "-o", out)
-    assert result.exit_code == 0
-    assert "Warning" in result.stderr and "1" in result.stderr and "3" in result.stderr
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        "Warning: input bands 1 and 3 are linearly dependent: their weights are not unique "
+        "(the minimum-norm solution is used)\n"
+    )
     fitted = load_matrix(tmp_path / "f.json")
     np.testing.assert_allclose(fitted.weights[0, 0] + fitted.weights[0, 2], 2.0, atol=1e-6)
 
@@ -185,36 +200,33 @@ def test_mnf_ranks_by_signal_to_noise(run, samples, tmp_path):
 
 
 def test_fit_errors(run, samples, corpus, tmp_path):
-    result = run("fit", "pca", corpus / "rasterio" / "all-nodata.tif", "-k", "2", "-o", tmp_path / "p.json")
-    assert result.exit_code == 1 and "no valid pixel" in result.stderr
-    assert not (tmp_path / "p.json").exists()
-    result = run("fit", "pca", samples / "multispectral.tif", "-k", "9", "-o", tmp_path / "p.json")
-    assert result.exit_code == 2 and "-k" in result.stderr
-    result = run("fit", "pca", samples / "multispectral.tif", "-k", "1.5", "-o", tmp_path / "p.json")
-    assert result.exit_code == 2 and "-k" in result.stderr
-    result = run(
-        "fit",
-        "pca",
-        samples / "multispectral.tif",
-        samples / "astronaut.png",
-        "-k",
-        "2",
-        "-o",
-        tmp_path / "p.json",
+    nodata = corpus / "rasterio" / "all-nodata.tif"
+    multi, photo = samples / "multispectral.tif", samples / "astronaut.png"
+    result = run("fit", "pca", nodata, "-k", "2", "-o", tmp_path / "p.json")
+    assert error_line(result, 1) == f"Error: no valid pixel to fit in {nodata} (all nodata or masked?)"
+    result = run("fit", "pca", multi, "-k", "9", "-o", tmp_path / "p.json")
+    assert error_line(result, 2) == (
+        "Error: -k must be a number of components from 1 to 8 (the number of bands) "
+        "or a variance fraction between 0 and 1, got 9"
     )
-    assert result.exit_code == 2 and "same number of bands" in result.stderr
-    result = run(
-        "fit",
-        "lstsq",
-        samples / "astronaut.png",
-        "--target",
-        samples / "coffee.png",
-        "-o",
-        tmp_path / "l.json",
+    result = run("fit", "pca", multi, "-k", "1.5", "-o", tmp_path / "p.json")
+    assert error_line(result, 2) == (
+        "Error: Invalid value for '-k': '1.5': use a whole number >= 1 or a fraction between 0 and 1"
     )
-    assert result.exit_code == 2 and "coffee.png" in result.stderr
-    result = run("apply", samples / "astronaut.png", "--pca", "2", "-p", "sepia", "-o", tmp_path / "x.png")
-    assert result.exit_code == 2 and "one way" in result.stderr
+    result = run("fit", "pca", multi, photo, "-k", "2", "-o", tmp_path / "p.json")
+    assert error_line(result, 2) == (
+        f"Error: the inputs do not have the same number of bands to fit ({multi} 8, {photo} 3)"
+    )
+    result = run("fit", "lstsq", photo, "--target", samples / "coffee.png", "-o", tmp_path / "l.json")
+    assert error_line(result, 2) == (
+        f"Error: --target: {samples / 'coffee.png'} is 600 x 400 pixels, {photo} is 512 x 512"
+    )
+    result = run("apply", photo, "--pca", "2", "-p", "sepia", "-o", tmp_path / "x.png")
+    assert error_line(result, 2) == (
+        "Error: give the matrix one way: -m FILE (repeatable), -p PRESET, -c COEFFS, --pca K "
+        "or --fit TARGET (got -p and --pca)"
+    )
+    assert list(tmp_path.iterdir()) == []  # no output left behind
 
 
 def test_fitted_matrix_files_keep_their_provenance_when_read_back(run, samples, tmp_path):

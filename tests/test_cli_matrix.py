@@ -6,16 +6,9 @@ import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from chanmix import Mix, load_matrix, matrix_json
-from chanmix.cli.main import cli
-
-
-@pytest.fixture
-def run():
-    runner = CliRunner()
-    return lambda *args: runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
+from helpers import error_line
 
 
 @pytest.fixture
@@ -28,17 +21,42 @@ def two(tmp_path):
     return a, b
 
 
+def shown_table(lines: list[str]) -> tuple[list[str], np.ndarray]:
+    """The column names and the numbers of the table that 'matrix show' prints."""
+    header, *rows = lines
+    return header.split(), np.array([[float(x) for x in row.split()[1:]] for row in rows])
+
+
 def test_show(run, two, tmp_path):
-    result = run("matrix", "show", tmp_path / "a.json")
-    assert result.exit_code == 0
-    assert "3 inputs -> 4 outputs" in result.output and "method: test" in result.output
-    assert f"{two[0].weights[0, 0]:.6g}" in result.output
+    a = two[0]
+    path = tmp_path / "a.json"
+    result = run("matrix", "show", path)
+    assert result.exit_code == 0 and result.stderr == ""
+    lines = result.output.splitlines()
+    assert lines[:4] == [f"{path}: 3 inputs -> 4 outputs", "  name: a", "  method: test", f"  source: {path}"]
+    columns, numbers = shown_table(lines[4:])
+    assert columns == ["in1", "in2", "in3", "bias"]
+    assert [line.split()[0] for line in lines[5:]] == ["out1", "out2", "out3", "out4"]
+    np.testing.assert_allclose(numbers, np.hstack([a.weights, a.bias[:, None]]), rtol=1e-5)
 
 
 def test_show_text_matrix_with_a_bias_column(run, two, tmp_path):
-    result = run("matrix", "show", tmp_path / "b.csv", "--inputs", "4")
-    assert "4 inputs -> 2 outputs" in result.output
-    assert "5 inputs" in run("matrix", "show", tmp_path / "b.csv").output
+    b = two[1]
+    csv = tmp_path / "b.csv"
+    result = run("matrix", "show", csv, "--inputs", "4")
+    assert result.exit_code == 0 and result.stderr == ""
+    title, source, *table = result.output.splitlines()
+    assert (title, source) == (f"{csv}: 4 inputs -> 2 outputs", f"  source: {csv}")
+    columns, numbers = shown_table(table)
+    assert columns == ["in1", "in2", "in3", "in4", "bias"]  # the last column read as the bias
+    np.testing.assert_allclose(numbers, np.hstack([b.weights, b.bias[:, None]]), rtol=1e-5)
+    result = run("matrix", "show", csv)  # without --inputs, every column is a weight
+    assert result.exit_code == 0 and result.stderr == ""
+    title, source, *table = result.output.splitlines()
+    assert title == f"{csv}: 5 inputs -> 2 outputs"
+    columns, numbers = shown_table(table)
+    assert columns == ["in1", "in2", "in3", "in4", "in5", "bias"]
+    np.testing.assert_allclose(numbers, np.hstack([b.weights, b.bias[:, None], np.zeros((2, 1))]), rtol=1e-5)
 
 
 def test_compose_is_the_product_in_order(run, two, tmp_path):
@@ -62,7 +80,8 @@ def test_compose_refuses_what_does_not_chain(run, two, tmp_path):
         "-o",
         tmp_path / "x.json",
     )
-    assert result.exit_code == 2 and "a.json" in result.stderr
+    message = f"Error: {tmp_path / 'a.json'}: the matrix reads 3 channels; the input has 2"
+    assert error_line(result, 2) == message  # b gives 2 outputs, a reads 3
     assert not (tmp_path / "x.json").exists()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -18,11 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
-from click.testing import CliRunner
 
 from chanmix import Mix, apply
 from chanmix.cli import info as info_module
-from chanmix.cli.main import cli
 from chanmix.errors import DataError
 from chanmix.fit import Moments
 from chanmix.io import image_number, open_raster, read_raster, tiff_chain
@@ -221,22 +220,22 @@ def damaged_tag(folder: Path, code: int, *, count: int | None = None, dtype: int
 
 
 @pytest.mark.parametrize(
-    ("code", "change", "raised"),
-    [
-        (256, {"count": 2}, "TypeError: int() argument must be"),  # ImageWidth: a tuple
-        (277, {"count": 0}, "TypeError: slice indices must be integers"),  # SamplesPerPixel
-        (256, {"dtype": 12}, "ZeroDivisionError: "),  # ImageWidth as a DOUBLE read over 4 bytes
-        (278, {"dtype": 12}, "OverflowError: cannot convert float infinity to integer"),  # RowsPerStrip
-        (258, {"count": 0}, "IndexError: tuple index out of range"),  # BitsPerSample
+    ("code", "change"),
+    [  # what tifffile raised when written, in its own words (they change with its version)
+        (256, {"count": 2}),  # ImageWidth: a tuple (TypeError: int() argument must be ...)
+        (277, {"count": 0}),  # SamplesPerPixel (TypeError: slice indices must be integers ...)
+        (256, {"dtype": 12}),  # ImageWidth as a DOUBLE read over 4 bytes (ZeroDivisionError)
+        (278, {"dtype": 12}),  # RowsPerStrip (OverflowError: cannot convert float infinity ...)
+        (258, {"count": 0}),  # BitsPerSample (IndexError: tuple index out of range)
     ],
 )
-def test_damaged_tags_are_one_line_in_words(tmp_path, code, change, raised):
+def test_damaged_tags_are_one_line_in_words(tmp_path, code, change):
     path = damaged_tag(tmp_path, code, **change)
     for read in (read_raster, open_raster):
         with pytest.raises(DataError) as caught:
             read(path)
-        assert str(caught.value).startswith(f"{path}: damaged TIFF tags ({raised}")
-        assert "\n" not in str(caught.value)
+        # chanmix's words and the library's exception type, then the library's message
+        assert re.fullmatch(rf"{re.escape(str(path))}: damaged TIFF tags \(\w+: .+\)", str(caught.value))
 
 
 def test_control_characters_in_a_reason_are_escaped():
@@ -294,15 +293,16 @@ def damaged_strip(folder: Path, name: str, *, cut: bool, **options) -> Path:
 def test_libtiff_messages_become_the_reason_and_nothing_else(tmp_path):
     # tifffile cannot decode the LZW strip; Pillow's libtiff prints "Using code not yet in table"
     damaged_strip(tmp_path, "lzw.tif", cut=False, photometric="rgb", compression="lzw")
+    with pytest.raises(Exception) as tifffile_error:  # the decoder's own error is the reason
+        tifffile.imread(tmp_path / "lzw.tif")
+    why = f"{type(tifffile_error.value).__name__}: {tifffile_error.value}"
     line = one_clear_line(chanmix("info", "lzw.tif", cwd=tmp_path))
-    assert line == (
-        "Error: lzw.tif: cannot decode image data (ImcdError: imcd_lzw_decode returned IMCD_LZW_CORRUPT)"
-    )
+    assert line == f"Error: lzw.tif: cannot decode image data ({why})"
     # YCbCr without JPEG goes to Pillow straight away: libtiff's message is the reason
     ycbcr = {"photometric": "ycbcr", "subsampling": (1, 1)}
     damaged_strip(tmp_path, "cut.tif", cut=True, compression="deflate", **ycbcr)
     line = one_clear_line(chanmix("apply", "cut.tif", "-p", "invert", "-o", "out.tif", cwd=tmp_path))
-    assert line.startswith("Error: cut.tif: cannot decode image data (TIFFFillStrip: Read error on strip 0; ")
+    assert line.startswith("Error: cut.tif: cannot decode image data (TIFFFillStrip: ")  # libtiff's
     assert not (tmp_path / "out.tif").exists()
     # decoded after all: what libtiff said is dropped
     damaged_strip(tmp_path, "flip.tif", cut=False, compression="lzw", **ycbcr)
@@ -497,13 +497,16 @@ def test_errors_about_stdin_name_stdin(run, samples, tmp_path):
     assert result.stderr == "Error: stdin: empty file\n"
     cut = (samples / "multispectral.tif").read_bytes()[:100]
     to_stdout = ["-c", "1,0,0,0,0,0,0,0", "-o", "-", "--format", "tif"]
-    result = CliRunner().invoke(cli, ["apply", "-", *to_stdout], input=cut)
+    result = run("apply", "-", *to_stdout, input=cut)
+    assert result.exit_code == 1 and result.stdout_bytes == b""
+    assert result.stderr.startswith("Error: stdin: ") and result.stderr.count("\n") == 1
+    assert "chanmix-" not in result.stderr
+    two = ["-", samples / "astronaut.png", "-p", "sepia", "-O", tmp_path / "out"]
+    result = run("apply", *two, input=b"\x89PNG")
     assert result.exit_code == 1
-    assert result.stderr.startswith("Error: stdin: ") and "chanmix-" not in result.stderr
-    two = ["-", str(samples / "astronaut.png"), "-p", "sepia", "-O", str(tmp_path / "out")]
-    result = CliRunner().invoke(cli, ["apply", *two], input=b"\x89PNG")
-    assert result.exit_code == 1
-    assert result.stderr.startswith("Error: stdin: ") and "chanmix-" not in result.stderr
+    error, summary = result.stderr.splitlines()
+    assert error.startswith("Error: stdin: ") and "chanmix-" not in error
+    assert summary == "1 of 2 images mixed, 1 failed"
 
 
 def test_geotiff_integers_past_int64_are_carried_as_integers(run, tmp_path):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-import warnings
+import os
+import re
 from dataclasses import replace
 
 import cv2
@@ -16,19 +17,9 @@ from PIL import Image
 from chanmix.errors import DataError, UsageError
 from chanmix.io import SAMPLE_DTYPES, read_raster
 from chanmix.io.pillow import decode_pillow
+from helpers import error_line, gdal_pixels
 
-
-@pytest.fixture(autouse=True)
-def _quiet_rasterio():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-        yield
-
-
-def gdal_pixels(path) -> np.ndarray:
-    """rasterio's (C, H, W) read, channels-last."""
-    with rasterio.open(path) as ds:
-        return np.moveaxis(ds.read(), 0, -1)
+pytestmark = pytest.mark.usefixtures("quiet_rasterio")
 
 
 def pillow_pixels(path, mode: str | None = None) -> np.ndarray:
@@ -447,32 +438,64 @@ def test_npy_input(tmp_path):
 # --- errors ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("name", "why"),
-    [
-        (
-            "rasterio/corrupt.tif",
-            "cannot decode image data (Jpeg8Error: Not a JPEG file: starts with 0x93 0xdc)",
-        ),
-        (
-            "libtiffpic/text.tif",
-            "cannot decode image data (ValueError: <COMPRESSION.THUNDERSCAN: 32809> not supported)",
-        ),
-        (
-            "libtiffpic/off_l16.tif",
-            "cannot decode image data (ValueError: <COMPRESSION.SGILOG: 34676> not supported)",
-        ),
-        (
-            "libtiff/logluv-3c-16b.tiff",
-            "cannot decode image data (ValueError: <COMPRESSION.SGILOG: 34676> not supported)",
-        ),
-    ],
-)
-def test_undecodable_files_are_one_line_data_errors(corpus, name, why):
+def _corpus_file(name: str):
+    def make(folder, request):
+        return request.getfixturevalue("corpus") / name
+
+    return make
+
+
+def _unknown_compression(folder, request):
+    """An RGB TIFF whose Compression tag names a scheme that no codec has (12345)."""
+    path = folder / "unknown.tif"
+    tifffile.imwrite(path, np.zeros((16, 12, 3), np.uint8), photometric="rgb")
+    with tifffile.TiffFile(path) as tif:
+        offset = tif.pages[0].tags["Compression"].valueoffset
+    with open(path, "r+b") as file:
+        file.seek(offset)
+        file.write((12345).to_bytes(2, "little"))
+    return path
+
+
+def _damaged_deflate(folder, request):
+    """An RGB deflate TIFF whose strip is a zlib header followed by noise."""
+    path = folder / "damaged.tif"
+    tifffile.imwrite(path, np.zeros((16, 12, 3), np.uint8), photometric="rgb", compression="zlib")
+    with tifffile.TiffFile(path) as tif:
+        (offset,), (size,) = tif.pages[0].dataoffsets, tif.pages[0].databytecounts
+    with open(path, "r+b") as file:
+        file.seek(offset + 2)
+        file.write(np.random.default_rng(0).integers(0, 256, size - 2, dtype=np.uint8).tobytes())
+    return path
+
+
+UNDECODABLE = {
+    "corrupt JPEG tiles": _corpus_file("rasterio/corrupt.tif"),
+    "unknown compression": _unknown_compression,
+    "damaged deflate strip": _damaged_deflate,
+}
+
+
+@pytest.mark.parametrize("make", UNDECODABLE.values(), ids=UNDECODABLE.keys())
+def test_undecodable_files_are_one_line_data_errors(make, tmp_path, request, run):
+    """The reason in parentheses is the codec's own text, which changes with its version: what
+    chanmix promises is its phrase naming the file on one line, the codec's error as the cause,
+    and on the command line exit code 1 with that line alone and no output left behind."""
+    path = make(tmp_path, request)
     with pytest.raises(DataError) as caught:
-        read_raster(corpus / name)
-    assert str(caught.value) == f"{corpus / name}: {why}"
+        read_raster(path)
+    assert re.fullmatch(rf"{re.escape(str(path))}: cannot decode image data \(.+\)", str(caught.value))
     assert caught.value.__cause__ is not None
+    out = tmp_path / "out"
+    out.mkdir()
+    result = run("apply", path, "-p", "sepia", "-o", out / "o.tif")
+    assert error_line(result, 1) == f"Error: {caught.value}"
+    assert result.stdout == "" and os.listdir(out) == []
+
+
+#: Files of the corpus that the codecs installed here cannot decode (SGILOG and THUNDERSCAN
+#: compression, corrupt JPEG tiles); a codec that learns one of them makes the list shorter.
+UNDECODABLE_IN_CORPUS = {"corrupt.tif", "logluv-3c-16b.tiff", "off_l16.tif", "text.tif"}
 
 
 def test_every_corpus_file_reads_or_raises_data_error(corpus):
@@ -483,11 +506,12 @@ def test_every_corpus_file_reads_or_raises_data_error(corpus):
         try:
             raster = read_raster(path)
         except DataError as exc:
-            assert "\n" not in str(exc) and str(path) in str(exc)
+            assert "\n" not in str(exc) and str(exc).startswith(f"{path}: "), str(exc)
             failures.append(path.name)
         else:
             assert raster.pixels.ndim == 3 and raster.pixels.dtype in SAMPLE_DTYPES
-    assert sorted(failures) == ["corrupt.tif", "logluv-3c-16b.tiff", "off_l16.tif", "text.tif"]
+    assert set(failures) <= UNDECODABLE_IN_CORPUS, failures
+    assert "corrupt.tif" in failures  # damaged data, whatever the codec
 
 
 def _file(name: str, content: bytes):
@@ -515,14 +539,15 @@ def _npy(name: str, array: np.ndarray):
         (_file("notes.png", b"hello\n"), r"notes\.png: not an image chanmix can read \("),
         (_file("notes.tif", b"hello\n"), r"notes\.tif: not an image chanmix can read \("),
         (_file("head.tif", b"II*\x00"), r"head\.tif: damaged TIFF header \(the file ends at byte 4\)$"),
-        (_npy("o.npy", np.array([None])), r"o\.npy: cannot read the \.npy array \(ValueError: Object arrays"),
+        (_npy("o.npy", np.array([None])), r"o\.npy: cannot read the \.npy array \(.+\)$"),  # NumPy's reason
         (_npy("v.npy", np.zeros(5)), r"v\.npy: a \.npy image must have shape"),
     ],
 )
 def test_bad_files_are_data_errors(tmp_path, make, message):
+    path = make(tmp_path)
     with pytest.raises(DataError, match=message) as caught:
-        read_raster(make(tmp_path))
-    assert "\n" not in str(caught.value)
+        read_raster(path)
+    assert str(caught.value).startswith(f"{path}: ") and "\n" not in str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -537,7 +562,7 @@ def test_bad_files_are_data_errors(tmp_path, make, message):
 def test_truncated_files_are_data_errors(corpus, tmp_path, source, size):
     path = tmp_path / f"cut{(corpus / source).suffix}"
     path.write_bytes((corpus / source).read_bytes()[:size])
-    with pytest.raises(DataError, match=rf"^{path}: ") as caught:
+    with pytest.raises(DataError, match=rf"^{re.escape(str(path))}: ") as caught:
         read_raster(path)
     assert "\n" not in str(caught.value)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import warnings
 
 import numpy as np
 import pytest
@@ -13,13 +12,9 @@ import tifffile
 from chanmix.errors import UsageError
 from chanmix.io import open_raster, read_raster, write_raster, write_raster_blocks
 from chanmix.io.tiff_write import rows_per_strip, tiff_tags
+from helpers import gdal_pixels
 
-
-@pytest.fixture(autouse=True)
-def _quiet_rasterio():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-        yield
+pytestmark = pytest.mark.usefixtures("quiet_rasterio")
 
 
 def irregular(pixels: np.ndarray, heights=(1, 7, 0, 50, 3)):
@@ -144,8 +139,7 @@ def test_bigtiff_forced(tmp_path, pixels, tile):
     write_bands(tmp_path / "b.tif", irregular(pixels), pixels, bigtiff="yes", tile=tile, compression="lzw")
     with tifffile.TiffFile(tmp_path / "b.tif") as tif:
         assert tif.is_bigtiff
-    with rasterio.open(tmp_path / "b.tif") as ds:
-        np.testing.assert_array_equal(np.moveaxis(ds.read(), 0, -1), pixels)
+    np.testing.assert_array_equal(gdal_pixels(tmp_path / "b.tif"), pixels)
     write_bands(tmp_path / "c.tif", irregular(pixels), pixels, bigtiff="no")
     with tifffile.TiffFile(tmp_path / "c.tif") as tif:
         assert not tif.is_bigtiff

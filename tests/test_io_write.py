@@ -6,7 +6,6 @@ import math
 import os
 import stat
 import sys
-import warnings
 import zlib
 from dataclasses import replace
 
@@ -31,13 +30,9 @@ from chanmix.io import (
     write_raster,
     write_raster_blocks,
 )
+from helpers import gdal_pixels
 
-
-@pytest.fixture(autouse=True)
-def _quiet_rasterio():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-        yield
+pytestmark = pytest.mark.usefixtures("quiet_rasterio")
 
 
 def srgb_profile() -> bytes:
@@ -52,11 +47,6 @@ def gray_profile() -> bytes:
 
 def leftovers(folder) -> list[str]:
     return [name for name in os.listdir(folder) if name.endswith(".part")]
-
-
-def gdal_pixels(path) -> np.ndarray:
-    with rasterio.open(path) as ds:
-        return np.moveaxis(ds.read(), 0, -1)
 
 
 # --- format rules ------------------------------------------------------------------------

@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from PIL import Image
 
 import chanmix
 from chanmix import Mix, Rescale, apply
 from chanmix.errors import MatrixError, UsageError
 from chanmix.transfer import decode_srgb, encode_srgb
+from helpers import pillow_array
 
 INT_TYPES = ["uint8", "uint16", "int16", "uint32", "int32"]
 ALL_TYPES = INT_TYPES + ["float32", "float64"]
@@ -37,7 +37,7 @@ def reference(image: np.ndarray, mix: Mix, out_dtype: str) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def photo(samples) -> np.ndarray:
-    return np.asarray(Image.open(samples / "astronaut.png").convert("RGB"))
+    return pillow_array(samples / "astronaut.png", "RGB")
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -223,14 +223,22 @@ def test_nodata_propagates_and_stays_out_of_the_rescale():
 
 def test_nodata_that_the_output_type_cannot_hold():
     img = np.array([[[-9999, 5], [100, 200]]], dtype=np.int16)
-    assert apply(img, Mix([[1.0, 0.0]]), nodata=-9999, dtype="float32")[0, 0, 0] == -9999
-    assert (
-        np.isnan(apply(img.astype(np.float64), Mix([[1.0, 0.0]]), nodata=1e300, dtype="float32")[0, 0, 0])
-        is np.False_
-    )  # 1e300 is not in the data
-    big = np.array([[[1e300, 0.5]]])
-    assert np.isnan(apply(big, Mix([[1.0, 0.0]]), nodata=1e300, dtype="float32")[0, 0, 0])
-    assert apply(img, Mix([[1.0, 0.0]]), nodata=-9999, dtype="uint8")[0, 0, 0] == 0
+    first = Mix([[1.0, 0.0]])
+    valid = 100 / 32767  # the second pixel's first band in normalized units (int16 max 32767)
+    # float32 holds -9999: the nodata value is carried as it is
+    out = apply(img, first, nodata=-9999, dtype="float32")
+    assert out.dtype == np.float32 and out.shape == (1, 2, 1) and out[0, 0, 0] == -9999
+    np.testing.assert_allclose(out[0, 1, 0], valid, rtol=1e-6)
+    # a nodata value that is not in the data changes nothing: float samples are used as they are
+    out = apply(img.astype(np.float64), first, nodata=1e300, dtype="float32")
+    np.testing.assert_array_equal(out, np.array([[[-9999.0], [100.0]]], dtype=np.float32), strict=True)
+    # float32 cannot hold 1e300: the nodata pixel becomes NaN, the other is mixed
+    big = np.array([[[1e300, 0.5], [0.25, 0.5]]])
+    out = apply(big, first, nodata=1e300, dtype="float32")
+    np.testing.assert_array_equal(out, np.array([[[np.nan], [0.25]]], dtype=np.float32), strict=True)
+    # uint8 cannot hold -9999: nodata becomes the type's minimum, 0
+    out = apply(img, first, nodata=-9999, dtype="uint8")
+    np.testing.assert_array_equal(out, np.array([[[0], [np.rint(valid * 255)]]], dtype=np.uint8), strict=True)
 
 
 @pytest.mark.parametrize("mode, channels", [("keep", 2), ("drop", 1)])

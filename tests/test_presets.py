@@ -17,6 +17,7 @@ from chanmix.errors import UsageError
 from chanmix.mix import Mix
 from chanmix.presets import PRESETS, Preset, _by_name, get_preset
 from chanmix.transfer import decode_srgb as srgb_to_linear
+from helpers import pillow_array
 
 REQUIRED = [
     "gray-rec601", "gray-rec709", "gray-rec2020", "sepia", "invert", "swap-rb",
@@ -93,7 +94,7 @@ PUBLISHED = {
 
 @pytest.fixture(scope="module")
 def astronaut(samples) -> np.ndarray:
-    return np.asarray(Image.open(samples / "astronaut.png").convert("RGB"))
+    return pillow_array(samples / "astronaut.png", "RGB")
 
 
 def _apply_uint8(pixels: np.ndarray, mix: Mix) -> np.ndarray:

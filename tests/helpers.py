@@ -1,0 +1,36 @@
+"""Plain helpers shared by several test modules (fixtures are in conftest.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def gdal_pixels(path) -> np.ndarray:
+    """rasterio's (C, H, W) read, channels-last."""
+    import rasterio
+
+    with rasterio.open(path) as ds:
+        return np.moveaxis(ds.read(), 0, -1)
+
+
+def ok(result):
+    """The CliRunner result of a run that must succeed (its output in the failure message)."""
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def error_line(result, exit_code: int) -> str:
+    """The one stderr line of a CliRunner run that failed with `exit_code` (1 data, 2 usage)."""
+    assert result.exit_code == exit_code, result.output
+    assert "Traceback" not in result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def pillow_array(path, mode: str | None = None) -> np.ndarray:
+    """Pillow's pixels of an image file, converted to `mode` when given; the file is closed."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return np.asarray(image.convert(mode) if mode else image)
