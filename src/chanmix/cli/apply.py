@@ -33,7 +33,7 @@ def _given_recipe(matrices: tuple[str, ...], preset: str | None, coeffs: str | N
         return MixRecipe(tuple(read_matrix(m) for m in matrices))
     if preset:
         return MixRecipe((get_preset(preset).mix,))
-    return MixRecipe((parse_coeffs(coeffs or ""),))
+    return MixRecipe((parse_coeffs(coeffs or "", origin="--coeffs"),))
 
 
 class Recipes:
