@@ -26,7 +26,6 @@ FLAGS = {
     "sample": "--sample",
     "seed": "--seed",
     "series": "--series",
-    "target_bands": "--target-bands",
     "targets": "--target",
 }
 
