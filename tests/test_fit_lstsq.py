@@ -144,5 +144,5 @@ def test_errors():
     with pytest.raises(DataError, match="at least 2 valid pixels, got 1"):
         fit_lstsq(CrossMoments.of(x[:1], y[:1]))
     for bad in (-1.0, float("nan"), float("inf")):
-        with pytest.raises(UsageError, match="--ridge"):
+        with pytest.raises(UsageError, match="^ridge must be"):
             fit_lstsq(CrossMoments.of(x, y), ridge=bad)

@@ -98,7 +98,7 @@ def test_k_and_provenance(cube):
     assert back["method"] == "mnf" and back["names"] == [f"MNF{i}" for i in range(1, k + 1)]
     assert len(back["eigenvalues"]) == 6 and len(back["snr"]) == k
     assert back["n_pixels"] == 160 * 160 and back["n_noise_pairs"] == 160 * 159
-    with pytest.raises(UsageError, match="-k"):
+    with pytest.raises(UsageError, match="^k must be"):
         fit_mnf(moments, noise, 7)
 
 

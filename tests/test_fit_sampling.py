@@ -49,9 +49,9 @@ def test_large_images_and_use_as_a_valid_mask():
 
 
 def test_errors():
-    with pytest.raises(UsageError, match="--sample"):
+    with pytest.raises(UsageError, match="^sample must be"):
         SampleMask(100, 0, 1)
-    with pytest.raises(UsageError, match="--seed"):
+    with pytest.raises(UsageError, match="^seed must be"):
         SampleMask(100, 10, -1)
     with pytest.raises(ValueError, match="outside"):
         SampleMask(100, 10, 1).mask(50, 101)

@@ -263,9 +263,9 @@ def test_wrong_channel_count_and_bad_options_are_usage_errors():
     img = np.zeros((2, 2, 3), dtype=np.uint8)
     with pytest.raises(MatrixError, match="reads 4 channels but the image has 3"):
         apply(img, Mix(np.ones((1, 4))))
-    with pytest.raises(UsageError, match="--rescale"):
+    with pytest.raises(UsageError, match="^rescale: "):
         apply(img, Mix.identity(3), rescale="stretch")
-    with pytest.raises(UsageError, match="--dtype"):
+    with pytest.raises(UsageError, match="^dtype: "):
         apply(img, Mix.identity(3), dtype="int8")
     with pytest.raises(UsageError, match="no valid pixel"):
         apply(img, Mix.identity(3), rescale="minmax", nodata=0)
@@ -292,5 +292,5 @@ def test_band_selection(bands, mode, expected):
     from chanmix.blockmix import band_selection
 
     assert band_selection(4, 3, bands, mode, "x.png") == expected
-    with pytest.raises(UsageError, match="--bands: x.png has 4 bands, there is no band 5"):
+    with pytest.raises(UsageError, match="^bands: x.png has 4 bands, there is no band 5"):
         band_selection(4, 3, (5,), mode, "x.png")

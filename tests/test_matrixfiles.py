@@ -94,13 +94,13 @@ def test_inline_coeffs():
     assert parse_coeffs("0.25,0.5,0.25; 1 -0.5 0").mix_for(3) == Mix([[0.25, 0.5, 0.25], [1, -0.5, 0]])
     mix = parse_coeffs("1,1,1,-1").mix_for(3)
     np.testing.assert_array_equal(mix.bias, [-1])
-    with pytest.raises(MatrixError, match="--coeffs: row 2 has 2 numbers, the first row has 3"):
+    with pytest.raises(MatrixError, match="^coefficients: row 2 has 2 numbers, the first row has 3"):
         parse_coeffs("1,2,3;4,5")
-    with pytest.raises(MatrixError, match="--coeffs: row 1: 'x' is not a number"):
+    with pytest.raises(MatrixError, match="^coefficients: row 1: 'x' is not a number"):
         parse_coeffs("1,x,3")
-    with pytest.raises(MatrixError, match="--coeffs: no numbers"):
+    with pytest.raises(MatrixError, match="^coefficients: no numbers"):
         parse_coeffs(" ; ")
-    with pytest.raises(MatrixError, match="--coeffs: .*NaN"):
+    with pytest.raises(MatrixError, match="^coefficients: .*NaN"):
         parse_coeffs("1,nan,0").mix_for(3)
 
 

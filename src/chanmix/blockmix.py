@@ -116,7 +116,8 @@ def band_selection(
         for b in bands:
             if not 1 <= b <= n_channels:
                 raise UsageError(
-                    f"--bands: {origin} has {n_channels} band{'s' * (n_channels != 1)}, there is no band {b}"
+                    f"bands: {origin} has {n_channels} band{'s' * (n_channels != 1)}, there is no band {b}",
+                    parameter="bands",
                 )
         mixed = [b - 1 for b in bands]
     kept = alpha if alpha_mode == "keep" and alpha is not None and alpha not in mixed else None
@@ -192,7 +193,8 @@ def apply(
     if isinstance(rescale, str):
         rescale = Rescale(rescale)
     if alpha_mode not in ALPHA_MODES:
-        raise UsageError(f"--alpha: expected one of {', '.join(ALPHA_MODES)}, not {alpha_mode!r}")
+        modes = ", ".join(ALPHA_MODES)
+        raise UsageError(f"alpha_mode: expected one of {modes}, not {alpha_mode!r}", parameter="alpha_mode")
     out_dtype = output_dtype(dtype, image.dtype)
     mixed, kept = band_selection(image.shape[2], alpha, None, alpha_mode, "the image")
     order = mixed + ([kept] if kept is not None else [])

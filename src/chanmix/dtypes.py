@@ -49,19 +49,21 @@ def compute_dtype(*dtypes: DTypeLike) -> np.dtype:
 
 
 def output_dtype(name: DTypeLike | str | None, input_dtype: DTypeLike) -> np.dtype:
-    """Resolve a ``--dtype`` value: ``None`` or ``"same"`` keeps the input's type.
+    """Resolve an output ``dtype``: ``None`` or ``"same"`` keeps the input's type.
 
     Raises
     ------
     UsageError
         When the type is not one of :data:`OUTPUT_DTYPES` (an input of another type, such as
-        int8, must be given an explicit output type).
+        int8, must be given an explicit output type); the message names ``dtype``.
     """
     same = name is None or (isinstance(name, str) and name == "same")
     try:
         dt = np.dtype(input_dtype if same else name)
     except TypeError as exc:
-        raise UsageError(f"--dtype: {name!r} is not a sample type") from exc
+        raise UsageError(f"dtype: {name!r} is not a sample type", parameter="dtype") from exc
     if dt.name not in OUTPUT_DTYPES:
-        raise UsageError(f"--dtype: chanmix writes {', '.join(OUTPUT_DTYPES)}, not {dt.name}")
+        raise UsageError(
+            f"dtype: chanmix writes {', '.join(OUTPUT_DTYPES)}, not {dt.name}", parameter="dtype"
+        )
     return dt

@@ -2,7 +2,7 @@
 
 Every input is read a row band at a time; each band is brought to normalized units (float64),
 the pixels that count are chosen (not nodata in any fitted band, finite, non-zero in
-``--mask``, drawn by ``--sample``) and the band's statistics are merged into the total. The
+``mask``, drawn by ``sample``) and the band's statistics are merged into the total. The
 solvers of :mod:`chanmix.fit` then turn the totals into a :class:`~chanmix.mix.Mix` whose
 provenance records what it was fitted on.
 """
@@ -117,8 +117,9 @@ def _open_mask(stack: ExitStack, options: FitOptions, like: _Source) -> _Source 
     info, size = reader.info, like.reader.info
     if (info.height, info.width) != (size.height, size.width):
         raise UsageError(
-            f"--mask: {options.mask} is {info.width} x {info.height} pixels, "
-            f"{size.path} is {size.width} x {size.height}"
+            f"mask: {options.mask} is {info.width} x {info.height} pixels, "
+            f"{size.path} is {size.width} x {size.height}",
+            parameter="mask",
         )
     return _Source(reader, list(range(info.bands)), None)
 
@@ -238,7 +239,9 @@ def lstsq_from_files(
     when it is valid in both.
     """
     if len(inputs) != len(targets):
-        raise UsageError(f"{len(inputs)} inputs but {len(targets)} targets: give one --target per input")
+        raise UsageError(
+            f"targets: give one per input ({len(inputs)} inputs, {len(targets)} targets)", parameter="targets"
+        )
     with ExitStack() as stack:
         sources = [_open(stack, p, options, options.bands) for p in inputs]
         goals = [_open(stack, t, options, target_bands) for t in targets]
@@ -247,7 +250,8 @@ def lstsq_from_files(
             a, b = source.reader.info, goal.reader.info
             if (a.height, a.width) != (b.height, b.width):
                 raise UsageError(
-                    f"--target: {b.path} is {b.width} x {b.height} pixels, {a.path} is {a.width} x {a.height}"
+                    f"targets: {b.path} is {b.width} x {b.height} pixels, {a.path} is {a.width} x {a.height}",
+                    parameter="targets",
                 )
         raw = [CrossMoments.empty(n, m) for _ in sources]
         for index, start, x, valid in _blocks(sources, options, stack):

@@ -50,7 +50,7 @@ class MatrixSource:
     Attributes
     ----------
     origin : str
-        What to name in error messages (a path, ``--coeffs``).
+        What to name in error messages (a path, ``coefficients``).
     table : (M, K) ndarray
         The numbers as given.
     bias : (M,) ndarray or None
@@ -142,11 +142,11 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def parse_coeffs(text: str, origin: str = "--coeffs") -> MatrixSource:
+def parse_coeffs(text: str, origin: str = "coefficients") -> MatrixSource:
     """Inline coefficients: rows separated by ``;``, numbers by ``,`` or spaces.
 
     ``"0.5,0.5,0; 0,0,1"`` is a 2 x 3 matrix; ``"1,1,1,-1"`` reads three bands plus a bias when
-    the input has 3 channels.
+    the input has 3 channels. Error messages call the text `origin`.
     """
     parts = [(i + 1, p) for i, p in enumerate(text.split(";")) if p.strip()]
     return MatrixSource(origin, _rows(parts, origin, "row"))

@@ -49,10 +49,14 @@ class Rescale:
 
     def __post_init__(self) -> None:
         if self.mode not in RESCALE_MODES:
-            raise UsageError(f"--rescale: expected one of {', '.join(RESCALE_MODES)}, not {self.mode!r}")
+            raise UsageError(
+                f"rescale: expected one of {', '.join(RESCALE_MODES)}, not {self.mode!r}", parameter="rescale"
+            )
         lo, hi = self.percentiles
         if not 0 <= lo < hi <= 100:
-            raise UsageError(f"--percentiles: need 0 <= LO < HI <= 100, got {lo:g},{hi:g}")
+            raise UsageError(
+                f"percentiles: need 0 <= LO < HI <= 100, got {lo:g},{hi:g}", parameter="percentiles"
+            )
 
 
 Blocks = Callable[[], Iterable[np.ndarray]]
@@ -169,7 +173,9 @@ def rescale_map(
             if rescale.mode == "percentile" and counts[0] <= GATHER_VALUES:
                 kept.append(values)
     if counts[0] == 0:
-        raise UsageError(f"--rescale {rescale.mode}: the image has no valid pixel to measure")
+        raise UsageError(
+            f"rescale {rescale.mode}: the image has no valid pixel to measure", parameter="rescale"
+        )
     if rescale.mode == "minmax":
         lo, hi = low, high
     elif counts[0] <= GATHER_VALUES:

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from ..errors import ChanmixError
+from .flags import current_command, flag_message
 from .progress import Progress
 from .stdio import shown
 
@@ -64,6 +65,7 @@ def run_batch(
     progress = Progress(len(pairs)) if Progress.wanted(quiet) else None
     say = progress.message if progress else (lambda text: click.echo(text, err=True))
     single = len(pairs) == 1
+    command = current_command()  # here: the workers' threads have no click context
 
     def one(item: tuple[int, tuple[str, str]]) -> Outcome:
         index, (source, target) = item
@@ -75,7 +77,7 @@ def run_batch(
         except ChanmixError as exc:
             if single:
                 raise
-            say(f"Error: {shown(str(exc))}")
+            say(f"Error: {shown(flag_message(exc, command))}")
             return Outcome("failed")
         finally:
             if progress is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -11,29 +11,17 @@ import numpy as np
 from ..fitfiles import FitOptions, lstsq_from_files, mnf_from_files, pca_from_files
 from ..io.guard import check_run_files
 from ..pipeline import save_mix
+from . import groups
 from . import options as opt
 
 _BAR_WIDTH = 30
 
 
-def fit_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The options every fit shares: which pixels and bands count."""
-    for decorator in reversed(
-        (
-            opt.bands_opt,
-            opt.alpha_opt,
-            opt.nodata_opt,
-            opt.mask_opt,
-            opt.sample_opt,
-            opt.seed_opt,
-            opt.page_opt,
-            opt.series_opt,
-            opt.max_memory_opt,
-            opt.quiet_opt,
-        )
-    ):
-        command = decorator(command)
-    return command
+#: The options every fit shares: which pixels and bands count (given to the command as one
+#: FitOptions, ``options``), the memory budget, -q.
+fit_options = groups.stack(
+    groups.fit_opts, opt.max_memory_opt, opt.quiet_opt, groups.collect(options=groups.fit_options)
+)
 
 
 def check_fit_files(
@@ -42,20 +30,6 @@ def check_fit_files(
     """Refuse, before anything is read, a matrix output that is a file the fit reads."""
     reads = [("INPUT", i) for i in inputs] + [("--target", t) for t in targets]
     check_run_files(reads + ([("--mask", mask)] if mask else []), [("-o", output)])
-
-
-def make_fit_options(kwargs: dict[str, Any]) -> FitOptions:
-    """Pop the shared fit options from a command's keyword arguments."""
-    return FitOptions(
-        bands=kwargs.pop("bands"),
-        alpha=kwargs.pop("alpha_mode"),
-        nodata=kwargs.pop("nodata"),
-        mask=kwargs.pop("mask"),
-        sample=kwargs.pop("sample"),
-        seed=kwargs.pop("seed"),
-        page=kwargs.pop("page"),
-        series=kwargs.pop("series"),
-    )
 
 
 def variance_table(names: Sequence[str], ratios: np.ndarray, values: np.ndarray, value_name: str) -> str:
@@ -111,7 +85,7 @@ def pca_cmd(
     center: bool,
     whiten: bool,
     quiet: bool,
-    **kwargs: Any,
+    options: FitOptions,
 ) -> None:
     """Principal components of the bands of INPUT(s), fitted over all their pixels.
 
@@ -125,8 +99,8 @@ def pca_cmd(
       chanmix fit pca scene-*.tif -k 0.99 --nodata 0 -o pca.json
       chanmix apply scene.tif -m pca.json --dtype float32 -o components.tif
     """
-    check_fit_files(inputs, output, kwargs["mask"])
-    fit = pca_from_files(inputs, k, center=center, whiten=whiten, options=make_fit_options(kwargs))
+    check_fit_files(inputs, output, options.mask)
+    fit = pca_from_files(inputs, k, center=center, whiten=whiten, options=options)
     save_mix(fit.mix, output)
     if not quiet:
         click.echo(pca_report(fit))
@@ -144,7 +118,7 @@ def pca_cmd(
 )
 @click.option("-o", "--output", required=True, metavar="MATRIX.json", help="Where to write the matrix.")
 @fit_options
-def mnf_cmd(inputs: tuple[str, ...], k: int | float, output: str, quiet: bool, **kwargs: Any) -> None:
+def mnf_cmd(inputs: tuple[str, ...], k: int | float, output: str, quiet: bool, options: FitOptions) -> None:
     """Minimum noise fraction: components ordered by signal-to-noise ratio.
 
     The noise-adjusted PCA of ENVI and Orfeo ToolBox (Green et al. 1988): the noise covariance
@@ -156,8 +130,8 @@ def mnf_cmd(inputs: tuple[str, ...], k: int | float, output: str, quiet: bool, *
     Examples:
       chanmix fit mnf sample_images/multispectral.tif -k 3 -o mnf.json
     """
-    check_fit_files(inputs, output, kwargs["mask"])
-    fit = mnf_from_files(inputs, k, options=make_fit_options(kwargs))
+    check_fit_files(inputs, output, options.mask)
+    fit = mnf_from_files(inputs, k, options=options)
     save_mix(fit.mix, output)
     if not quiet:
         click.echo(variance_table(fit.mix.names, fit.explained_variance_ratio, fit.snr, "SNR"))
@@ -199,7 +173,7 @@ def lstsq_cmd(
     ridge: float,
     target_bands: tuple[int, ...] | None,
     quiet: bool,
-    **kwargs: Any,
+    options: FitOptions,
 ) -> None:
     """Least squares from the bands of INPUT to the bands of TARGET over all pixel pairs.
 
@@ -213,9 +187,9 @@ def lstsq_cmd(
       chanmix apply sample_images/astronaut.png -p sepia -o sepia.png
       chanmix fit lstsq sample_images/astronaut.png --target sepia.png -o recovered.json
     """
-    check_fit_files(inputs, output, kwargs["mask"], targets)
+    check_fit_files(inputs, output, options.mask, targets)
     fit = lstsq_from_files(
-        inputs, targets, bias=bias, ridge=ridge, options=make_fit_options(kwargs), target_bands=target_bands
+        inputs, targets, bias=bias, ridge=ridge, options=options, target_bands=target_bands
     )
     save_mix(fit.mix, output)
     for warning in fit.warnings:

@@ -13,6 +13,7 @@ from ..io import image_number, open_raster
 from ..pipeline import effective_nodata
 from ..stats import band_stats
 from . import options as opt
+from .flags import flag_message
 
 
 def _finite(x: float) -> float | None:
@@ -133,7 +134,7 @@ def info_cmd(inputs: tuple[str, ...], page: int, series: int | None, nodata: Any
             if len(inputs) == 1:
                 raise
             failures += 1
-            click.echo(f"Error: {exc}", err=True)
+            click.echo("Error: " + flag_message(exc, "info"), err=True)
             continue
         click.echo(json.dumps(d) if as_json else _text(d))
     if failures:

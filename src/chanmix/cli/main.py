@@ -22,6 +22,7 @@ import click
 
 from .._version import __version__
 from ..errors import ChanmixError
+from .flags import flag_message
 from .stdio import silence_stdout
 
 #: Command name -> (module of chanmix.cli, command object, one-line help). A command's module,
@@ -50,6 +51,15 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise Interrupted
 
 
+class CommandError(Exception):
+    """A command's :class:`~chanmix.errors.ChanmixError`: its message as the command line shows
+    it (naming the command's options, see :mod:`chanmix.cli.flags`) and its exit code."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.message, self.exit_code = message, exit_code
+
+
 def fail(message: str, code: int) -> None:
     """Print one line on stderr and exit with ``code`` (a library's message that spans lines is
     joined into one)."""
@@ -74,6 +84,12 @@ class ChanmixGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl([(name, COMMANDS[name][2]) for name in sorted(COMMANDS)])
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ChanmixError as exc:  # here, where the command is known, its options are named
+            raise CommandError(flag_message(exc, ctx.invoked_subcommand), exc.exit_code) from exc
+
     def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:  # type: ignore[override]
         extra.pop("standalone_mode", None)
         if threading.current_thread() is threading.main_thread():
@@ -90,8 +106,10 @@ class ChanmixGroup(click.Group):
                 interrupted()
             except click.ClickException as exc:
                 fail(exc.format_message(), exc.exit_code)
-            except ChanmixError as exc:
-                fail(str(exc), exc.exit_code)
+            except CommandError as exc:
+                fail(exc.message, exc.exit_code)
+            except ChanmixError as exc:  # outside any command (see invoke)
+                fail(flag_message(exc), exc.exit_code)
             except BrokenPipeError:  # the reader of stdout went away: nothing to say to it
                 silence_stdout()
                 sys.exit(1)

@@ -6,6 +6,9 @@ option                 value                                       commands
 -m/--matrix FILE       matrix file, repeatable (composed in order)  apply
 -p/--preset NAME       a preset (``chanmix presets`` lists them)    apply
 -c/--coeffs TEXT       inline rows ``"a,b,c; d,e,f"``               apply
+--pca K                fit PCA on the inputs and apply it           apply
+--fit TARGET           fit least squares to TARGET and apply it     apply
+--per-image            one fit per input                            apply
 -o/--output PATH       output file or template                      apply
 -O/--outdir DIR        folder for outputs                           apply
 --bands LIST           1-based bands, e.g. ``4,3,2``                apply
@@ -14,6 +17,8 @@ option                 value                                       commands
 --percentiles LO,HI    for ``--rescale percentile``                 apply
 --alpha MODE           keep | drop | mix                            apply
 --linear               mix in linear light (sRGB decoded)           apply
+--save-matrix FILE     write the mix applied                        apply
+--format FMT           output format of ``-o -`` (stdout)           apply
 --nodata VALUE         number, ``nan`` or ``none``                  apply, info
 --page N               0-based image of a multi-image file          apply, info, fit
 --series N             0-based image series of a TIFF file          apply, info, fit
@@ -34,6 +39,9 @@ option                 value                                       commands
 
 Each callback returns a clean typed value or raises :class:`click.BadParameter`, so commands
 receive validated values only.
+
+Commands receive related options as one object built from their values: see
+:mod:`chanmix.cli.groups`.
 """
 
 from __future__ import annotations
@@ -46,6 +54,7 @@ import click
 from ..budget import ENV as MEMORY_ENV
 from ..budget import parse_size
 from ..choices import ALPHA_MODES, OUTPUT_DTYPES, RESCALE_MODES, NodataChoice
+from .stdio import FORMATS
 
 
 def parse_bands(
@@ -181,6 +190,22 @@ coeffs_opt = click.option(
     metavar="TEXT",
     help='Inline matrix: rows separated by ";", numbers by "," or spaces; N+1 numbers = bias last.',
 )
+pca_opt = click.option(
+    "--pca",
+    callback=parse_components,
+    metavar="K",
+    help="Fit PCA on the input(s) and apply it: K components, or a variance fraction (0.95).",
+)
+fit_opt = click.option(
+    "--fit",
+    "targets",
+    multiple=True,
+    metavar="TARGET",
+    help="Fit least squares from each INPUT to its TARGET (same size), then apply it.",
+)
+per_image_opt = click.option(
+    "--per-image", is_flag=True, help="With --pca or --fit: one fit per input, not one for all."
+)
 output_opt = click.option(
     "-o",
     "--output",
@@ -234,6 +259,10 @@ linear_opt = click.option(
     "--linear",
     is_flag=True,
     help="Decode the sRGB transfer function before mixing and encode it after (linear light).",
+)
+save_matrix_opt = click.option("--save-matrix", metavar="FILE", help="Write the mix actually applied (JSON).")
+format_opt = click.option(
+    "--format", "fmt", type=click.Choice(sorted(FORMATS)), help="Output format for -o - (stdout)."
 )
 nodata_opt = click.option(
     "--nodata",

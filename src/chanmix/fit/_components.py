@@ -16,13 +16,13 @@ def descending_eigh(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def n_components(k: int | float, ratios: np.ndarray) -> int:
-    """Resolve ``-k``: a count from 1 to N, or the fewest components whose cumulative
+    """Resolve ``k``: a count from 1 to N, or the fewest components whose cumulative
     explained variance ratio reaches a fraction ``0 < k < 1``.
 
     Raises
     ------
     UsageError
-        When k is neither.
+        When k is neither (the message names ``k``).
     """
     n = ratios.shape[0]
     if isinstance(k, Integral) and not isinstance(k, bool):
@@ -32,8 +32,9 @@ def n_components(k: int | float, ratios: np.ndarray) -> int:
         cumulative = np.cumsum(ratios)
         return min(int(np.searchsorted(cumulative, float(k), side="left")) + 1, n)
     raise UsageError(
-        f"-k must be a number of components from 1 to {n} (the number of bands) "
-        f"or a variance fraction between 0 and 1, got {k!r}"
+        f"k must be a number of components from 1 to {n} (the number of bands) "
+        f"or a variance fraction between 0 and 1, got {k!r}",
+        parameter="k",
     )
 
 

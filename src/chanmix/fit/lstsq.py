@@ -114,10 +114,10 @@ def fit_lstsq(
     DataError
         Fewer than 2 valid pixel pairs.
     UsageError
-        A negative or non-finite ridge (the message names ``--ridge``).
+        A negative or non-finite ridge (the message names ``ridge``).
     """
     if not (np.isfinite(ridge) and ridge >= 0):
-        raise UsageError(f"--ridge must be a finite number >= 0, got {ridge!r}")
+        raise UsageError(f"ridge must be a finite number >= 0, got {ridge!r}", parameter="ridge")
     count, n = cross.count, cross.n_inputs
     if count < 2:
         raise DataError(f"least squares needs at least 2 valid pixels, got {count}")

@@ -102,7 +102,7 @@ def fit_mnf(moments: Moments, noise: NoiseMoments, k: int | float) -> MNFFit:
         Fewer than 2 valid pixels or adjacent pixel pairs, a band without any noise (no
         difference between neighbours), or a singular noise covariance.
     UsageError
-        ``k`` out of range (naming ``-k``), or statistics of different band counts.
+        ``k`` out of range (naming ``k``), or statistics of different band counts.
     """
     if noise.n_bands != moments.n_bands:
         raise UsageError(

@@ -86,7 +86,7 @@ def fit_pca(moments: Moments, k: int | float, *, center: bool = True, whiten: bo
         component of zero variance (bands that are linear combinations of others), which
         cannot be scaled to unit variance: keep fewer components.
     UsageError
-        ``k`` out of range (the message names ``-k``).
+        ``k`` out of range (the message names ``k``).
     """
     if moments.count < 2:
         raise DataError(f"PCA needs at least 2 valid pixels, got {moments.count}")
@@ -104,8 +104,9 @@ def fit_pca(moments: Moments, k: int | float, *, center: bool = True, whiten: bo
         flat = np.flatnonzero(eigenvalues[:kept] <= floor)
         if flat.size:
             raise DataError(
-                f"cannot whiten: component PC{flat[0] + 1} has zero variance (some bands are "
-                f"linear combinations of others); keep at most {flat[0]} components with -k"
+                f"k: cannot whiten component PC{flat[0] + 1}, it has zero variance (some bands are "
+                f"linear combinations of others); keep at most {flat[0]} components",
+                parameter="k",
             )
         weights = weights / np.sqrt(eigenvalues[:kept])[:, None]
     mean = moments.mean

@@ -1,6 +1,7 @@
 """A deterministic random subsample of pixels that any block split sees the same way.
 
-``--sample N --seed S`` fits on N pixels drawn uniformly without replacement from all the
+A sample of N pixels with seed S (``FitOptions(sample=N, seed=S)``; ``--sample N --seed S``
+on the command line) fits on N pixels drawn uniformly without replacement from all the
 pixels of the input(s), numbered in reading order (row-major, file after file). The chosen
 pixel numbers are drawn once, sorted, and each block asks which of them fall in its range,
 so the sample depends only on (total, N, S), never on how the image is cut into blocks.
@@ -36,7 +37,7 @@ def _distinct(rng: np.random.Generator, total: int, count: int) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class SampleMask:
-    """The pixels chosen by ``--sample n --seed seed`` among ``total_pixels``.
+    """The ``n`` pixels chosen by ``seed`` among ``total_pixels``.
 
     Parameters
     ----------
@@ -50,7 +51,8 @@ class SampleMask:
     Raises
     ------
     UsageError
-        ``n < 1`` (naming ``--sample``), a negative seed (naming ``--seed``) or pixel count.
+        ``n < 1`` (naming ``sample``, as :class:`~chanmix.fitfiles.FitOptions` calls it), a
+        negative seed (naming ``seed``) or pixel count.
     """
 
     total_pixels: int
@@ -61,9 +63,9 @@ class SampleMask:
 
     def __post_init__(self) -> None:
         if self.n < 1:
-            raise UsageError(f"--sample must be a number of pixels >= 1, got {self.n}")
+            raise UsageError(f"sample must be a number of pixels >= 1, got {self.n}", parameter="sample")
         if self.seed < 0:
-            raise UsageError(f"--seed must be an integer >= 0, got {self.seed}")
+            raise UsageError(f"seed must be an integer >= 0, got {self.seed}", parameter="seed")
         if self.total_pixels < 0:
             raise UsageError(f"the pixel count must be >= 0, got {self.total_pixels}")
         kept = min(self.n, self.total_pixels)

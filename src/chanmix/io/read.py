@@ -76,7 +76,7 @@ def image_number(path: str | os.PathLike, page: int = 0, series: int | None = No
     name = os.fsdecode(path)
     if sniff(name, page) != "tiff":
         if series != 0:
-            raise UsageError(f"--series: {name} holds one image series (0), not {series}")
+            raise UsageError(f"series: {name} holds one image series (0), not {series}", parameter="series")
         return page
     with tiff_errors(name), open_tiff(name) as tif:
         return series_image(tif, name, series, page)

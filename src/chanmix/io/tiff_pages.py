@@ -61,11 +61,14 @@ def series_image(tif: tifffile.TiffFile, path: str, series: int, page: int) -> i
     images, starts = _image_series(tif, path)
     if not 0 <= series < len(images):
         last = len(images) - 1
-        raise UsageError(f"--series: {path} has {len(images)} image series (0 to {last}), not {series}")
+        raise UsageError(
+            f"series: {path} has {len(images)} image series (0 to {last}), not {series}", parameter="series"
+        )
     count = int(starts[series + 1] - starts[series])
     if not 0 <= page < count:
         raise UsageError(
-            f"--page: series {series} of {path} has {count} image(s) (0 to {count - 1}), not {page}"
+            f"page: series {series} of {path} has {count} image(s) (0 to {count - 1}), not {page}",
+            parameter="page",
         )
     return int(starts[series]) + page
 

@@ -1,0 +1,280 @@
+"""Options as objects: each command receives related options as one value.
+
+As rasterio's ``rio`` commands share their options through ``rio/options.py``, chanmix's
+commands take their options from :mod:`chanmix.cli.options`, and receive them grouped:
+
+=====================  ===============================================  =================
+object                 options                                          commands
+=====================  ===============================================  =================
+:class:`MixSource`     -m, -p, -c, --pca, --fit, --per-image, --mask,    apply
+                       --sample, --seed
+``ApplyOptions``       --bands, --dtype, --rescale, --percentiles,      apply
+                       --alpha, --linear, --nodata, --page, --series,
+                       --compress, --tile, --bigtiff, -j
+``FitOptions``         --bands, --alpha, --nodata, --mask, --sample,     fit pca|lstsq|mnf
+                       --seed, --page, --series
+:class:`Destination`   -o, -O, --save-matrix, --format                  apply
+:class:`BatchOptions`  --skip-existing, --newer, -q                     apply
+=====================  ===============================================  =================
+
+:func:`collect` builds each object with a builder of this module (:func:`mix_source`,
+:func:`apply_options`, :func:`fit_options`, and the classes :class:`Destination` and
+:class:`BatchOptions` themselves) whose parameters are the options' names: the one place where
+options become the library's settings.
+:func:`stack` applies a run of options that always go together, in ``--help``'s order.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from ..choices import NodataChoice
+from .options import (
+    alpha_opt,
+    bands_opt,
+    bigtiff_opt,
+    coeffs_opt,
+    compress_opt,
+    dtype_opt,
+    fit_opt,
+    linear_opt,
+    mask_opt,
+    matrix_opt,
+    newer_opt,
+    nodata_opt,
+    page_opt,
+    pca_opt,
+    per_image_opt,
+    percentiles_opt,
+    preset_opt,
+    rescale_opt,
+    sample_opt,
+    seed_opt,
+    series_opt,
+    skip_existing_opt,
+    tile_opt,
+)
+
+if TYPE_CHECKING:  # the numerical modules load when a command runs, not for --help
+    from ..fitfiles import FitOptions
+    from ..pipeline import ApplyOptions
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def stack(*decorators: Callable[[Command], Command]) -> Callable[[Command], Command]:
+    """One decorator applying `decorators`: their options appear in ``--help`` in this order."""
+
+    def apply(command: Command) -> Command:
+        for decorator in reversed(decorators):
+            command = decorator(command)
+        return command
+
+    return apply
+
+
+def collect(**builders: Callable[..., Any]) -> Callable[[Command], Command]:
+    """Hand a command objects built from its options, in place of the options' values.
+
+    ``@collect(options=apply_options)`` calls :func:`apply_options` with the values of the
+    options its parameters name (``bands=...``, ``dtype=...``) and passes the result to the
+    command as ``options``; those values are not passed on their own. Several builders may
+    read one value. Builders run in the order given, before the command, and may refuse a
+    request with :class:`click.UsageError`. Place it right above the command function.
+    """
+    reads = {key: tuple(inspect.signature(build).parameters) for key, build in builders.items()}
+    used = {name for names in reads.values() for name in names}
+
+    def decorate(command: Command) -> Command:
+        @functools.wraps(command)
+        def collected(**values: Any) -> Any:
+            built = {key: build(**{n: values[n] for n in reads[key]}) for key, build in builders.items()}
+            return command(**{k: v for k, v in values.items() if k not in used}, **built)
+
+        return collected  # type: ignore[return-value]
+
+    return decorate
+
+
+@dataclass(frozen=True)
+class MixSource:
+    """Where ``apply``'s mix comes from: given (-m files composed in order, a -p preset, -c
+    coefficients) or fitted on the inputs (--pca, --fit), with the fit's own options."""
+
+    matrices: tuple[str, ...] = ()
+    preset: str | None = None
+    coeffs: str | None = None
+    pca: int | float | None = None
+    targets: tuple[str, ...] = ()
+    per_image: bool = False
+    mask: str | None = None
+    sample: int | None = None
+    seed: int = 0
+
+    @property
+    def fitted(self) -> bool:
+        """Whether the mix is fitted on the inputs (--pca, --fit)."""
+        return self.pca is not None or bool(self.targets)
+
+    def fit_options(self, options: ApplyOptions) -> FitOptions:
+        """The pixels and bands a fit uses: the bands, alpha, nodata and image chosen for the
+        mix, with this source's mask and sample."""
+        return fit_options(
+            bands=options.bands,
+            alpha_mode=options.alpha,
+            nodata=options.nodata,
+            mask=self.mask,
+            sample=self.sample,
+            seed=self.seed,
+            page=options.page,
+            series=options.series,
+        )
+
+
+def mix_source(
+    matrices: tuple[str, ...],
+    preset: str | None,
+    coeffs: str | None,
+    pca: int | float | None,
+    targets: tuple[str, ...],
+    per_image: bool,
+    mask: str | None,
+    sample: int | None,
+    seed: int,
+) -> MixSource:
+    """-m, -p, -c, --pca, --fit (exactly one kind), --per-image, --mask, --sample, --seed."""
+    kinds = (("-m", matrices), ("-p", preset), ("-c", coeffs), ("--pca", pca is not None), ("--fit", targets))
+    given = [kind for kind, value in kinds if value]
+    if len(given) != 1:
+        raise click.UsageError(
+            "give the matrix one way: -m FILE (repeatable), -p PRESET, -c COEFFS, --pca K or --fit TARGET"
+            + (f" (got {' and '.join(given)})" if given else "")
+        )
+    return MixSource(
+        matrices=matrices,
+        preset=preset,
+        coeffs=coeffs,
+        pca=pca,
+        targets=targets,
+        per_image=per_image,
+        mask=mask,
+        sample=sample,
+        seed=seed,
+    )
+
+
+mix_source_opts = stack(
+    matrix_opt, preset_opt, coeffs_opt, pca_opt, fit_opt, per_image_opt, mask_opt, sample_opt, seed_opt
+)
+
+
+def apply_options(
+    bands: tuple[int, ...] | None,
+    dtype: str,
+    rescale: str,
+    percentiles: tuple[float, float],
+    alpha_mode: str,
+    linear: bool,
+    nodata: NodataChoice | None,
+    page: int,
+    series: int | None,
+    compress: str,
+    tile: str | tuple[int, int] | None,
+    bigtiff: str,
+    jobs: int,
+) -> ApplyOptions:
+    """The settings of ``apply``'s mix and output, from their options."""
+    from ..pipeline import ApplyOptions
+    from ..rescale import Rescale
+
+    return ApplyOptions(
+        bands=bands,
+        dtype=dtype,
+        rescale=Rescale(rescale, percentiles),
+        alpha=alpha_mode,
+        linear=linear,
+        nodata=nodata,
+        jobs=jobs,
+        page=page,
+        series=series,
+        compression=compress,
+        tile=tile,
+        bigtiff=bigtiff,
+    )
+
+
+#: --bands to --series: what is mixed and how (apply).
+mix_opts = stack(
+    bands_opt,
+    dtype_opt,
+    rescale_opt,
+    percentiles_opt,
+    alpha_opt,
+    linear_opt,
+    nodata_opt,
+    page_opt,
+    series_opt,
+)
+#: --compress, --tile, --bigtiff (apply).
+tiff_opts = stack(compress_opt, tile_opt, bigtiff_opt)
+
+
+def fit_options(
+    bands: tuple[int, ...] | None,
+    alpha_mode: str,
+    nodata: NodataChoice | None,
+    mask: str | None,
+    sample: int | None,
+    seed: int,
+    page: int,
+    series: int | None,
+) -> FitOptions:
+    """Which pixels and bands of the inputs a fit uses, from their options."""
+    from ..fitfiles import FitOptions
+
+    return FitOptions(
+        bands=bands,
+        alpha=alpha_mode,
+        nodata=nodata,
+        mask=mask,
+        sample=sample,
+        seed=seed,
+        page=page,
+        series=series,
+    )
+
+
+#: --bands to --series: the pixels and bands a fit uses (fit pca, lstsq, mnf).
+fit_opts = stack(bands_opt, alpha_opt, nodata_opt, mask_opt, sample_opt, seed_opt, page_opt, series_opt)
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where ``apply`` writes: -o OUTPUT (a template with several inputs, ``-`` for stdout in
+    --format), -O OUTDIR, and --save-matrix. Its fields are the options' names, so the class
+    is its own builder."""
+
+    output: str | None = None
+    outdir: str | None = None
+    save_matrix: str | None = None
+    fmt: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """How a run over many inputs behaves: which outputs it leaves alone (--skip-existing,
+    --newer), and whether it talks (-q). Its own builder, as :class:`Destination`."""
+
+    skip_existing: bool = False
+    newer: bool = False
+    quiet: bool = False
+
+
+#: --skip-existing, --newer.
+skip_opts = stack(skip_existing_opt, newer_opt)
