@@ -117,11 +117,13 @@ def output_tile(choice: str | tuple[int, int] | None, info: RasterInfo) -> tuple
     it covers, so memory does not grow with the image at all; other tiled outputs are
     written a row of tiles at a time, which takes the tile height times the image's width.
     """
+    if choice is None or isinstance(choice, tuple):
+        return choice
     if choice != "auto":
-        return choice  # type: ignore[return-value]
+        raise UsageError(f"tile: {choice!r} is not 'auto', None or (height, width)")
     if info.tile is not None:
         fits = all(16 <= side <= 4096 and side % 16 == 0 for side in info.tile)
-        return tuple(info.tile) if fits else _AUTO_TILE  # type: ignore[return-value]
+        return info.tile if fits else _AUTO_TILE
     return _AUTO_TILE if info.height * info.width > _AUTO_TILE_PIXELS else None
 
 

@@ -74,6 +74,8 @@ class ChanmixGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl([(name, COMMANDS[name][2]) for name in sorted(COMMANDS)])
 
+    # Click's main() also takes complete_var, standalone_mode... positionally; this one takes
+    # them by keyword only and always runs with standalone_mode=False, hence the narrower signature.
     def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:  # type: ignore[override]
         extra.pop("standalone_mode", None)
         if threading.current_thread() is threading.main_thread():
