@@ -341,6 +341,23 @@ def test_bad_row_ranges_and_closed_readers_are_usage_errors(corpus):
         reader.read_rows(0, 1)
 
 
+@pytest.mark.parametrize("name", ["g.png", "a.npy"])
+def test_a_read_racing_close_is_a_usage_error(tmp_path, name):
+    """A read past the reader's check while another thread closes it (simulated by reading
+    the reader's source after close) says the reader is closed."""
+    pixels = np.arange(20 * 30, dtype=np.uint8).reshape(20, 30)
+    if name.endswith(".png"):
+        Image.fromarray(pixels).save(tmp_path / name)
+    else:
+        np.save(tmp_path / name, pixels[..., np.newaxis])
+    reader = open_raster(tmp_path / name)
+    source = reader._rows
+    assert source.read(0, 1, 0, 30).shape == (1, 30, 1)
+    reader.close()
+    with pytest.raises(UsageError, match=rf"{re.escape(name)}: the reader is closed"):
+        source.read(0, 1, 0, 30)
+
+
 @pytest.mark.parametrize(
     ("name", "page"),
     [("missing.tif", 0), ("rasterio/byte.tif", 1), ("rasterio/byte.tif", -1), ("rasterio/corrupt.tif", 0)],

@@ -152,6 +152,9 @@ def test_auto_tiling_of_large_outputs():
     for odd in [(20, 32), (8192, 512), (8, 8)]:  # not TIFF-valid or too big to hold several of
         assert pipeline.output_tile("auto", replace(tiled, tile=odd)) == (256, 256)
     assert pipeline.output_tile(None, big) is None
+    assert pipeline.output_tile((64, 32), big) == (64, 32)
+    with pytest.raises(chanmix.UsageError, match="'none' is not 'auto', None or"):
+        pipeline.output_tile("none", big)
 
 
 @pytest.mark.parametrize("compression", [None, "zlib"])

@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
+from typing import Literal, overload
 
 import numpy as np
 
@@ -176,9 +177,23 @@ def _provenance(fit_mix: Mix, paths: Sequence[str], options: FitOptions, n_pixel
     return fit_mix.with_info(provenance={**fit_mix.provenance, "fitted_on": fitted_on})
 
 
+@overload
+def _moments(
+    paths: Sequence[str], options: FitOptions, *, noise: Literal[True]
+) -> tuple[Moments, NoiseMoments, int]: ...
+
+
+@overload
+def _moments(
+    paths: Sequence[str], options: FitOptions, *, noise: Literal[False]
+) -> tuple[Moments, None, int]: ...
+
+
 def _moments(
     paths: Sequence[str], options: FitOptions, *, noise: bool
 ) -> tuple[Moments, NoiseMoments | None, int]:
+    """The statistics of the pixels of ``paths`` in normalized units, those of their horizontal
+    differences when ``noise`` is set (else None), and the number of pixels in the files."""
     with ExitStack() as stack:
         sources = [_open(stack, p, options, options.bands) for p in paths]
         n = _check_bands(sources)
@@ -219,7 +234,6 @@ def mnf_from_files(paths: Sequence[str], k: int | float, *, options: FitOptions 
     moments, noise, total = _moments(paths, options, noise=True)
     if moments.count == 0:
         raise _no_pixels(paths)
-    assert noise is not None
     fit = fit_mnf(moments, noise, k)
     return replace(fit, mix=_provenance(fit.mix, paths, options, moments.count, total))
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Literal
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -77,7 +78,8 @@ class Plan:
     bias : (M,) ndarray of the compute dtype
         Added after the weights, in raw output units (normalized units when ``linear``).
     post_scale, post_offset : (M,) ndarray or None
-        Linear-light only: the rescale applied after re-encoding, in normalized units.
+        Linear-light only (else None): the rescale applied after re-encoding, in normalized
+        units; None applies none.
     terms : tuple of M tuples of int
         The inputs each output adds up, in order. Between integer types the inputs with a
         zero weight are left out (they could only change the sign of a zero before rounding).
@@ -346,7 +348,7 @@ def mix_numpy(src: np.ndarray, dst: np.ndarray, plan: Plan) -> bool:
     tmp = np.empty(size, dtype=plan.compute)
     reads = sorted(set().union(*plan.terms)) if plan.termwise else range(plan.n_inputs)
     overflows: list[str] = []
-    watch = "call" if plan.out_dtype.kind == "f" else "ignore"
+    watch: Literal["call", "ignore"] = "call" if plan.out_dtype.kind == "f" else "ignore"
     with np.errstate(over=watch, invalid="ignore", call=lambda kind, flag: overflows.append(kind)):
         for start in range(0, n_pix, CHUNK_PIXELS):
             stop = min(start + CHUNK_PIXELS, n_pix)
@@ -390,8 +392,10 @@ def _mix_chunk(x: np.ndarray, y: np.ndarray, tmp: np.ndarray, plan: Plan) -> Non
         y += b[:, None]
     if plan.linear:
         encode_srgb(y)
-        y *= plan.post_scale.astype(plan.compute)[:, None]
-        y += plan.post_offset.astype(plan.compute)[:, None]
+        if plan.post_scale is not None:
+            y *= plan.post_scale.astype(plan.compute)[:, None]
+        if plan.post_offset is not None:
+            y += plan.post_offset.astype(plan.compute)[:, None]
         y *= plan.compute.type(dtype_max(plan.out_dtype))
 
 

@@ -9,11 +9,12 @@ and on a channels-last block ``out = block @ W.T + b``. Values are in normalized
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .errors import MatrixError
 
@@ -43,7 +44,7 @@ def _frozen_array(values: Any, what: str, ndim: int) -> np.ndarray:
     return arr
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, init=False)
 class Mix:
     """An immutable affine channel mix ``out = W @ in + b``, pixel by pixel.
 
@@ -65,28 +66,36 @@ class Mix:
         When the weights are not a finite 2-D array, or the bias or names do not have M entries.
     """
 
+    # The attributes, as the constructor stores them: read-only float64 arrays, a tuple of
+    # names and a read-only mapping (the constructor takes looser types, see __init__).
     weights: np.ndarray
-    bias: np.ndarray = field(default=None)  # type: ignore[assignment]
-    names: tuple[str, ...] | None = None
-    provenance: Mapping[str, Any] = field(default_factory=dict)
+    bias: np.ndarray
+    names: tuple[str, ...] | None
+    provenance: Mapping[str, Any]
 
-    def __post_init__(self) -> None:
-        weights = _frozen_array(self.weights, "weights", 2)
-        m = weights.shape[0]
-        if self.bias is None:
-            bias = np.zeros(m)
-            bias.setflags(write=False)
+    def __init__(
+        self,
+        weights: ArrayLike,
+        bias: ArrayLike | None = None,
+        names: Sequence[str] | None = None,
+        provenance: Mapping[str, Any] | None = None,
+    ) -> None:
+        frozen_weights = _frozen_array(weights, "weights", 2)
+        m = frozen_weights.shape[0]
+        if bias is None:
+            frozen_bias = np.zeros(m)
+            frozen_bias.setflags(write=False)
         else:
-            bias = _frozen_array(self.bias, "bias", 1)
-        if bias.shape != (m,):
-            raise MatrixError(f"bias has {bias.size} values but the weights have {m} rows")
-        names = None if self.names is None else tuple(str(n) for n in self.names)
-        if names is not None and len(names) != m:
-            raise MatrixError(f"{len(names)} channel names given for {m} output channels")
-        object.__setattr__(self, "weights", weights)
-        object.__setattr__(self, "bias", bias)
-        object.__setattr__(self, "names", names)
-        object.__setattr__(self, "provenance", MappingProxyType(dict(self.provenance)))
+            frozen_bias = _frozen_array(bias, "bias", 1)
+        if frozen_bias.shape != (m,):
+            raise MatrixError(f"bias has {frozen_bias.size} values but the weights have {m} rows")
+        name_tuple = None if names is None else tuple(str(n) for n in names)
+        if name_tuple is not None and len(name_tuple) != m:
+            raise MatrixError(f"{len(name_tuple)} channel names given for {m} output channels")
+        object.__setattr__(self, "weights", frozen_weights)
+        object.__setattr__(self, "bias", frozen_bias)
+        object.__setattr__(self, "names", name_tuple)
+        object.__setattr__(self, "provenance", MappingProxyType(dict(provenance or {})))
 
     @property
     def n_inputs(self) -> int:
@@ -175,6 +184,8 @@ class Mix:
             and self.names == other.names
         )
 
+    # Unhashable, as arrays are: equality compares values. typeshed types object.__hash__ as a
+    # method, so mypy rejects None, the documented way to opt out of hashing.
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:

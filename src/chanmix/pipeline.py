@@ -117,11 +117,13 @@ def output_tile(choice: str | tuple[int, int] | None, info: RasterInfo) -> tuple
     it covers, so memory does not grow with the image at all; other tiled outputs are
     written a row of tiles at a time, which takes the tile height times the image's width.
     """
+    if choice is None or isinstance(choice, tuple):
+        return choice
     if choice != "auto":
-        return choice  # type: ignore[return-value]
+        raise UsageError(f"tile: {choice!r} is not 'auto', None or (height, width)")
     if info.tile is not None:
         fits = all(16 <= side <= 4096 and side % 16 == 0 for side in info.tile)
-        return tuple(info.tile) if fits else _AUTO_TILE  # type: ignore[return-value]
+        return info.tile if fits else _AUTO_TILE
     return _AUTO_TILE if info.height * info.width > _AUTO_TILE_PIXELS else None
 
 
@@ -134,8 +136,7 @@ def windows(info: RasterInfo, rows: int, tile: tuple[int, int] | None) -> list[t
     """The ``(start, stop, left, right)`` windows an image is mixed in, in the order they are
     written: the output's tiles (see :func:`by_tiles`), else bands of `rows` full rows."""
     height, width = info.height, info.width
-    if by_tiles(info, tile):
-        assert tile is not None
+    if tile is not None and by_tiles(info, tile):
         th, tw = tile
         return [
             (r, min(r + th, height), c, min(c + tw, width))
@@ -178,8 +179,8 @@ def apply_file(
     """
     with open_raster(source, page=image_number(source, options.page, options.series)) as reader:
         info = reader.info
-        mixed, kept = band_selection(info.bands, info.alpha, options.bands, options.alpha, str(source))
-        mix = recipe.mix_for(len(mixed))
+        mixed_bands, kept = band_selection(info.bands, info.alpha, options.bands, options.alpha, str(source))
+        mix = recipe.mix_for(len(mixed_bands))
         out_dtype = output_dtype(options.dtype, info.dtype)
         channels = mix.n_outputs + (kept is not None)
         compression = output_compression(options.compression, info)
@@ -194,7 +195,7 @@ def apply_file(
         )
         held = info.height * info.width * info.bands * info.dtype.itemsize if info.loads_whole else 0
         check_encode(str(target), fmt, (info.height, info.width, channels), out_dtype, held=held)
-        order = mixed + ([kept] if kept is not None else [])
+        order = mixed_bands + ([kept] if kept is not None else [])
         identity = order == list(range(info.bands))
         tile = output_tile(options.tile, info) if fmt == "tiff" else None
         ranges = windows(info, band_rows(reader, info.width * channels * out_dtype.itemsize), tile)

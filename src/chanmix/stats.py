@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+
+from .fit.moments import Moments
 
 __all__ = ["BandStats", "band_stats"]
 
@@ -26,44 +29,69 @@ def band_stats(blocks: Iterable[np.ndarray], nodata: float | None = None) -> lis
     (h, W, C) row bands.
 
     A sample equal to ``nodata`` (compared in the band's dtype) or not finite does not count.
-    Sums are accumulated in float64, each band's values centred on its first valid value so
-    that large offsets lose no precision.
+    Mean and spread come from one :class:`~chanmix.fit.moments.Moments` per band (each band
+    has its own valid samples), of the values minus the band's first valid value, so that
+    large offsets lose no precision. A band whose values are too far apart for float64
+    differences (near float64's limit) has a NaN or infinite mean and spread.
     """
-    count = shift = total = squares = low = high = None
+    bands: list[_Band] = []
     for block in blocks:
         c = block.shape[-1]
-        if count is None:
-            count = np.zeros(c, dtype=np.int64)
-            shift, total, squares = np.full(c, np.nan), np.zeros(c), np.zeros(c)
-            low, high = np.full(c, np.inf), np.full(c, -np.inf)
+        if not bands:
+            bands = [_Band() for _ in range(c)]
         flat = block.reshape(-1, c)
-        for b in range(c):
-            v = flat[:, b]
-            if v.dtype.kind == "f":
-                v = v[np.isfinite(v)]
-            if nodata is not None and not np.isnan(nodata):
-                v = v[v != (v.dtype.type(nodata) if v.dtype.kind == "f" else nodata)]
-            if v.size == 0:
-                continue
-            if np.isnan(shift[b]):
-                shift[b] = float(v[0])
-            d = v.astype(np.float64) - shift[b]
-            count[b] += v.size
-            with np.errstate(over="ignore", invalid="ignore"):  # values near float64's limit: inf
-                total[b] += d.sum()
-                squares[b] += np.dot(d, d)
-            low[b] = min(low[b], float(v.min()))
-            high[b] = max(high[b], float(v.max()))
-    if count is None:
-        return []
-    result = []
-    for b in range(len(count)):
-        n = int(count[b])
-        if n == 0:
-            result.append(BandStats(0, np.nan, np.nan, np.nan, np.nan))
-            continue
-        mean_d = total[b] / n
+        for b, band in enumerate(bands):
+            band.add(_valid_samples(flat[:, b], nodata))
+    return [band.stats() for band in bands]
+
+
+def _valid_samples(values: np.ndarray, nodata: float | None) -> np.ndarray:
+    """The samples of one band that count: finite, and not equal to ``nodata`` (compared in the
+    band's dtype; a NaN nodata is already left out as not finite)."""
+    if values.dtype.kind == "f":
+        values = values[np.isfinite(values)]
+    if nodata is not None and not math.isnan(nodata):
+        values = values[values != (values.dtype.type(nodata) if values.dtype.kind == "f" else nodata)]
+    return values
+
+
+class _Band:
+    """The running statistics of one band."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.low, self.high = math.inf, -math.inf
+        self.shift = math.nan  # the first valid value: the samples' origin in `moments`
+        self.moments = Moments.empty(1)
+        self.overflow = False  # a sample minus `shift` overflowed float64
+
+    def add(self, values: np.ndarray) -> None:
+        """Count the valid samples ``values`` (P,), all finite."""
+        if values.size == 0:
+            return
+        if self.count == 0:
+            self.shift = float(values[0])
+        self.count += values.size
+        self.low = min(self.low, float(values.min()))
+        self.high = max(self.high, float(values.max()))
+        # Every difference to the shift is finite when the extreme ones are (rounding is monotonic).
+        self.overflow = self.overflow or not (
+            math.isfinite(self.high - self.shift) and math.isfinite(self.low - self.shift)
+        )
+        if self.overflow:
+            return
+        shifted = values.astype(np.float64)
+        shifted -= self.shift
+        with np.errstate(over="ignore", invalid="ignore"):  # sums beyond float64's limit: inf
+            self.moments = self.moments + Moments.of(shifted[:, np.newaxis])
+
+    def stats(self) -> BandStats:
+        """The statistics of the samples added."""
+        if self.count == 0:
+            return BandStats(0, math.nan, math.nan, math.nan, math.nan)
+        if self.overflow:
+            return BandStats(self.count, self.low, self.high, math.nan, math.nan)
         with np.errstate(over="ignore", invalid="ignore"):
-            var = max(squares[b] / n - mean_d * mean_d, 0.0)
-        result.append(BandStats(n, low[b], high[b], shift[b] + mean_d, float(np.sqrt(var))))
-    return result
+            mean = self.shift + float(self.moments.mean[0])
+            std = float(np.sqrt(self.moments.scatter[0, 0] / self.count))
+        return BandStats(self.count, self.low, self.high, mean, std)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import click
@@ -32,8 +32,13 @@ def check_fit_files(
     check_run_files(reads + ([("--mask", mask)] if mask else []), [("-o", output)])
 
 
-def variance_table(names: Sequence[str], ratios: np.ndarray, values: np.ndarray, value_name: str) -> str:
-    """A table of components: value, share of the total, cumulative share, and a bar."""
+def variance_table(
+    names: Sequence[str] | None, ratios: np.ndarray, values: np.ndarray, value_name: str
+) -> str:
+    """A table of components: value, share of the total, cumulative share, and a bar.
+    Components without names are numbered from 1."""
+    if names is None:
+        names = [str(i + 1) for i in range(len(ratios))]
     lines = [f"{'component':<10} {value_name:>12} {'explained':>10} {'cumulative':>11}"]
     cumulative = np.cumsum(ratios)
     for name, value, ratio, total in zip(names, values, ratios, cumulative):
@@ -42,7 +47,7 @@ def variance_table(names: Sequence[str], ratios: np.ndarray, values: np.ndarray,
     return "\n".join(lines)
 
 
-def pixels_line(provenance: dict[str, Any]) -> str:
+def pixels_line(provenance: Mapping[str, Any]) -> str:
     fitted = provenance["fitted_on"]
     used, total = fitted["pixels_used"], fitted["pixels_total"]
     return f"pixels used: {used} of {total} ({used / total:.1%})"

@@ -92,7 +92,7 @@ def _text(d: dict[str, Any]) -> str:
         if d["transform"]:
             add("  transform: " + ", ".join(f"{v:.10g}" for v in d["transform"]))
     add("  reading: " + ("by blocks" if d["streamed"] else "the whole image at once (not readable in parts)"))
-    rows = [("band", "name", "min", "max", "mean", "std", "valid")]
+    rows: list[tuple[str, ...]] = [("band", "name", "min", "max", "mean", "std", "valid")]
     for s in d["band_stats"]:
         rows.append(
             (

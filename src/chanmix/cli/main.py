@@ -90,6 +90,8 @@ class ChanmixGroup(click.Group):
         except ChanmixError as exc:  # here, where the command is known, its options are named
             raise CommandError(flag_message(exc, ctx.invoked_subcommand), exc.exit_code) from exc
 
+    # Click's main() also takes complete_var, standalone_mode... positionally; this one takes
+    # them by keyword only and always runs with standalone_mode=False, hence the narrower signature.
     def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:  # type: ignore[override]
         extra.pop("standalone_mode", None)
         if threading.current_thread() is threading.main_thread():

@@ -134,7 +134,7 @@ def parse_tile(
     tile = (sizes[0], sizes[0]) if len(sizes) == 1 else sizes
     if len(tile) != 2 or any(t < 16 or t % 16 for t in tile):
         raise click.BadParameter(f"{value!r}: tile sizes are multiples of 16, e.g. 256 or 512x256")
-    return tile  # type: ignore[return-value]
+    return tile
 
 
 def parse_jobs(ctx: click.Context | None, param: click.Parameter | None, value: int) -> int:

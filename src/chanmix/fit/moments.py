@@ -26,6 +26,7 @@ computing sample variances", Technical Report STAN-CS-79-773, Stanford Universit
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -39,6 +40,9 @@ CONSTANT_RTOL = 1e-10
 
 #: Rows converted to float64 at a time: a 4096 x 200 buffer (6.5 MB) stays in the L3 cache.
 CHUNK_PIXELS = 4096
+
+#: Moments or a subclass: what its constructors and merges return.
+_M = TypeVar("_M", bound="Moments")
 
 
 def frozen_array(values: np.ndarray) -> np.ndarray:
@@ -145,12 +149,12 @@ class Moments:
         return int(self.mean.shape[0])
 
     @classmethod
-    def empty(cls, n: int) -> Moments:
+    def empty(cls: type[_M], n: int) -> _M:
         """The statistics of no pixel of N bands: the identity of ``+``."""
         return cls(0, np.zeros(n), np.zeros((n, n)))
 
     @classmethod
-    def of(cls, block: np.ndarray, valid: np.ndarray | None = None) -> Moments:
+    def of(cls: type[_M], block: np.ndarray, valid: np.ndarray | None = None) -> _M:
         """The statistics of one block of pixels.
 
         Parameters
@@ -164,7 +168,7 @@ class Moments:
         x = _pixels(block, "a block")
         return cls(*_accumulate([x], _mask(valid, np.shape(block)[:-1])))
 
-    def merge(self, other: Moments) -> Moments:
+    def merge(self: _M, other: _M) -> _M:
         """The statistics of the pixels of both (Chan, Golub & LeVeque's pairwise update)."""
         if type(other) is not type(self):
             raise TypeError(f"cannot merge {type(self).__name__} with {type(other).__name__}")
@@ -176,7 +180,7 @@ class Moments:
 
     __add__ = merge
 
-    def scaled(self, factors: np.ndarray | float) -> Moments:
+    def scaled(self: _M, factors: np.ndarray | float) -> _M:
         """The statistics of the pixels multiplied band by band by ``factors`` (N,) or a scalar:
         how raw integer samples become normalized units."""
         f = np.broadcast_to(np.asarray(factors, dtype=np.float64), self.mean.shape)

@@ -100,7 +100,7 @@ class _Temporary:
         if fd is None:
             fd = self._open_named()
         raw = io.FileIO(fd, "r+")
-        raw.name = self.name or str(target)  # type: ignore[misc] - tifffile wants a file name
+        raw.name = self.name or str(target)  # tifffile wants a file name
         self.file: BinaryIO = io.BufferedRandom(raw)
 
     def _open_named(self) -> int:

@@ -203,7 +203,7 @@ def open_raster(path: str | os.PathLike, *, page: int = 0) -> BlockReader:
 def _whole(name: str, page: int) -> BlockReader:
     """A reader over an image decoded whole by :func:`~chanmix.io.read_raster`."""
     raster = read_raster(name, page=page)
-    return BlockReader(raster.info, _ArrayRows(raster.pixels), _band_rows(1, raster.info))
+    return BlockReader(raster.info, _ArrayRows(raster.pixels, name), _band_rows(1, raster.info))
 
 
 def _open_tiff(name: str, page: int) -> BlockReader:
@@ -213,7 +213,7 @@ def _open_tiff(name: str, page: int) -> BlockReader:
         try:
             image = describe_tiff(tif, name, page)
             if image.planes is not None:
-                rows = TiffRows(tif, image)
+                rows = TiffRows(tif, image.keyframe, image.planes)
                 check_whole(
                     name, f"decoding one {rows.segment_rows}-row segment of this image", rows.segment_bytes
                 )  # a segment is decoded whole (TileLength 2**31)
@@ -239,15 +239,23 @@ def _band_rows(unit: int, info: RasterInfo) -> int:
     return min(info.height, unit * max(1, _BAND_BYTES // (unit * row_bytes)))
 
 
+def _closed(name: str) -> UsageError:
+    """A read that began as the reader was being closed (from another thread)."""
+    return UsageError(f"{name}: the reader is closed")
+
+
 class _ArrayRows:
     """Rows of an image decoded whole."""
 
-    def __init__(self, pixels: np.ndarray) -> None:
+    def __init__(self, pixels: np.ndarray, name: str) -> None:
         self._pixels: np.ndarray | None = pixels
+        self._name = name
 
     def read(self, start: int, stop: int, left: int, right: int) -> np.ndarray:
-        assert self._pixels is not None
-        return self._pixels[start:stop, left:right].copy()
+        pixels = self._pixels
+        if pixels is None:
+            raise _closed(self._name)
+        return pixels[start:stop, left:right].copy()
 
     def close(self) -> None:
         self._pixels = None
@@ -261,8 +269,10 @@ class _NpyRows:
         self._name = name
 
     def read(self, start: int, stop: int, left: int, right: int) -> np.ndarray:
-        assert self._array is not None
-        return as_sample_array(np.array(self._array[start:stop, left:right]), self._name)
+        array = self._array
+        if array is None:
+            raise _closed(self._name)
+        return as_sample_array(np.array(array[start:stop, left:right]), self._name)
 
     def close(self) -> None:
         self._array = None
@@ -284,26 +294,28 @@ class _TiffSource:
         self._lock = threading.Lock()
 
     def read(self, start: int, stop: int, left: int, right: int) -> np.ndarray:
-        if self._whole is None:
+        whole = self._whole
+        if whole is None:
             try:
                 raw = self._rows.read(start, stop, left, right)
             except TIFF_ERRORS as exc:
-                self._decode_whole(exc)
+                whole = self._decode_whole(exc)
             else:
                 return finish_pixels(raw, self._image.keyframe, self._image.from_samples, self._info.path)[0]
-        assert self._whole is not None
-        return self._whole[start:stop, left:right].copy()
+        return whole[start:stop, left:right].copy()
 
-    def _decode_whole(self, failure: BaseException) -> None:
+    def _decode_whole(self, failure: BaseException) -> np.ndarray:
+        """The image decoded whole by Pillow, once (kept for the reads that follow)."""
         with self._lock:
             if self._whole is not None:
-                return
+                return self._whole
             path = self._info.path
             pixels, _ = decode_with_pillow(path, self._image, failure)
             info = self._info
             if pixels.shape != (info.height, info.width, info.bands) or pixels.dtype != info.dtype:
                 raise DataError(f"{path}: cannot decode image data ({reason(failure)})") from failure
             self._whole = pixels
+            return pixels
 
     def close(self) -> None:
         self._tif.close()

@@ -92,18 +92,22 @@ class _LiftedLimit:
         self._inside = 0
         self._saved: int | None = None
 
-    def enter(self, image_module: ModuleType) -> None:
+    def enter(self) -> None:
+        from PIL import Image
+
         with self._lock:
             if self._inside == 0:
-                self._saved = image_module.MAX_IMAGE_PIXELS
-                image_module.MAX_IMAGE_PIXELS = None
+                self._saved = Image.MAX_IMAGE_PIXELS
+                Image.MAX_IMAGE_PIXELS = None
             self._inside += 1
 
-    def leave(self, image_module: ModuleType) -> None:
+    def leave(self) -> None:
+        from PIL import Image
+
         with self._lock:
             self._inside -= 1
             if self._inside == 0:
-                image_module.MAX_IMAGE_PIXELS = self._saved
+                Image.MAX_IMAGE_PIXELS = self._saved
 
 
 _LIFTED = _LiftedLimit()
@@ -115,12 +119,12 @@ def open_image(path: str) -> Iterator[Image.Image]:
     lifted until the block ends, loading and seeking included: the caller checks the memory
     budget instead, so Pillow neither refuses nor warns."""
     Image = pil_image()  # noqa: N806 - the module's usual name
-    _LIFTED.enter(Image)
+    _LIFTED.enter()
     try:
         with Image.open(path) as image:
             yield image
     finally:
-        _LIFTED.leave(Image)
+        _LIFTED.leave()
 
 
 _ALPHA_MODES = {"LA": 1, "La": 1, "PA": 3, "RGBA": 3, "RGBa": 3}

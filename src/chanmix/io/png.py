@@ -59,16 +59,16 @@ def read_png(path: str, page: int = 0) -> Raster:
         When neither libpng nor Pillow can decode the file, or when decoding it whole would
         take more than the memory budget (:mod:`chanmix.budget`; checked from its header first).
     """
-    decoded = decoded_shape(path) if page == 0 else None
-    if decoded is not None:
-        _check_budget(path, *decoded)
+    libpng = decoded_shape(path) if page == 0 else None
+    if libpng is not None:
+        _check_budget(path, *libpng)
     try:
         with open_image(path) as image:
             mode, metadata = image.mode, pillow_metadata(image)
             pages = getattr(image, "n_frames", 1)
     except pillow_errors():
         mode, metadata, pages = "", {}, 1
-    pixels = _libpng_decode(path) if decoded is not None else None
+    pixels = _libpng_decode(path) if libpng is not None else None
     if pixels is None:
         decoded = decode_pillow(path, page)
         pixels, mode, pages, metadata = decoded.pixels, decoded.mode, decoded.pages, decoded.metadata
@@ -221,12 +221,12 @@ def save_png(
     file.writelines(with_chunks(encoded, chunks))
 
 
-def with_chunks(png: bytes, chunks: list[tuple[bytes, bytes]]) -> list[bytes | memoryview]:
+def with_chunks(png: bytes | bytearray, chunks: list[tuple[bytes, bytes]]) -> list[bytes | memoryview]:
     """Insert ancillary chunks into a PNG datastream, just before its first IDAT chunk.
 
     Parameters
     ----------
-    png : bytes
+    png : bytes or bytearray
         A complete PNG file.
     chunks : list of (bytes, bytes)
         ``(type, data)`` pairs, e.g. ``(b"pHYs", ...)``, written in order.

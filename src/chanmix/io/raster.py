@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -157,13 +158,13 @@ class RasterInfo:
 
 
 def whole_image_info(
-    path: str, fmt: str, pixels: np.ndarray, *, page: int = 0, pages: int = 1, **fields: object
+    path: str, fmt: str, pixels: np.ndarray, *, page: int = 0, pages: int = 1, **fields: Any
 ) -> RasterInfo:
     """The :class:`RasterInfo` of a format without tiles or georeferencing (PNG, Pillow, .npy),
     decoded whole unless `fields` say ``loads_whole=False``; `fields` give the rest
     (compression, photometric, alpha, resolution...)."""
     height, width, bands = pixels.shape
-    defaults: dict[str, object] = {
+    defaults: dict[str, Any] = {
         "layout": "interleaved" if bands > 1 else "single band",
         "tile": None,
         "compression": "none",
@@ -188,7 +189,7 @@ def whole_image_info(
         dtype=pixels.dtype,
         page=page,
         pages=pages,
-        **defaults,  # type: ignore[arg-type]
+        **defaults,
     )
 
 

@@ -126,10 +126,9 @@ def write_raster_blocks(
     if fmt == "tiff" and bigtiff == "no" and codec is None:
         if height * width * channels * dt.itemsize > BIGTIFF_LIMIT:
             raise UsageError(f"{name}: {height}x{width}x{channels} {dt.name} samples need a BigTIFF file")
-    if tiles and (fmt != "tiff" or tile is None):
-        raise UsageError(f"{name}: blocks given as tiles need a tiled TIFF output")
     if tiles:
-        assert tile is not None
+        if fmt != "tiff" or tile is None:
+            raise UsageError(f"{name}: blocks given as tiles need a tiled TIFF output")
         rows = _checked_tiles(name, bands, (height, width, channels), tile, dt)
     else:
         rows = _checked_rows(name, bands, (height, width, channels), dt)

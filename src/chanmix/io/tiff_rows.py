@@ -20,13 +20,11 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
-from typing import cast
+from collections.abc import Iterator, Sequence
+from typing import Any, cast
 
 import numpy as np
 import tifffile
-
-from .tiff import TiffImage
 
 __all__ = ["TiffRows"]
 
@@ -34,25 +32,26 @@ _READ_BYTES = 2**22  # consolidate reads of adjacent segments up to about this m
 
 
 class TiffRows:
-    """Decode row ranges of one streamable TIFF image (:attr:`TiffImage.planes` set).
+    """Decode row ranges of one streamable TIFF image.
 
     Parameters
     ----------
     tif : tifffile.TiffFile
         The open file; the reader turns its file handle's lock on.
-    image : TiffImage
-        The image, from :func:`~chanmix.io.tiff.describe_tiff`.
+    keyframe : tifffile.TiffPage
+        The page describing the image (:attr:`~chanmix.io.tiff.TiffImage.keyframe`).
+    planes : sequence of tifffile.TiffPage or TiffFrame
+        The pages holding its channels (:attr:`~chanmix.io.tiff.TiffImage.planes`, set when
+        the image is streamable), from :func:`~chanmix.io.tiff.describe_tiff`.
     """
 
-    def __init__(self, tif: tifffile.TiffFile, image: TiffImage) -> None:
-        keyframe = image.keyframe
-        assert image.planes is not None
+    def __init__(self, tif: tifffile.TiffFile, keyframe: Any, planes: Sequence[Any]) -> None:
         tif.filehandle.set_lock(True)
         self._fh = tif.filehandle
         self._file_size = int(tif.filehandle.size)
         self._decode = keyframe.decode
         self._jpegheader = keyframe.jpegheader
-        self._planes = [(tuple(p.dataoffsets), tuple(p.databytecounts), p.jpegtables) for p in image.planes]
+        self._planes = [(tuple(p.dataoffsets), tuple(p.databytecounts), p.jpegtables) for p in planes]
         self._separate, _, self.height, self.width, self._contig = keyframe.shaped
         if keyframe.is_tiled:
             self.segment_rows, self._segment_cols = int(keyframe.tilelength), int(keyframe.tilewidth)
@@ -84,27 +83,31 @@ class TiffRows:
             and self.dtype.kind in "uif"
             and bits == self.dtype.itemsize * 8
         )
+        #: The samples' stored dtype when segments hold them as they are (uncompressed).
         self._raw_dtype = np.dtype(tif.byteorder + keyframe.dtype.char) if raw else None
-        self._base = self._back_to_back()
+        #: The file offset of row 0 and the stored dtype, when all rows are one run of bytes.
+        self._run: tuple[int, np.dtype] | None = None
+        if self._raw_dtype is not None and (base := self._back_to_back(self._raw_dtype)) is not None:
+            self._run = (base, self._raw_dtype)
 
-    def _back_to_back(self) -> int | None:
-        """The file offset of row 0 when every row of the image lies in one run of the file,
-        uncompressed and interleaved, in a file ``os.preadv`` can read; else None."""
+    def _back_to_back(self, raw_dtype: np.dtype) -> int | None:
+        """The file offset of row 0 when every row of the image, uncompressed samples of
+        `raw_dtype`, lies in one run of the file, interleaved, in a file ``os.preadv`` can
+        read; else None."""
         fh = self._fh
         simple = (
-            self._raw_dtype is not None
-            and not self._tiled
+            not self._tiled
             and len(self._planes) == 1
             and self._separate == 1
             and fh.is_file
             and getattr(fh, "_offset", None) == 0
         )
-        if not simple or not hasattr(os, "preadv") or self._raw_dtype is None:
+        if not simple or not hasattr(os, "preadv"):
             return None
         offsets, counts, _ = self._planes[0]
         if len(offsets) < self._down or len(counts) < self._down:
             return None
-        row_bytes = self.width * self._contig * self._raw_dtype.itemsize
+        row_bytes = self.width * self._contig * raw_dtype.itemsize
         position = offsets[0]
         for index in range(self._down):
             full = self._rows_stored(index * self.segment_rows) * row_bytes
@@ -113,13 +116,13 @@ class TiffRows:
             position += full
         return int(offsets[0])
 
-    def _read_run(self, start: int, stop: int) -> np.ndarray | None:
-        """Rows ``[start, stop)`` read in one piece (see :meth:`_back_to_back`), or None when
-        the file ends early (the segment path then says what is wrong)."""
-        assert self._raw_dtype is not None and self._base is not None
-        out = np.empty((stop - start, self.width, self._contig), self._raw_dtype)
+    def _read_run(self, start: int, stop: int, base: int, raw_dtype: np.dtype) -> np.ndarray | None:
+        """Rows ``[start, stop)`` read in one piece from the run of rows at offset `base` (see
+        :meth:`_back_to_back`), or None when the file ends early (the segment path then says
+        what is wrong)."""
+        out = np.empty((stop - start, self.width, self._contig), raw_dtype)
         view = out.data.cast("B")
-        position, done = self._base + start * view.nbytes // (stop - start), 0
+        position, done = base + start * view.nbytes // (stop - start), 0
         while done < view.nbytes:
             got = os.preadv(self._fh.fileno(), [view[done:]], position + done)
             if got <= 0:
@@ -159,8 +162,8 @@ class TiffRows:
             (see :data:`~chanmix.io.tiff.TIFF_ERRORS`).
         """
         right = self.width if right is None else right
-        if self._base is not None and (left, right) == (0, self.width):
-            if (run := self._read_run(start, stop)) is not None:
+        if self._run is not None and (left, right) == (0, self.width):
+            if (run := self._read_run(start, stop, *self._run)) is not None:
                 return run
         out = np.empty(
             (len(self._planes), self._separate, stop - start, right - left, self._contig), self.dtype
@@ -184,7 +187,8 @@ class TiffRows:
                 buffersize=_READ_BYTES,
             )
             for data, index in cast(Iterator[tuple[bytes | None, int]], segments):
-                self._place(out[plane], data, index, index in partial, tables, (start, stop, left, right))
+                raw = self._raw_dtype if index in partial else None
+                self._place(out[plane], data, index, raw, tables, (start, stop, left, right))
         return out.transpose(2, 3, 0, 1, 4).reshape(stop - start, right - left, -1)
 
     def _origin(self, index: int) -> tuple[int, int, int]:
@@ -222,14 +226,15 @@ class TiffRows:
         out: np.ndarray,
         data: bytes | None,
         index: int,
-        rows_only: bool,
+        raw: np.dtype | None,
         tables: bytes | None,
         window: tuple[int, int, int, int],
     ) -> None:
         """Decode segment `index` and copy its part of the window ``(start, stop, left, right)``
         into `out` ``(S, h, w, c)``.
 
-        `rows_only` says `data` holds just the window's rows, uncompressed.
+        `raw`, when set, says `data` holds just the window's rows, uncompressed samples
+        of that dtype (the file's byte order).
         """
         start, stop, left, right = window
         plane, top, origin = self._origin(index)
@@ -239,12 +244,11 @@ class TiffRows:
         columns = slice(first - origin, end - origin)
         if data is None:
             target[...] = self._nodata
-        elif rows_only:
-            assert self._raw_dtype is not None
-            wanted = (high - low) * self._segment_cols * self._contig * self._raw_dtype.itemsize
+        elif raw is not None:
+            wanted = (high - low) * self._segment_cols * self._contig * raw.itemsize
             if len(data) != wanted:  # the file ends early: say so as tifffile does
                 raise ValueError(f"failed to read {wanted} bytes, got {len(data)}")
-            rows = np.frombuffer(data, self._raw_dtype).reshape(high - low, self._segment_cols, self._contig)
+            rows = np.frombuffer(data, raw).reshape(high - low, self._segment_cols, self._contig)
             target[...] = rows[:, columns]
         else:
             segment, _, _ = self._decode(data, index, jpegtables=tables, jpegheader=self._jpegheader)

@@ -234,8 +234,7 @@ def _row_groups(
                 yield buffer
                 filled = 0
         del band
-    if filled:
-        assert buffer is not None
+    if buffer is not None and filled:
         yield buffer[:filled]
 
 
