@@ -126,3 +126,28 @@ def test_sigterm_while_writing_leaves_no_temporary_file(tmp_path):
         pytest.fail("the run was never caught while writing")
     assert stderr.strip() == "Error: interrupted"
     assert os.listdir(out) == ["big.tif"] and (out / "big.tif").read_bytes() == b"previous"
+
+
+def test_a_signal_wrapped_by_python_is_still_an_interruption(tmp_path):
+    # A signal that arrives while a module defining a dataclass is imported is raised inside
+    # __set_name__, and Python 3.11 wraps it in a RuntimeError: still one line and exit 130.
+    code = """
+import sys
+import chanmix.presets
+from chanmix.cli.main import Interrupted, cli
+
+class Field:
+    def __set_name__(self, owner, name):
+        raise Interrupted
+
+def get_preset(name):
+    type("Preset", (), {"field": Field()})
+
+chanmix.presets.get_preset = get_preset
+cli.main(["presets", "sepia"])
+"""
+    import chanmix
+
+    env = dict(os.environ, PYTHONPATH=str(Path(chanmix.__file__).resolve().parents[1]))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert (done.returncode, done.stderr, done.stdout) == (130, "Error: interrupted\n", "")

@@ -121,6 +121,10 @@ class ChanmixGroup(click.Group):
                 silence_stdout()
                 where = os.fsdecode(exc.filename) if exc.filename else "stdout"
                 fail(f"{where}: cannot write ({exc.strerror or exc})", 1)
+            except Exception as exc:
+                if _caused_by_interrupt(exc):  # Python 3.11 wraps it, raised in __set_name__, say
+                    interrupted()
+                raise
             try:
                 sys.stdout.flush()  # here, where a failure can still be reported in one line
             except BrokenPipeError:
@@ -130,6 +134,20 @@ class ChanmixGroup(click.Group):
                 silence_stdout()
                 fail(f"stdout: cannot write ({exc.strerror or exc})", 1)
             sys.exit(code if isinstance(code, int) else 0)
+
+
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised while handling, or because of, a SIGINT/SIGTERM: Python 3.11
+    turns an exception raised in a class's ``__set_name__`` (a signal arriving while a module
+    that defines a dataclass is imported) into a RuntimeError whose cause it is."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, (Interrupted, KeyboardInterrupt)):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 @contextmanager
