@@ -160,6 +160,18 @@ def test_targets(images, run):
     )
 
 
+def test_target_bands(images, run):
+    """A target band the target does not have is named as the target's bands, not the inputs'."""
+    rgb = str(images / "rgb.png")
+    assert f"target_bands: {rgb} has 3 bands, there is no band 9" in python_error(
+        lambda: chanmix.lstsq_from_files([rgb], [rgb], target_bands=(9,)), "target_bands"
+    )
+    out = images / "l.json"
+    assert cli_error(run, "fit", "lstsq", rgb, "--target", rgb, "--target-bands", "9", "-o", out) == (
+        f"Error: --target-bands: {rgb} has 3 bands, there is no band 9"
+    )
+
+
 def test_components(images, run):
     """fit pca sets k with -k, apply with --pca."""
     rgb, dup = str(images / "rgb.png"), str(images / "dup.tif")

@@ -103,12 +103,18 @@ class Mixer:
 
 
 def band_selection(
-    n_channels: int, alpha: int | None, bands: Sequence[int] | None, alpha_mode: str, origin: str
+    n_channels: int,
+    alpha: int | None,
+    bands: Sequence[int] | None,
+    alpha_mode: str,
+    origin: str,
+    parameter: str = "bands",
 ) -> tuple[list[int], int | None]:
     """0-based (mixed channels, passed-through alpha channel) of an image.
 
     ``bands`` are 1-based. A selected alpha channel is mixed like any other band; an alpha
-    channel that is not selected is kept or dropped as ``alpha_mode`` says.
+    channel that is not selected is kept or dropped as ``alpha_mode`` says. A band the image
+    does not have is a UsageError naming ``parameter``, the argument that gave ``bands``.
     """
     if bands is None:
         mixed = [c for c in range(n_channels) if alpha_mode == "mix" or c != alpha]
@@ -116,8 +122,9 @@ def band_selection(
         for b in bands:
             if not 1 <= b <= n_channels:
                 raise UsageError(
-                    f"bands: {origin} has {n_channels} band{'s' * (n_channels != 1)}, there is no band {b}",
-                    parameter="bands",
+                    f"{parameter}: {origin} has {n_channels} band{'s' * (n_channels != 1)}, "
+                    f"there is no band {b}",
+                    parameter=parameter,
                 )
         mixed = [b - 1 for b in bands]
     kept = alpha if alpha_mode == "keep" and alpha is not None and alpha not in mixed else None

@@ -97,11 +97,13 @@ class _Source:
         return raw, valid
 
 
-def _open(stack: ExitStack, path: str, options: FitOptions, bands: tuple[int, ...] | None) -> _Source:
+def _open(
+    stack: ExitStack, path: str, options: FitOptions, bands: tuple[int, ...] | None, parameter: str = "bands"
+) -> _Source:
     reader = stack.enter_context(open_raster(path, page=image_number(path, options.page, options.series)))
     info = reader.info
     alpha_mode = "mix" if options.alpha == "mix" else "drop"
-    channels, _ = band_selection(info.bands, info.alpha, bands, alpha_mode, path)
+    channels, _ = band_selection(info.bands, info.alpha, bands, alpha_mode, path, parameter)
     return _Source(reader, channels, effective_nodata(options.nodata, info))
 
 
@@ -258,7 +260,7 @@ def lstsq_from_files(
         )
     with ExitStack() as stack:
         sources = [_open(stack, p, options, options.bands) for p in inputs]
-        goals = [_open(stack, t, options, target_bands) for t in targets]
+        goals = [_open(stack, t, options, target_bands, "target_bands") for t in targets]
         n, m = _check_bands(sources), _check_bands(goals)
         for source, goal in zip(sources, goals):
             a, b = source.reader.info, goal.reader.info

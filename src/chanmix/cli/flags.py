@@ -27,6 +27,7 @@ FLAGS = {
     "seed": "--seed",
     "series": "--series",
     "targets": "--target",
+    "target_bands": "--target-bands",
 }
 
 #: Command -> the arguments it sets with another option than :data:`FLAGS` says.
