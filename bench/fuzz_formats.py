@@ -470,11 +470,16 @@ def npz_member(data: bytes, rng: random.Random) -> bytes:
         members[name] = npy_build(
             "{'descr': '<f8', 'fortran_order': False, 'shape': (100000, 100000), }", b"\0" * 64
         )
+    return zip_archive(members, zipfile.ZIP_DEFLATED if rng.random() < 0.5 else zipfile.ZIP_STORED)
+
+
+def zip_archive(members: dict[str, bytes], compression: int = zipfile.ZIP_STORED) -> bytes:
+    """A zip archive (an .npz) of ``members``, dated 1980-01-01 whatever the clock says: the
+    same case is the same bytes in any second (zipfile and np.savez stamp the current time)."""
     out = io.BytesIO()
-    compression = zipfile.ZIP_DEFLATED if rng.random() < 0.5 else zipfile.ZIP_STORED
     with zipfile.ZipFile(out, "w", compression) as zf:
         for key, value in members.items():
-            zf.writestr(key, value)
+            zf.writestr(zipfile.ZipInfo(key, date_time=(1980, 1, 1, 0, 0, 0)), value, compression)
     return out.getvalue()
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from fuzz_formats import AWARE
+from fuzz_formats import AWARE, zip_archive
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -110,9 +110,7 @@ def _npy(array: np.ndarray) -> bytes:
 
 
 def _npz(**arrays: np.ndarray) -> bytes:
-    out = io.BytesIO()
-    np.savez(out, **arrays)
-    return out.getvalue()
+    return zip_archive({f"{key}.npy": _npy(value) for key, value in arrays.items()})
 
 
 def generated_seeds() -> list[Seed]:
