@@ -26,6 +26,7 @@ import tifffile
 from click.testing import CliRunner
 from PIL import Image
 
+import subprocesses
 from chanmix import budget
 from chanmix.budget import BudgetError, check_whole, format_size, memory_budget, parse_size
 from chanmix.cli.main import cli
@@ -67,11 +68,8 @@ def _limited() -> None:
 
 def chanmix(*args: object, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """This checkout's chanmix in a new process limited to 2 GiB of address space."""
-    environment = dict(os.environ)
+    environment = subprocesses.environment()
     environment.pop(budget.ENV, None)
-    environment["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(ROOT / "src"), environment.get("PYTHONPATH")) if p
-    )
     environment.update({"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}, **(env or {}))
     return subprocess.run(
         [sys.executable, "-m", "chanmix", *map(str, args)],
@@ -418,7 +416,7 @@ def test_the_default_budget_fits_within_an_address_space_limit():
         resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
 
     code = "from chanmix.budget import default_budget; print(default_budget())"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")}
+    env = subprocesses.environment()
     done = subprocess.run(
         [sys.executable, "-c", code], preexec_fn=limit, capture_output=True, text=True, env=env, check=True
     )
