@@ -35,7 +35,6 @@ from chanmix.errors import UsageError
 from chanmix.io import check_output, open_raster, read_raster
 from chanmix.io.png import decoded_shape
 
-ROOT = Path(__file__).resolve().parent.parent
 ADDRESS_SPACE = 2 << 30
 
 
@@ -67,7 +66,7 @@ def _limited() -> None:
 
 
 def chanmix(*args: object, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """This checkout's chanmix in a new process limited to 2 GiB of address space."""
+    """The chanmix under test in a new process limited to 2 GiB of address space."""
     environment = subprocesses.environment()
     environment.pop(budget.ENV, None)
     environment.update({"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}, **(env or {}))

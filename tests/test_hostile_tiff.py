@@ -32,12 +32,11 @@ from chanmix.io.raster import reason
 from chanmix.stats import band_stats
 from chanmix.transfer import decode_srgb
 
-ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 
 
 def chanmix(*args, cwd, timeout: float = 60) -> subprocess.CompletedProcess:
-    """This checkout's chanmix in a new process; a run that does not end fails the test."""
+    """The chanmix under test in a new process; a run that does not end fails the test."""
     env = subprocesses.environment()
     return subprocess.run(
         [sys.executable, "-m", "chanmix", *map(str, args)],
