@@ -25,6 +25,7 @@ import pytest
 import tifffile
 from PIL import Image
 
+import subprocesses
 from chanmix import budget
 from chanmix.budget import BudgetError, check_whole, format_size, memory_budget, parse_size
 from chanmix.cli.options import parse_max_memory
@@ -32,7 +33,6 @@ from chanmix.errors import UsageError
 from chanmix.io import check_output, open_raster, read_raster
 from chanmix.io.png import decoded_shape
 
-ROOT = Path(__file__).resolve().parent.parent
 ADDRESS_SPACE = 2 << 30
 
 
@@ -64,12 +64,9 @@ def _limited() -> None:
 
 
 def chanmix(*args: object, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """This checkout's chanmix in a new process limited to 2 GiB of address space."""
-    environment = dict(os.environ)
+    """The chanmix under test in a new process limited to 2 GiB of address space."""
+    environment = subprocesses.environment()
     environment.pop(budget.ENV, None)
-    environment["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(ROOT / "src"), environment.get("PYTHONPATH")) if p
-    )
     environment.update({"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}, **(env or {}))
     return subprocess.run(
         [sys.executable, "-m", "chanmix", *map(str, args)],
@@ -410,7 +407,7 @@ def test_the_default_budget_fits_within_an_address_space_limit():
         resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
 
     code = "from chanmix.budget import default_budget; print(default_budget())"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")}
+    env = subprocesses.environment()
     done = subprocess.run(
         [sys.executable, "-c", code], preexec_fn=limit, capture_output=True, text=True, env=env, check=True
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import re
 import shutil
@@ -17,9 +18,10 @@ import pytest
 import tifffile
 from click.testing import CliRunner
 
+from chanmix import Mix, apply
 from chanmix.cli.main import cli
 from chanmix.cli.progress import Progress
-from subprocesses import command, writing_into
+from subprocesses import Pause, command, writing_into
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -145,56 +147,63 @@ def makefile_from_readme() -> str:
     return found.group(1)
 
 
+WEIGHTS = [[0.5, 0.5, 0], [0, 1, 0], [0, 0.2, 0.8]]
+
+
 @pytest.mark.skipif(shutil.which("make") is None, reason="GNU make is not installed")
 def test_the_readme_makefile_builds_once_and_recovers_from_a_killed_run(samples, tmp_path):
-    base, env = command()
     (tmp_path / "Makefile").write_text(makefile_from_readme())
-    (tmp_path / "matrix.json").write_text('{"weights": [[0.5, 0.5, 0], [0, 1, 0], [0, 0.2, 0.8]]}')
-    raw = tmp_path / "raw"
+    (tmp_path / "matrix.json").write_text(json.dumps({"weights": WEIGHTS}))
+    raw, mixed = tmp_path / "raw", tmp_path / "mixed"
     raw.mkdir()
     rng = np.random.default_rng(0)
-    for name in ("a", "b", "c"):
-        tifffile.imwrite(
-            raw / f"{name}.tif", rng.integers(0, 65536, (64, 80, 3), dtype=np.uint16), photometric="rgb"
-        )
-    tifffile.imwrite(
-        raw / "big.tif", rng.integers(0, 65536, (3000, 3000, 3), dtype=np.uint16), photometric="rgb"
-    )
-    make = ["make", "-j2", f"CHANMIX={' '.join(base)}"]
+    sources = {name: rng.integers(0, 65536, (64, 80, 3), dtype=np.uint16) for name in ("a", "b", "c")}
+    sources["big"] = rng.integers(0, 65536, (600, 800, 3), dtype=np.uint16)
+    for name, image in sources.items():
+        tifffile.imwrite(raw / f"{name}.tif", image, photometric="rgb")
 
-    # an interrupted build: kill make and chanmix while an output is being written (a build
-    # that ends first is cleaned and rerun)
-    for _ in range(10):
-        shutil.rmtree(tmp_path / "mixed", ignore_errors=True)
+    # an interrupted build: make and chanmix killed while chanmix writes mixed/big.tif (held
+    # there by the test's pause, after it wrote the first rows); the others may be done or not
+    with Pause(tmp_path / "pause", "big.tif") as pause:
+        base, env = command(pause)
         started = subprocess.Popen(
-            make,
+            ["make", "-j2", f"CHANMIX={' '.join(base)}"],
             cwd=tmp_path,
             env=env,
             start_new_session=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 60
-        caught = False
-        while not caught and started.poll() is None:
-            assert time.monotonic() < deadline, "make did not start writing big.tif"
-            caught = (tmp_path / "mixed").is_dir() and writing_into(tmp_path / "mixed")
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(started.pid, signal.SIGKILL)
-        started.wait()
-        if caught:
-            break
-    else:
-        pytest.fail("the build was never caught mid-write")
-    for left in (tmp_path / "mixed").iterdir():  # never a partial output, nor a temporary file
-        assert not left.name.startswith(".") and tifffile.imread(left).shape[2] == 3
+        try:
+            writer = pause.wait(started)
+            assert writing_into(mixed, writer)  # its temporary file is open, unnamed
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(started.pid, signal.SIGKILL)
+            started.wait()
+    left = {p.name: p.read_bytes() for p in mixed.iterdir()}
+    assert "big.tif" not in left  # never a partial output, nor a temporary file
+    assert set(left) <= {"a.tif", "b.tif", "c.tif"}, sorted(left)
 
+    base, env = command()
+    make = ["make", "-j2", f"CHANMIX={' '.join(base)}"]
     first = subprocess.run(make, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr
-    outputs = sorted(p.name for p in (tmp_path / "mixed").glob("*.tif"))
+    outputs = sorted(p.name for p in mixed.iterdir())
     assert outputs == ["a.tif", "b.tif", "big.tif", "c.tif"]
-    mixed = tifffile.imread(tmp_path / "mixed" / "big.tif")
-    source = tifffile.imread(raw / "big.tif").astype(np.float64)
-    np.testing.assert_array_equal(mixed[..., 1], source[..., 1])
+    # big.tif is made; the complete outputs of the killed run are kept (a subset: a killed
+    # process may finish the call that names its complete output after the listing above)
+    remade = set(re.findall(r"-o mixed/(\w+\.tif)", first.stdout))
+    assert "big.tif" in remade and remade <= set(outputs) - set(left), first.stdout
+    weights = np.array(WEIGHTS)
+    for name, source in sources.items():
+        output = tifffile.imread(mixed / f"{name}.tif")
+        if f"{name}.tif" in left:
+            assert (mixed / f"{name}.tif").read_bytes() == left[f"{name}.tif"]
+        # every band: the library's bytes, and within a step of the float64 mix
+        np.testing.assert_array_equal(output, apply(source, Mix(weights)))
+        exact = np.clip(np.rint(source.astype(np.float64) @ weights.T), 0, 65535)
+        assert output.dtype == np.uint16 and np.abs(output - exact).max() <= 1
+        np.testing.assert_array_equal(output[..., 1], source[..., 1])
     second = subprocess.run(make, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert second.returncode == 0 and "apply" not in second.stdout  # nothing to do

@@ -147,13 +147,58 @@ def test_unreadable_output_folder_is_a_data_error(run, rgb, tmp_path):
     assert "o.png" in one_line(result)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
-def test_permission_denied(run, rgb, tmp_path):
+#: Linux capabilities: the one that lets root write into any folder, and the one that lets a
+#: process drop capabilities from its bounding set (prctl PR_CAPBSET_DROP).
+_CAP_DAC_OVERRIDE, _CAP_SETPCAP, _PR_CAPBSET_DROP = 1, 8, 24
+
+
+def _without_dac_override() -> None:
+    """In the child, before exec: root no longer writes where the permission bits say no."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_CAPBSET_DROP, _CAP_DAC_OVERRIDE, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP, CAP_DAC_OVERRIDE)")
+
+
+def _effective_capabilities() -> int:
+    with open("/proc/self/status", encoding="ascii") as status:
+        return next((int(line.split()[1], 16) for line in status if line.startswith("CapEff:")), 0)
+
+
+def test_permission_denied(rgb, tmp_path):
+    """A folder the run may not write into: exit 1, one line naming the file and saying why.
+
+    Root (as CI runs) writes anywhere through CAP_DAC_OVERRIDE: its chanmix process runs
+    without that capability (dropped from the bounding set, so exec does not give it back),
+    and meets the folder's permission bits as any user does."""
+    import subprocess
+    import sys
+
+    from subprocesses import command
+
+    preexec = None
+    if os.geteuid() == 0:
+        if not sys.platform.startswith("linux"):
+            pytest.skip("root writes anywhere, and only Linux lets this test drop that right")
+        if not _effective_capabilities() >> _CAP_SETPCAP & 1:
+            pytest.skip("root without CAP_SETPCAP cannot drop CAP_DAC_OVERRIDE, and writes anywhere")
+        preexec = _without_dac_override
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(0o500)
-    result = run("apply", rgb, "-p", "sepia", "-o", locked / "o.png")
-    assert result.exit_code == 1 and "o.png" in one_line(result)
+    base, env = command()
+    done = subprocess.run(
+        [*base, "apply", rgb, "-p", "sepia", "-o", locked / "o.png"],
+        env=env,
+        capture_output=True,
+        text=True,
+        preexec_fn=preexec,
+        timeout=120,
+    )
+    assert done.returncode == 1 and done.stdout == "", done.stderr
+    assert done.stderr.splitlines() == [f"Error: {locked / 'o.png'}: cannot write (Permission denied)"]
+    assert list(locked.iterdir()) == []
 
 
 def test_deeply_nested_json_matrix_is_one_line(run, rgb, tmp_path):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import pytest
 import tifffile
 
 import chanmix
+import subprocesses
 from chanmix import PRESETS
 from helpers import ok, pillow_array
 
@@ -108,6 +108,7 @@ def test_installed_script_end_to_end(samples, tmp_path):
     out = tmp_path / "g.png"
     done = subprocess.run(
         [script, "apply", samples / "astronaut.png", "-p", "gray-rec601", "-o", out],
+        env=subprocesses.environment(),
         capture_output=True,
         text=True,
         timeout=120,
@@ -121,10 +122,11 @@ def test_installed_script_end_to_end(samples, tmp_path):
 def test_installed_script_errors(tmp_path):
     script = _installed_script()
     args = [script, "apply", tmp_path / "missing.tif", "-p", "sepia", "-o", tmp_path / "o.tif"]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    env = subprocesses.environment()
+    done = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1 and "missing.tif" in done.stderr
-    done = subprocess.run([script, "presets", "nope"], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([script, "presets", "nope"], capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 2 and "nope" in done.stderr and "Traceback" not in done.stderr
 
 
@@ -155,10 +157,7 @@ def test_quick_commands_do_not_load_numpy(args):
         f"try:\n    cli({args!r})\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
         "print('numpy loaded' if 'numpy' in sys.modules else 'numpy not loaded', file=sys.stderr)"
     )
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(Path(chanmix.__file__).parent.parent), env.get("PYTHONPATH")) if p
-    )
+    env = subprocesses.environment()
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert done.stderr.strip().endswith("numpy not loaded"), done.stderr
 
@@ -174,10 +173,7 @@ def test_tiff_to_tiff_loads_neither_pillow_nor_the_pipe_helpers(tmp_path):
         "lazy = ('PIL', 'tempfile', 'zipfile')\n"
         "print(sorted(m for m in lazy if m in sys.modules), file=sys.stderr)"
     )
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(Path(chanmix.__file__).parent.parent), env.get("PYTHONPATH")) if p
-    )
+    env = subprocesses.environment()
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert (tmp_path / "out.tif").exists(), done.stderr
     assert done.stderr.strip().endswith("[]"), done.stderr

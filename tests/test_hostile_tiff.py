@@ -7,7 +7,6 @@ found by fuzzing is in tests/data (see its MANIFEST.md).
 from __future__ import annotations
 
 import logging
-import os
 import re
 import struct
 import subprocess
@@ -20,6 +19,7 @@ import numpy as np
 import pytest
 import tifffile
 
+import subprocesses
 from chanmix import Mix, apply
 from chanmix.cli import info as info_module
 from chanmix.errors import DataError
@@ -31,14 +31,12 @@ from chanmix.io.raster import reason
 from chanmix.stats import band_stats
 from chanmix.transfer import decode_srgb
 
-ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 
 
 def chanmix(*args, cwd, timeout: float = 60) -> subprocess.CompletedProcess:
-    """This checkout's chanmix in a new process; a run that does not end fails the test."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "src"), env.get("PYTHONPATH")) if p)
+    """The chanmix under test in a new process; a run that does not end fails the test."""
+    env = subprocesses.environment()
     return subprocess.run(
         [sys.executable, "-m", "chanmix", *map(str, args)],
         cwd=cwd,
@@ -338,7 +336,7 @@ def test_a_capture_keeps_the_cli_s_own_messages(tmp_path):
         "        click.echo('Error: from chanmix', err=True)\n"
         "    print(messages.lines, messages.first())\n"
     )
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    env = subprocesses.environment()
     command = [sys.executable, "-c", script]
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
     assert result.stderr == "Error: from chanmix\n"
@@ -564,7 +562,7 @@ def test_a_strip_byte_count_past_the_end_of_the_file_allocates_nothing(tmp_path)
     struct.pack_into("<I", data, where, 3_000_000_000)
     assert kind == 4
     path.write_bytes(bytes(data))
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    env = subprocesses.environment()
     done = subprocess.run(
         [sys.executable, "-m", "chanmix", "apply", path, "-c", "1,0,0;0,1,0;0,0,1", "-o", tmp_path / "o.tif"],
         env=env,

@@ -11,6 +11,10 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +23,7 @@ import chanmix.kernel
 from chanmix import Mix, apply
 from chanmix.errors import MatrixError, UsageError
 from chanmix.kernel import KERNEL_ENV, compile_plan, compiled_kernel, mix_block, mix_numpy
+from subprocesses import command, environment
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # inf * 0 on the NumPy path
 
@@ -34,10 +39,60 @@ def compiled():
     return chanmix.kernel._mixloops
 
 
-def test_the_c_kernel_is_built_in_ci():
-    """CI installs with a C compiler: there, a missing kernel is a failed build, not a skip."""
-    if os.environ.get("CI") == "true":
-        assert chanmix.kernel._mixloops is not None
+def test_the_c_kernel_is_built():
+    """CI installs with a C compiler: there, a missing kernel is a failed build, not a skip.
+    Elsewhere chanmix may be installed without one: then this test is skipped."""
+    if chanmix.kernel._mixloops is None:
+        if os.environ.get("CI") != "true":
+            pytest.skip("chanmix was installed without its C kernel (outside CI, where it must be built)")
+        pytest.fail("CI must build the C kernel (chanmix._mixloops): was a C compiler missing?")
+    assert chanmix.kernel._mixloops.__name__ == "chanmix._mixloops"
+
+
+def test_a_chanmix_process_runs_the_package_and_the_kernel_under_test(tmp_path):
+    """The processes the tests start (tests/subprocesses.py) run the chanmix package that the
+    tests imported, installed or not, with its C kernel when it has one: a test of a command
+    line in a new process tests the same code as the tests run in this one."""
+    kernel = chanmix.kernel._mixloops
+    code = (
+        "import chanmix, chanmix.kernel as k\n"
+        "print(chanmix.__file__)\n"
+        "print(k._mixloops.__file__ if k._mixloops else None)"
+    )
+    env = environment()
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    package, loops = done.stdout.splitlines()
+    assert Path(package).resolve() == Path(chanmix.__file__).resolve()
+    assert (loops if loops == "None" else Path(loops).resolve()) == (
+        Path(kernel.__file__).resolve() if kernel else "None"
+    )
+
+    # the command line itself, told to take the C kernel: it does, from the same file
+    image = np.random.default_rng(5).integers(0, 256, (40, 30, 3), dtype=np.uint8)
+    np.save(tmp_path / "in.npy", image)
+    base, env = command()
+    env[KERNEL_ENV] = "compiled"
+    weights = "0.5,0.5,0; 0,1,0; 0,0.2,0.8"
+    done = subprocess.run(
+        [base[0], "-v", *base[1:], "apply", "in.npy", "-c", weights, "-o", "out.npy"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if kernel is None:  # (-v writes the imports to stderr too)
+        errors = [line for line in done.stderr.splitlines() if line.startswith("Error: ")]
+        assert done.returncode == 2 and len(errors) == 1 and "without its C kernel" in errors[0]
+        return
+    assert done.returncode == 0, done.stderr[-2000:]
+    loaded = re.findall(r"extension module 'chanmix\._mixloops' loaded from '([^']+)'", done.stderr)
+    assert [Path(p).resolve() for p in loaded] == [Path(kernel.__file__).resolve()]
+    mix = Mix([[0.5, 0.5, 0], [0, 1, 0], [0, 0.2, 0.8]])
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), apply(image, mix))
 
 
 def samples(dtype: str, shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:

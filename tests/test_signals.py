@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from subprocesses import command, writing_into
+from subprocesses import Pause, command, writing_into
 
 KILLS = 5
 
@@ -101,29 +101,36 @@ def test_a_run_stopped_at_a_random_moment_leaves_old_or_complete_outputs(inputs,
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
-def test_sigterm_while_writing_leaves_no_temporary_file(tmp_path):
-    base, env = command()
+@pytest.mark.parametrize("where", ["rows", "staged"])
+def test_sigterm_while_writing_leaves_no_temporary_file(tmp_path, where):
+    """SIGTERM while chanmix writes (held by the test's pause: after the first rows, or at
+    the commit with the file under its ``.part`` name): exit 130, the old output intact."""
     rng = np.random.default_rng(1)
     tifffile.imwrite(
-        tmp_path / "big.tif", rng.integers(0, 65536, (3000, 3000, 3), dtype=np.uint16), photometric="rgb"
+        tmp_path / "big.tif", rng.integers(0, 65536, (600, 800, 3), dtype=np.uint16), photometric="rgb"
     )
     out = tmp_path / "out"
     out.mkdir()
-    for _ in range(10):
-        (out / "big.tif").write_bytes(b"previous")
+    (out / "big.tif").write_bytes(b"previous")
+    with Pause(tmp_path / "pause", "big.tif", where) as pause:
+        base, env = command(pause)
         process = subprocess.Popen(
             [*base, "apply", tmp_path / "big.tif", "-p", "swap-rb", "-o", out / "big.tif"],
             env=env,
             stderr=subprocess.PIPE,
         )
-        while not writing_into(out) and process.poll() is None:
-            time.sleep(0.001)
-        process.send_signal(signal.SIGTERM)
-        stderr = process.communicate(timeout=60)[1].decode()
-        if process.returncode == 130:
-            break
-    else:
-        pytest.fail("the run was never caught while writing")
+        try:
+            assert pause.wait(process) == process.pid
+            assert writing_into(out, process.pid)
+            if where == "staged":
+                assert [p.name.endswith(".part") for p in out.iterdir()].count(True) == 1
+            process.send_signal(signal.SIGTERM)
+            stderr = process.communicate(timeout=120)[1].decode()
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert process.returncode == 130, stderr
     assert stderr.strip() == "Error: interrupted"
     assert os.listdir(out) == ["big.tif"] and (out / "big.tif").read_bytes() == b"previous"
 
