@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from subprocesses import Pause, command, writing_into
+from subprocesses import Pause, command, environment, writing_into
 
 KILLS = 5
 
@@ -153,8 +153,7 @@ def get_preset(name):
 chanmix.presets.get_preset = get_preset
 cli.main(["presets", "sepia"])
 """
-    import chanmix
-
-    env = dict(os.environ, PYTHONPATH=str(Path(chanmix.__file__).resolve().parents[1]))
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=environment(), cwd=tmp_path
+    )
     assert (done.returncode, done.stderr, done.stdout) == (130, "Error: interrupted\n", "")
