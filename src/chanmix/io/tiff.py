@@ -394,7 +394,7 @@ def _described_fields(keyframe: Any, tags: dict[int, tuple[int, Any]]) -> dict[s
         resolution_unit = _RESOLUTION_UNITS.get(int(keyframe.resolutionunit))
         if resolution_unit is None and resolution == (1.0, 1.0):
             resolution = None  # what tifffile writes by default: no resolution at all
-    icc = keyframe.iccprofile
+    icc = keyframe.tags.valueof(34675)  # InterColorProfile (TiffPage.iccprofile from tifffile 2024.5.22)
     if samples == 1:
         layout = "single band"
     else:
