@@ -64,7 +64,8 @@ __all__ = [
 #: What tifffile and imagecodecs raise for files they cannot parse or decode: besides
 #: TiffFileError, a damaged tag gives whatever the code using its value runs into.
 TIFF_ERRORS = (
-    ValueError,  # includes tifffile.TiffFileError and UnicodeDecodeError
+    tifffile.TiffFileError,  # a ValueError only from tifffile 2025.9.20
+    ValueError,  # UnicodeDecodeError...
     TypeError,  # a tuple where one number was expected...
     LookupError,  # IndexError, KeyError
     struct.error,
