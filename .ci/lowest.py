@@ -9,16 +9,16 @@ of ``.ci/run`` tests exactly what pyproject.toml promises. Anything this script 
 floor is an error, not a silently untested dependency.
 
 Test-only packages (the ``test`` extra) are left to float: pip picks whatever installs beside
-the pinned runtime versions. Lines in ``.ci/lowest-extra.txt``, when it exists, are appended
-(for caps that a test-only package needs beside the old runtime versions).
+the pinned runtime versions.
 """
 
 from __future__ import annotations
 
 import re
 import sys
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,9 +44,6 @@ def main() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     lines = ["# The floors of pyproject.toml's [project].dependencies (written by .ci/lowest.py)"]
     lines += floors(project["dependencies"])
-    extra = ROOT / ".ci" / "lowest-extra.txt"
-    if extra.exists():
-        lines.append(extra.read_text(encoding="utf-8").rstrip())
     sys.stdout.write("\n".join(lines) + "\n")
 
 
