@@ -1,6 +1,6 @@
 """Print pip constraints that pin every runtime dependency to its floor in pyproject.toml.
 
-    python .ci/lowest.py > constraints.txt
+    python .ci/lowest.py > constraints.txt      # Python 3.11 or newer (tomllib)
     pip install -c constraints.txt '.[test]'
 
 The floors live only in ``[project].dependencies``: each entry must be ``name>=floor`` (extras
