@@ -64,7 +64,8 @@ __all__ = [
 #: What tifffile and imagecodecs raise for files they cannot parse or decode: besides
 #: TiffFileError, a damaged tag gives whatever the code using its value runs into.
 TIFF_ERRORS = (
-    ValueError,  # includes tifffile.TiffFileError and UnicodeDecodeError
+    tifffile.TiffFileError,  # a ValueError only from tifffile 2025.9.20
+    ValueError,  # UnicodeDecodeError...
     TypeError,  # a tuple where one number was expected...
     LookupError,  # IndexError, KeyError
     struct.error,
@@ -394,7 +395,7 @@ def _described_fields(keyframe: Any, tags: dict[int, tuple[int, Any]]) -> dict[s
         resolution_unit = _RESOLUTION_UNITS.get(int(keyframe.resolutionunit))
         if resolution_unit is None and resolution == (1.0, 1.0):
             resolution = None  # what tifffile writes by default: no resolution at all
-    icc = keyframe.iccprofile
+    icc = keyframe.tags.valueof(34675)  # InterColorProfile (TiffPage.iccprofile from tifffile 2024.5.22)
     if samples == 1:
         layout = "single band"
     else:

@@ -179,14 +179,16 @@ class TiffRows:
             ]
             ranges = [self._byte_range(i, offsets, counts, start, stop) for i in indices]
             partial = {i for i, (_, _, rows_only) in zip(indices, ranges) if rows_only}
+            # Yields positions in `indices`: given the indices, tifffile before 2025.12.20 looks a
+            # lone segment up by its index instead of its position (an IndexError past the first).
             segments = self._fh.read_segments(
                 [r[0] for r in ranges],
                 [r[1] for r in ranges],
-                indices,
                 lock=self._fh.lock,
                 buffersize=_READ_BYTES,
             )
-            for data, index in cast(Iterator[tuple[bytes | None, int]], segments):
+            for data, position in cast(Iterator[tuple[bytes | None, int]], segments):
+                index = indices[position]
                 raw = self._raw_dtype if index in partial else None
                 self._place(out[plane], data, index, raw, tables, (start, stop, left, right))
         return out.transpose(2, 3, 0, 1, 4).reshape(stop - start, right - left, -1)

@@ -120,8 +120,10 @@ def tiff_tags(
         if like.resolution is not None:
             options["resolution"] = like.resolution
             options["resolutionunit"] = {"inch": 2, "centimeter": 3}.get(like.resolution_unit or "", 1)
-        if icc_fits(like.icc_profile, colour):
-            options["iccprofile"] = like.icc_profile
+        icc = like.icc_profile
+        if icc is not None and icc_fits(icc, colour):
+            # InterColorProfile as a tag: imwrite takes iccprofile= only from tifffile 2024.5.22
+            extratags.append((34675, 7, len(icc), icc, True))
         if like.geo is not None:
             extratags.extend(like.geo.tags)
     xml = gdal_metadata_xml(like.gdal_metadata if like else None, band_names)
