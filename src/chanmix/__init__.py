@@ -40,6 +40,7 @@ _EXPORTS = {
     "get_preset": "presets",
     "load_matrix": "matrixfiles",
     "read_matrix": "matrixfiles",
+    "resolve_matrix": "matrixfiles",
     "parse_coeffs": "matrixfiles",
     "matrix_json": "matrixfiles",
     # fits: mergeable statistics of arrays and the solvers that turn them into a Mix...

@@ -3,7 +3,8 @@
 =====================  ==========================================  ==============
 option                 value                                       commands
 =====================  ==========================================  ==============
--m/--matrix FILE       matrix file, repeatable (composed in order)  apply
+-m/--matrix FILE       matrix file or ``preset:NAME``, repeatable    apply
+                       (composed in order)
 -p/--preset NAME       a preset (``chanmix presets`` lists them)    apply
 -c/--coeffs TEXT       inline rows ``"a,b,c; d,e,f"``               apply
 --pca K                fit PCA on the inputs and apply it           apply
@@ -181,7 +182,8 @@ matrix_opt = click.option(
     "matrices",
     multiple=True,
     metavar="FILE",
-    help="Matrix file (.json, .csv/.tsv/.txt, .npy, .npz). Repeat to compose, in order.",
+    help="Matrix file (.json, .csv/.tsv/.txt, .npy, .npz), or preset:NAME for a preset. Repeat "
+    "to compose, in order. (A file named preset:NAME: write ./preset:NAME.)",
 )
 preset_opt = click.option("-p", "--preset", metavar="NAME", help="A built-in matrix; see 'chanmix presets'.")
 coeffs_opt = click.option(
