@@ -140,6 +140,9 @@ def apply_cmd(
           --dtype uint8 --rescale percentile -o nir-false-colour.png
       chanmix apply *.png -p gray-rec709 -O gray/
       chanmix apply *.tif -m pca.json -o "{stem}-pca.tif"
+      chanmix matrix calibrate sample_images/landsat/l8_MTL.txt --bands 2-7 -o cal.json
+      chanmix apply sample_images/landsat/l8_stack.tif -m cal.json \\
+          -m preset:landsat8-tasseled-cap --dtype float32 -o tasseled-cap.tif
     """
     output, outdir, save_matrix = destination.output, destination.outdir, destination.save_matrix
     if output is not None and output != "-" and "{" not in output:
