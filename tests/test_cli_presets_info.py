@@ -130,10 +130,15 @@ def test_installed_script_errors(tmp_path):
     assert done.returncode == 2 and "nope" in done.stderr and "Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize("command", [[], ["apply"], ["presets"], ["info"]])
-def test_help_examples_on_the_sample_images_run(run, samples, tmp_path, command):
+@pytest.mark.parametrize(
+    "command", [[], ["apply"], ["presets"], ["info"], ["matrix"], ["matrix", "calibrate"]]
+)
+def test_help_examples_on_the_sample_images_run(run, samples, tmp_path, monkeypatch, command):
+    """Each example naming a sample image runs, in order, in an empty folder (where an
+    example may read what an earlier one wrote: ``-m cal.json``)."""
     import shlex
 
+    monkeypatch.chdir(tmp_path)
     text = ok(run(*command, "--help")).output.replace("\\\n", " ")
     examples = [
         line.strip()

@@ -3,7 +3,8 @@
 =====================  ==========================================  ==============
 option                 value                                       commands
 =====================  ==========================================  ==============
--m/--matrix FILE       matrix file, repeatable (composed in order)  apply
+-m/--matrix FILE       matrix file or ``preset:NAME``, repeatable    apply
+                       (composed in order)
 -p/--preset NAME       a preset (``chanmix presets`` lists them)    apply
 -c/--coeffs TEXT       inline rows ``"a,b,c; d,e,f"``               apply
 --pca K                fit PCA on the inputs and apply it           apply
@@ -35,6 +36,10 @@ option                 value                                       commands
 --sample N, --seed S   fit on N random pixels, reproducibly         apply, fit
 --max-memory SIZE      budget for images held whole (512M, 8G);     apply, info, fit
                        also CHANMIX_MAX_MEMORY
+--to QUANTITY          reflectance | radiance                       matrix calibrate
+--bands LIST           sensor band numbers, e.g. ``2-7``            matrix calibrate
+--level 1|2            1: Level-1 DN, 2: Level-2 surface            matrix calibrate
+                       reflectance DN
 =====================  ==========================================  ==============
 
 Each callback returns a clean typed value or raises :class:`click.BadParameter`, so commands
@@ -53,7 +58,7 @@ import click
 
 from ..budget import ENV as MEMORY_ENV
 from ..budget import parse_size
-from ..choices import ALPHA_MODES, OUTPUT_DTYPES, RESCALE_MODES, NodataChoice
+from ..choices import ALPHA_MODES, CALIBRATION_QUANTITIES, OUTPUT_DTYPES, RESCALE_MODES, NodataChoice
 from .stdio import FORMATS
 
 
@@ -70,6 +75,28 @@ def parse_bands(
     if not bands or any(b < 1 for b in bands):
         raise click.BadParameter(f"{value!r}: band numbers start at 1")
     return bands
+
+
+def parse_band_numbers(
+    ctx: click.Context | None, param: click.Parameter | None, value: str | None
+) -> tuple[int, ...] | None:
+    """``"2-7"`` or ``"2,3,4,5,6,7"`` (or ``"2-4,7"``) -> (2, 3, 4, 5, 6, 7): a sensor's band
+    numbers, in the order given."""
+    if value is None:
+        return None
+    bands: list[int] = []
+    for item in value.replace(" ", "").split(","):
+        first, dash, last = item.partition("-")
+        try:
+            low, high = int(first), int(last if dash else first)
+        except ValueError:
+            raise click.BadParameter(f"{value!r}: expected band numbers like 2-7 or 2,3,4") from None
+        if low > high:
+            raise click.BadParameter(f"{value!r}: a range goes up, as in {high}-{low}")
+        if high - low > 1000:
+            raise click.BadParameter(f"{value!r}: {item} is more bands than a sensor has")
+        bands.extend(range(low, high + 1))
+    return tuple(bands)
 
 
 def parse_percentiles(
@@ -181,7 +208,8 @@ matrix_opt = click.option(
     "matrices",
     multiple=True,
     metavar="FILE",
-    help="Matrix file (.json, .csv/.tsv/.txt, .npy, .npz). Repeat to compose, in order.",
+    help="Matrix file (.json, .csv/.tsv/.txt, .npy, .npz), or preset:NAME for a preset. Repeat "
+    "to compose, in order. (A file named preset:NAME: write ./preset:NAME.)",
 )
 preset_opt = click.option("-p", "--preset", metavar="NAME", help="A built-in matrix; see 'chanmix presets'.")
 coeffs_opt = click.option(
@@ -348,6 +376,29 @@ max_memory_opt = click.option(
     help="Memory an image decoded or encoded whole may take (PNG, JPEG...; TIFF and .npy are "
     "streamed), e.g. 512M or 8G; more is refused before it is read. Default: half the "
     "available memory.",
+)
+to_opt = click.option(
+    "--to",
+    type=click.Choice(CALIBRATION_QUANTITIES),
+    default="reflectance",
+    show_default=True,
+    help="TOA reflectance (sun-elevation corrected; surface reflectance at --level 2) or TOA "
+    "radiance in W/(m2 sr um).",
+)
+band_numbers_opt = click.option(
+    "--bands",
+    callback=parse_band_numbers,
+    metavar="LIST",
+    help="The sensor's band numbers, in this order, e.g. 2-7 or 2,3,4 (default: 1-9 for "
+    "reflectance, every band for radiance, 1-7 at --level 2).",
+)
+level_opt = click.option(
+    "--level",
+    type=click.IntRange(1, 2),
+    metavar="1|2",
+    default=1,
+    show_default=True,
+    help="1: Level-1 DN; 2: Level-2 surface reflectance DN (Collection 2 Level-2 MTL files).",
 )
 quiet_opt = click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
 json_opt = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
