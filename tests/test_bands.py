@@ -3,13 +3,20 @@ read from GeoTIFFs written by rasterio (GDAL)."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from chanmix.io import open_raster
+from chanmix.bandspec import BandSpec, Name, Numbers, Wavelength, quote_name, select_bands
+from chanmix.errors import UsageError
+from chanmix.io import RasterInfo, open_raster
+from chanmix.io.raster import whole_image_info
+from helpers import ok
 
 pytestmark = pytest.mark.usefixtures("quiet_rasterio")
 
@@ -109,3 +116,214 @@ def test_bands_without_a_wavelength_are_nan(tmp_path):
 def test_files_without_wavelengths(tmp_path, samples):
     assert wavelengths(geotiff(tmp_path / "plain.tif", names=("a", "b", "c"))) is None
     assert wavelengths(samples / "astronaut.png") is None
+
+
+# --- parsing -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, items",
+    [
+        ("4,3,2", (Numbers(4, 4), Numbers(3, 3), Numbers(2, 2))),
+        (" 4 , 3,2, ", (Numbers(4, 4), Numbers(3, 3), Numbers(2, 2))),  # spaces and empty items
+        ("2-7", (Numbers(2, 7),)),
+        ("7 - 5", (Numbers(7, 5),)),
+        ("1,3,5-7", (Numbers(1, 1), Numbers(3, 3), Numbers(5, 7))),
+        ("nir", (Name("nir"),)),
+        ("red-edge 1,B8-A", (Name("red-edge 1"), Name("B8-A"))),
+        ("865nm", (Wavelength("865nm", 865.0),)),
+        ("865 nm", (Wavelength("865 nm", 865.0),)),
+        ("865.5NM", (Wavelength("865.5NM", 865.5),)),
+        ("0.865um", (Wavelength("0.865um", 865.0),)),
+        (".865\u00b5m", (Wavelength(".865\u00b5m", 865.0),)),  # micro sign
+        ("0.865\u03bcm", (Wavelength("0.865\u03bcm", 865.0),)),  # Greek mu
+        ('"Red, 665nm",4', (Name("Red, 665nm"), Numbers(4, 4))),
+        ('"2-7", "865nm"', (Name("2-7"), Name("865nm"))),
+        ('"5"" disk"', (Name('5" disk'),)),
+        ('5" disk', (Name('5" disk'),)),  # a quote inside an item is a quote
+    ],
+)
+def test_parse(text, items):
+    spec = BandSpec.parse(text)
+    assert spec.items == items
+    assert str(spec) == text.strip()
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("0", "'0': band numbers start at 1"),
+        ("-1", "'-1': band numbers start at 1"),
+        ("2,0-3", "'2,0-3': band numbers start at 1"),
+        ("", "'': expected band numbers (4,3,2), ranges (2-7), names or wavelengths (865nm)"),
+        (" , ", "' , ': expected band numbers (4,3,2), ranges (2-7), names or wavelengths (865nm)"),
+        ("0nm", "'0nm': 0nm is not a positive wavelength"),
+        ('"nir', '\'"nir\': a quoted name is not closed (a quote inside one is written "")'),
+        ('"nir" red', "'\"nir\" red': a quoted name must be a whole item (a comma or the end follows it)"),
+        ('""', "'\"\"': a band name cannot be empty"),
+    ],
+)
+def test_parse_errors_name_the_parameter(text, message):
+    with pytest.raises(UsageError) as raised:
+        BandSpec.parse(text, "target_bands")
+    assert str(raised.value) == f"target_bands: {message}" and raised.value.parameter == "target_bands"
+
+
+ranges = st.tuples(st.integers(1, 40), st.integers(1, 40))
+
+
+@given(st.lists(ranges, min_size=1, max_size=8), st.sampled_from([",", ", ", " ,"]))
+def test_numbers_and_ranges_round_trip(pairs, comma):
+    text = comma.join(str(a) if a == b else f"{a}-{b}" for a, b in pairs)
+    spec = BandSpec.parse(text)
+    assert spec.items == tuple(Numbers(a, b) for a, b in pairs) and str(spec) == text.strip()
+    assert BandSpec.parse(str(spec)) == spec
+    expected = [b for a, z in pairs for b in (range(a, z + 1) if a <= z else range(a, z - 1, -1))]
+    assert spec.resolve(image(40)) == tuple(expected)
+    assert select_bands(spec, image(40)) == select_bands(tuple(expected), image(40)) == tuple(expected)
+
+
+# --- names ---------------------------------------------------------------------------------------
+
+
+def image(
+    bands: int, names: tuple[str, ...] | None = None, wavelengths: tuple[float, ...] | None = None
+) -> RasterInfo:
+    """The RasterInfo of an image of `bands` bands with these names and wavelengths."""
+    pixels = np.zeros((1, 1, bands))
+    return whole_image_info("x.tif", "TIFF", pixels, band_names=names, wavelengths=wavelengths)
+
+
+SENTINEL = image(
+    8,
+    ("B1", "B2", "B3", "B4", "B5", "B6", "B8", "B8A"),
+    (443.0, 490.0, 560.0, 665.0, 705.0, 740.0, 842.0, 865.0),
+)
+
+
+def resolve(text: str, info: RasterInfo = SENTINEL) -> tuple[int, ...]:
+    return BandSpec.parse(text).resolve(info)
+
+
+def refusal(text: str, info: RasterInfo = SENTINEL, parameter: str = "bands") -> str:
+    with pytest.raises(UsageError) as raised:
+        BandSpec.parse(text, parameter).resolve(info, parameter)
+    assert raised.value.parameter == parameter
+    return str(raised.value)
+
+
+def test_names_exactly_then_ignoring_case():
+    assert resolve("B8A,B4,B3") == (8, 4, 3)
+    assert resolve("b8a, b4 ,b3") == (8, 4, 3)
+    assert resolve("B4,4,b4,3-2") == (4, 4, 4, 3, 2)
+    info = image(3, ("nir", "NIR", "Nir"))
+    assert resolve("NIR", info) == (2,)  # the exact name, although three match ignoring case
+    assert refusal("nIr", info) == (
+        "bands: nIr matches several bands of x.tif ignoring case (1 nir, 2 NIR, 3 Nir); "
+        "give the exact name or a band number"
+    )
+    assert refusal("red", image(3, ("red", "green", "red"))) == (
+        "bands: red names several bands of x.tif (1 red, 3 red); give a band number"
+    )
+
+
+def test_a_missing_name_lists_the_names_in_one_line():
+    assert refusal("B7") == (
+        "bands: x.tif has no band named B7; its band names: B1, B2, B3, B4, B5, B6, B8, B8A"
+    )
+    many = image(14, tuple(f"band {b}" for b in range(1, 15)))
+    assert refusal("band 15", many) == (
+        "bands: x.tif has no band named band 15; its band names: band 1, band 2, band 3, band 4, "
+        "band 5, band 6, band 7, band 8, band 9, band 10 and 4 more"
+    )
+    unnamed = image(3, ("", "2-3", ""))
+    assert refusal("nir", unnamed) == 'bands: x.tif has no band named nir; its band names: "2-3"'
+    assert refusal("nir", image(3)) == "bands: x.tif names no band, so none is nir; give band numbers"
+    assert refusal("nir", image(1, wavelengths=(865.0,)), "target_bands") == (
+        "target_bands: x.tif names no band, so none is nir; give band numbers or wavelengths"
+    )
+
+
+def test_names_with_commas_dashes_and_quotes():
+    info = image(5, ("Red, 665nm", "2-3", 'a "b"', "865nm", "nir"), (665.0, 700.0, 750.0, 800.0, 865.0))
+    assert resolve("Red, 665nm", info) == (1,)  # the whole text, when its items name no band
+    assert resolve('"Red, 665nm",2-3', info) == (1, 2, 3)
+    assert resolve('"2-3"', info) == (2,)
+    assert resolve('a "b","a ""b"""', info) == (3, 3)
+    assert resolve("865nm", info) == (4,)  # a name before a wavelength
+    assert resolve("0.865um", info) == (5,)
+    assert resolve("nir, 665nm", info) == (5, 1)  # item by item: "nir, 665nm" names no band
+
+
+#: Names made of these look like numbers, ranges, wavelengths, quoted names and lists.
+NAME_CHARACTERS = 'ab B,-"1 .nm\u00b5'
+
+
+names = st.lists(st.text(st.sampled_from(NAME_CHARACTERS), min_size=1, max_size=6), min_size=1, max_size=6)
+
+
+@settings(max_examples=60)
+@given(names.filter(lambda n: len(set(n)) == len(n)), st.data())
+def test_any_name_written_by_quote_name_selects_its_band(names, data):
+    chosen = data.draw(st.lists(st.integers(0, len(names) - 1), min_size=1, max_size=5))
+    text = ",".join(quote_name(names[b]) for b in chosen)
+    assert resolve(text, image(len(names), tuple(names))) == tuple(b + 1 for b in chosen)
+
+
+# --- wavelengths ---------------------------------------------------------------------------------
+
+
+def test_the_band_of_the_nearest_wavelength():
+    assert resolve("865nm,665nm,560nm") == (8, 4, 3)
+    assert resolve("0.865um, 0.665\u00b5m,0.56\u03bcm") == (8, 4, 3)
+    assert resolve("850 nm") == (7,)  # 842 is 8 nm away, 865 15 nm
+    assert resolve("2200nm,300nm") == (8, 1)  # outside the recorded range: the nearest end
+    assert resolve("B8A,865nm,8") == (8, 8, 8)
+
+
+def test_equally_near_bands_are_refused():
+    assert refusal("853.5nm") == (
+        "bands: 853.5nm is as near to band 7 (842nm) as to band 8 (865nm) of x.tif; give a band number"
+    )
+    assert refusal("0.8535um") == (
+        "bands: 0.8535um is as near to band 7 (842nm) as to band 8 (865nm) of x.tif; give a band number"
+    )
+    twice = image(2, wavelengths=(865.0, 865.0))
+    assert refusal("865nm", twice).startswith("bands: 865nm is as near to band 1 (865nm) as to band 2")
+
+
+def test_bands_without_a_wavelength_are_skipped():
+    info = image(3, wavelengths=(math.nan, 560.0, math.nan))
+    assert resolve("865nm,400nm", info) == (2, 2)
+
+
+def test_an_image_without_wavelengths_is_refused():
+    message = "records no wavelengths; give band numbers or names"
+    assert refusal("865nm", image(3)) == f"bands: x.tif {message}"
+    assert refusal("865nm", image(2, ("B1", "B2"), (math.nan, math.nan))) == f"bands: x.tif {message}"
+    assert refusal("3,0.865um", image(3), "target_bands") == f"target_bands: x.tif {message}"
+
+
+def test_python_callers_give_band_numbers_or_nothing():
+    assert select_bands((3, 1, 1), SENTINEL) == (3, 1, 1)
+    assert select_bands(None, SENTINEL) is None
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+
+def test_info_lists_wavelengths_as_bands_takes_them(run, tmp_path):
+    tags = [
+        {},
+        {"wavelength": "0.56", "wavelength_units": "um"},
+        {"wavelength": "865.5", "wavelength_units": "nm"},
+    ]
+    path = geotiff(tmp_path / "w.tif", tags=tags, names=("blue", "green", ""))
+    rows = [row.split() for row in ok(run("info", path)).output.splitlines()[-4:]]
+    assert rows[0] == ["band", "name", "wavelength", "min", "max", "mean", "std", "valid"]
+    assert rows[1][:3] == ["1", "blue", "-"] and rows[2][:3] == ["2", "green", "560nm"]
+    assert rows[3][:2] == ["3", "865.5nm"]  # no name
+    stats = json.loads(ok(run("info", path, "--json")).output)["band_stats"]
+    assert [s["wavelength_nm"] for s in stats] == [None, 560.0, 865.5]
+    plain = ok(run("info", geotiff(tmp_path / "plain.tif"))).output.splitlines()[-4]
+    assert plain.split() == ["band", "name", "min", "max", "mean", "std", "valid"]

@@ -62,6 +62,7 @@ from .options import (
 )
 
 if TYPE_CHECKING:  # the numerical modules load when a command runs, not for --help
+    from ..bandspec import BandSpec
     from ..fitfiles import FitOptions
     from ..pipeline import ApplyOptions
 
@@ -175,7 +176,7 @@ mix_source_opts = stack(
 
 
 def apply_options(
-    bands: tuple[int, ...] | None,
+    bands: BandSpec | None,
     dtype: str,
     rescale: str,
     percentiles: tuple[float, float],
@@ -226,7 +227,7 @@ tiff_opts = stack(compress_opt, tile_opt, bigtiff_opt)
 
 
 def fit_options(
-    bands: tuple[int, ...] | None,
+    bands: BandSpec | tuple[int, ...] | None,
     alpha_mode: str,
     nodata: NodataChoice | None,
     mask: str | None,
