@@ -327,3 +327,17 @@ def test_info_lists_wavelengths_as_bands_takes_them(run, tmp_path):
     assert [s["wavelength_nm"] for s in stats] == [None, 560.0, 865.5]
     plain = ok(run("info", geotiff(tmp_path / "plain.tif"))).output.splitlines()[-4]
     assert plain.split() == ["band", "name", "min", "max", "mean", "std", "valid"]
+
+
+def test_the_multispectral_sample_records_names_and_wavelengths_as_gdal_does(samples):
+    import rasterio
+
+    truth = json.loads((samples / "multispectral_truth.json").read_text(encoding="utf-8"))
+    with rasterio.open(samples / "multispectral.tif") as src:
+        assert list(src.descriptions) == truth["band_names"]
+        tags = [src.tags(b) for b in src.indexes]
+    assert [float(t["wavelength"]) for t in tags] == truth["wavelengths_nm"]
+    assert {t["wavelength_units"] for t in tags} == {"nm"}
+    with open_raster(samples / "multispectral.tif") as reader:
+        assert reader.info.band_names == tuple(truth["band_names"])
+        assert reader.info.wavelengths == tuple(truth["wavelengths_nm"])
