@@ -9,14 +9,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tifffile
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import helpers
 from chanmix.bandspec import BandSpec, Name, Numbers, Wavelength, quote_name, select_bands
 from chanmix.errors import UsageError
 from chanmix.io import RasterInfo, open_raster
+from chanmix.io.geotiff import gdal_metadata_xml
 from chanmix.io.raster import whole_image_info
-from helpers import ok
+from helpers import error_line, ok
 
 pytestmark = pytest.mark.usefixtures("quiet_rasterio")
 
@@ -341,3 +344,95 @@ def test_the_multispectral_sample_records_names_and_wavelengths_as_gdal_does(sam
     with open_raster(samples / "multispectral.tif") as reader:
         assert reader.info.band_names == tuple(truth["band_names"])
         assert reader.info.wavelengths == tuple(truth["wavelengths_nm"])
+
+
+IDENTITY3 = "1,0,0;0,1,0;0,0,1"
+
+
+@pytest.mark.parametrize(
+    "bands",
+    [
+        "B8,B4,B3",
+        "b8, b4, B3",
+        "842nm,665nm,560nm",
+        "0.842um,0.665\u00b5m,0.56\u03bcm",
+        "850 nm,660nm,0.55um",  # the nearest bands
+        "7,4-3",
+        "B8,665nm,3",
+    ],
+)
+def test_apply_each_form_gives_the_bytes_of_band_numbers(run, samples, tmp_path, bands):
+    sample = samples / "multispectral.tif"
+    args = ("-c", IDENTITY3, "--dtype", "uint8", "--rescale", "percentile")
+    ok(run("apply", sample, "--bands", "7,4,3", *args, "-o", tmp_path / "numbers.png"))
+    ok(run("apply", sample, "--bands", bands, *args, "-o", tmp_path / "named.png"))
+    assert (tmp_path / "named.png").read_bytes() == (tmp_path / "numbers.png").read_bytes()
+
+
+def test_a_descending_range_is_its_numbers_in_that_order(run, samples, tmp_path):
+    sample = samples / "multispectral.tif"
+    ok(run("apply", sample, "--bands", "8,7,6", "-p", "invert", "-o", tmp_path / "numbers.tif"))
+    ok(run("apply", sample, "--bands", "8-6", "-p", "invert", "-o", tmp_path / "range.tif"))
+    assert (tmp_path / "range.tif").read_bytes() == (tmp_path / "numbers.tif").read_bytes()
+
+
+def test_fit_by_names_and_wavelengths_writes_the_matrix_of_band_numbers(run, samples, tmp_path):
+    sample = samples / "multispectral.tif"
+    ok(run("fit", "pca", sample, "-k", "2", "--bands", "2-4,8", "-o", tmp_path / "numbers.json"))
+    ok(run("fit", "pca", sample, "-k", "2", "--bands", "B2,490nm,B3,B4,B8A", "-o", tmp_path / "named.json"))
+    ok(run("fit", "pca", sample, "-k", "2", "--bands", "2,2,3,4,8", "-o", tmp_path / "again.json"))
+    assert (tmp_path / "named.json").read_bytes() == (tmp_path / "again.json").read_bytes()
+    assert json.loads((tmp_path / "named.json").read_text())["fitted_on"]["bands"] == [2, 2, 3, 4, 8]
+    assert json.loads((tmp_path / "numbers.json").read_text())["fitted_on"]["bands"] == [2, 3, 4, 8]
+    lstsq = ("fit", "lstsq", sample, "--bands", "1-3", "--target", sample)
+    ok(run(*lstsq, "--target-bands", "8,7", "-o", tmp_path / "target-numbers.json"))
+    ok(run(*lstsq, "--target-bands", "B8A,0.842um", "-o", tmp_path / "target-named.json"))
+    assert (tmp_path / "target-named.json").read_bytes() == (tmp_path / "target-numbers.json").read_bytes()
+
+
+def test_each_input_resolves_names_by_its_own_bands(run, tmp_path):
+    """Two files holding the same bands in different orders: names pick the same data."""
+    names = ("blue", "green", "nir")
+    first = geotiff(tmp_path / "first.tif", names=names)
+    pixels = helpers.gdal_pixels(first)
+    second = tmp_path / "second.tif"
+    tifffile.imwrite(
+        second,
+        pixels[:, :, ::-1],
+        photometric="minisblack",
+        planarconfig="contig",
+        extratags=[(42112, "s", 0, gdal_metadata_xml(None, names[::-1]), True)],
+    )
+    out = tmp_path / "out"
+    ok(run("apply", first, second, "--bands", "nir,green", "-c", "1,0;0,1", "-O", out))
+    expected = pixels[:, :, [2, 1]]
+    np.testing.assert_array_equal(tifffile.imread(out / "first.tif"), expected)
+    np.testing.assert_array_equal(tifffile.imread(out / "second.tif"), expected)
+    ok(run("fit", "pca", first, second, "-k", "1", "--bands", "NIR,green", "-o", tmp_path / "pca.json"))
+    fitted = json.loads((tmp_path / "pca.json").read_text())["fitted_on"]
+    assert fitted["bands"] == [[3, 2], [1, 2]]  # one list per input, as they differ
+
+
+def test_refusals_exit_2_in_one_line(run, samples, tmp_path):
+    sample, photo = samples / "multispectral.tif", samples / "astronaut.png"
+    out = tmp_path / "o.tif"
+    apply = ("-p", "sepia", "-o", out)
+    assert error_line(run("apply", photo, "--bands", "865nm", *apply), 2) == (
+        f"Error: --bands: {photo} records no wavelengths; give band numbers or names"
+    )
+    assert error_line(run("apply", sample, "--bands", "nir,B4,B3", *apply), 2) == (
+        f"Error: --bands: {sample} has no band named nir; its band names: B1, B2, B3, B4, B5, B6, B8, B8A"
+    )
+    assert error_line(run("apply", sample, "--bands", "B8,853.5nm,B3", *apply), 2) == (
+        "Error: --bands: 853.5nm is as near to band 7 (842nm) as to band 8 (865nm) of "
+        f"{sample}; give a band number"
+    )
+    assert error_line(run("apply", sample, "--bands", '"B8', *apply), 2) == (
+        "Error: Invalid value for '--bands': '\"B8': a quoted name is not closed "
+        '(a quote inside one is written "")'
+    )
+    lstsq = ("fit", "lstsq", photo, "--target", photo, "--target-bands", "0.865um", "-o", tmp_path / "m.json")
+    assert error_line(run(*lstsq), 2) == (
+        f"Error: --target-bands: {photo} records no wavelengths; give band numbers or names"
+    )
+    assert not out.exists() and not (tmp_path / "m.json").exists()
