@@ -436,3 +436,24 @@ def test_refusals_exit_2_in_one_line(run, samples, tmp_path):
         f"Error: --target-bands: {photo} records no wavelengths; give band numbers or names"
     )
     assert not out.exists() and not (tmp_path / "m.json").exists()
+
+
+def test_items_of_no_band_are_ignored(tmp_path):
+    """A sample attribute that is not a band number (a superscript two is a digit to Python,
+    not to int()) or is past the last band: the item is skipped, not the file."""
+    items = [
+        '<Item name="DESCRIPTION" sample="\u00b2">x</Item>',
+        '<Item name="wavelength" sample="\u00b2">500</Item>',
+        '<Item name="wavelength_units" sample="\u00b2">nm</Item>',
+        '<Item name="DESCRIPTION" sample="1">nir</Item><Item name="DESCRIPTION" sample="2">past</Item>',
+        '<Item name="CENTRAL_WAVELENGTH_UM" sample="1" domain="IMAGERY">0.865</Item>',
+        '<Item name="CENTRAL_WAVELENGTH_UM" sample="7">0.5</Item>',
+    ]
+    xml = ("<GDALMetadata>" + "".join(items) + "</GDALMetadata>").encode("utf-8")
+    path = tmp_path / "odd.tif"
+    pixels = np.zeros((4, 4, 2), np.uint8)
+    tags = [(42112, "s", 0, xml, True)]
+    tifffile.imwrite(path, pixels, photometric="minisblack", planarconfig="contig", extratags=tags)
+    with open_raster(path) as reader:
+        assert reader.info.band_names == ("", "nir")
+        assert same(reader.info.wavelengths, (math.nan, 865.0))

@@ -194,9 +194,9 @@ def band_descriptions(xml: str | None, bands: int) -> tuple[str, ...] | None:
         return None
     names = [""] * bands
     for item in root.iter("Item"):
-        sample = item.get("sample", "")
-        if item.get("name") == "DESCRIPTION" and sample.isdigit() and int(sample) < bands:
-            names[int(sample)] = (item.text or "").strip()
+        band = _band(item, bands)
+        if item.get("name") == "DESCRIPTION" and band is not None:
+            names[band] = (item.text or "").strip()
     return tuple(names) if any(names) else None
 
 
@@ -232,12 +232,21 @@ def band_wavelengths(xml: str | None, bands: int) -> tuple[float, ...] | None:
         return None
     items: list[dict[tuple[str, str], str]] = [{} for _ in range(bands)]
     for item in root.iter("Item"):
-        sample = item.get("sample", "")
-        if sample.isascii() and sample.isdigit() and int(sample) < bands:
+        band = _band(item, bands)
+        if band is not None:
             key = (item.get("domain", "").upper(), item.get("name", "").lower())
-            items[int(sample)][key] = (item.text or "").strip()
+            items[band][key] = (item.text or "").strip()
     wavelengths = tuple(_wavelength(band) for band in items)
     return wavelengths if any(not math.isnan(w) for w in wavelengths) else None
+
+
+def _band(item: ET.Element, bands: int) -> int | None:
+    """The 0-based band of a per-band item (its ``sample``), None for a dataset-level item and
+    for a ``sample`` that is not a band of the image."""
+    sample = item.get("sample", "")
+    if sample.isascii() and sample.isdigit() and int(sample) < bands:
+        return int(sample)
+    return None
 
 
 def _wavelength(items: Mapping[tuple[str, str], str]) -> float:
