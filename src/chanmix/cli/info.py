@@ -120,7 +120,7 @@ def _text(d: dict[str, Any]) -> str:
 def info_cmd(inputs: tuple[str, ...], page: int, series: int | None, nodata: Any, as_json: bool) -> None:
     """Size, bands, sample type, layout, per-band statistics, nodata and georeferencing.
 
-    Band names and wavelengths are listed as --bands takes them (B8A, 865nm).
+    Bands are listed with their names and wavelengths, which --bands takes (B8A, 865nm).
     Statistics leave out nodata and non-finite samples. With --json, one JSON object per input,
     one per line.
 
