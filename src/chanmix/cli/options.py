@@ -11,8 +11,8 @@ option                 value                                       commands
 --per-image            one fit per input                            apply
 -o/--output PATH       output file or template                      apply
 -O/--outdir DIR        folder for outputs                           apply
---bands LIST           bands by number, range, name or wavelength:   apply, fit
-                       ``4,3,2``, ``2-7``, ``nir,red``, ``865nm``
+--bands LIST           numbers, ranges, names or wavelengths:      apply, fit
+                       ``4,3,2``, ``2-7``, ``B8A``, ``865nm``
 --dtype TYPE           output sample type or ``same``               apply
 --rescale MODE         clip | minmax | percentile                   apply
 --percentiles LO,HI    for ``--rescale percentile``                 apply
