@@ -390,6 +390,15 @@ def test_fit_by_names_and_wavelengths_writes_the_matrix_of_band_numbers(run, sam
     assert (tmp_path / "target-named.json").read_bytes() == (tmp_path / "target-numbers.json").read_bytes()
 
 
+def test_apply_pca_fits_on_the_bands_chosen_by_name(run, samples, tmp_path):
+    for name, bands in (("numbers", "2-4"), ("named", "B2,b3,665nm")):
+        matrix, out = tmp_path / f"{name}.json", tmp_path / f"{name}.tif"
+        pca = ("--pca", "2", "--dtype", "float32", "-q", "--save-matrix", matrix, "-o", out)
+        ok(run("apply", samples / "multispectral.tif", "--bands", bands, *pca))
+    for ext in ("json", "tif"):
+        assert (tmp_path / f"named.{ext}").read_bytes() == (tmp_path / f"numbers.{ext}").read_bytes()
+
+
 def test_each_input_resolves_names_by_its_own_bands(run, tmp_path):
     """Two files holding the same bands in different orders: names pick the same data."""
     names = ("blue", "green", "nir")
