@@ -56,8 +56,9 @@ _EXPORTS = {
     "PCAFit": "fit",
     "MNFFit": "fit",
     "LstsqFit": "fit",
-    # ...and the same fits streamed from image files
+    # ...and the same fits streamed from image files, on the bands a BandSpec chooses
     "FitOptions": "fitfiles",
+    "BandSpec": "bandspec",
     "pca_from_files": "fitfiles",
     "mnf_from_files": "fitfiles",
     "lstsq_from_files": "fitfiles",

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .bandspec import BandSpec, select_bands
 from .blockmix import Mixer, band_selection, ordered_map, output_nodata
 from .choices import NodataChoice
 from .dtypes import output_dtype
@@ -85,9 +86,13 @@ def effective_nodata(choice: NodataChoice | None, info: RasterInfo) -> float | N
 
 @dataclass(frozen=True)
 class ApplyOptions:
-    """The per-run settings of ``chanmix apply`` (see the command's help for each)."""
+    """The per-run settings of ``chanmix apply`` (see the command's help for each).
 
-    bands: tuple[int, ...] | None = None
+    ``bands`` is a :class:`~chanmix.bandspec.BandSpec` resolved against each image, or
+    1-based band numbers; None mixes every band (but an alpha channel, see ``alpha``).
+    """
+
+    bands: BandSpec | tuple[int, ...] | None = None
     dtype: str | None = None
     rescale: Rescale = field(default_factory=Rescale)
     alpha: str = "keep"
@@ -179,7 +184,8 @@ def apply_file(
     """
     with open_raster(source, page=image_number(source, options.page, options.series)) as reader:
         info = reader.info
-        mixed_bands, kept = band_selection(info.bands, info.alpha, options.bands, options.alpha, str(source))
+        bands = select_bands(options.bands, info)
+        mixed_bands, kept = band_selection(info.bands, info.alpha, bands, options.alpha, str(source))
         mix = recipe.mix_for(len(mixed_bands))
         out_dtype = output_dtype(options.dtype, info.dtype)
         channels = mix.n_outputs + (kept is not None)

@@ -8,6 +8,7 @@ from typing import Any
 import click
 import numpy as np
 
+from ..bandspec import BandSpec
 from ..fitfiles import FitOptions, lstsq_from_files, mnf_from_files, pca_from_files
 from ..io.guard import check_run_files
 from ..pipeline import save_mix
@@ -167,7 +168,7 @@ def mnf_cmd(inputs: tuple[str, ...], k: int | float, output: str, quiet: bool, o
     "--target-bands",
     callback=opt.parse_bands,
     metavar="LIST",
-    help="Target bands to fit, 1-based (all but alpha by default).",
+    help="Target bands to fit, as --bands chooses the inputs' (all but alpha by default).",
 )
 @fit_options
 def lstsq_cmd(
@@ -176,7 +177,7 @@ def lstsq_cmd(
     output: str,
     bias: bool,
     ridge: float,
-    target_bands: tuple[int, ...] | None,
+    target_bands: BandSpec | None,
     quiet: bool,
     options: FitOptions,
 ) -> None:

@@ -66,6 +66,7 @@ from .options import (
 )
 
 if TYPE_CHECKING:  # the numerical modules load when a command runs, not for --help
+    from ..bandspec import BandSpec
     from ..calibration import CalibrationOptions
     from ..fitfiles import FitOptions
     from ..pipeline import ApplyOptions
@@ -180,7 +181,7 @@ mix_source_opts = stack(
 
 
 def apply_options(
-    bands: tuple[int, ...] | None,
+    bands: BandSpec | None,
     dtype: str,
     rescale: str,
     percentiles: tuple[float, float],
@@ -231,7 +232,7 @@ tiff_opts = stack(compress_opt, tile_opt, bigtiff_opt)
 
 
 def fit_options(
-    bands: tuple[int, ...] | None,
+    bands: BandSpec | tuple[int, ...] | None,
     alpha_mode: str,
     nodata: NodataChoice | None,
     mask: str | None,

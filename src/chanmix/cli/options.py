@@ -12,7 +12,8 @@ option                 value                                       commands
 --per-image            one fit per input                            apply
 -o/--output PATH       output file or template                      apply
 -O/--outdir DIR        folder for outputs                           apply
---bands LIST           1-based bands, e.g. ``4,3,2``                apply
+--bands LIST           numbers, ranges, names or wavelengths:      apply, fit
+                       ``4,3,2``, ``2-7``, ``B8A``, ``865nm``
 --dtype TYPE           output sample type or ``same``               apply
 --rescale MODE         clip | minmax | percentile                   apply
 --percentiles LO,HI    for ``--rescale percentile``                 apply
@@ -53,6 +54,7 @@ from __future__ import annotations
 
 import math
 import os
+from typing import TYPE_CHECKING
 
 import click
 
@@ -61,20 +63,24 @@ from ..budget import parse_size
 from ..choices import ALPHA_MODES, CALIBRATION_QUANTITIES, OUTPUT_DTYPES, RESCALE_MODES, NodataChoice
 from .stdio import FORMATS
 
+if TYPE_CHECKING:  # loaded when --bands is given
+    from ..bandspec import BandSpec
+
 
 def parse_bands(
     ctx: click.Context | None, param: click.Parameter | None, value: str | None
-) -> tuple[int, ...] | None:
-    """``"4,3,2"`` -> (4, 3, 2): 1-based band numbers, in the order given."""
+) -> BandSpec | None:
+    """``"4,3,2"``, ``"2-7"``, ``"nir,red"``, ``"865nm"`` -> a :class:`~chanmix.bandspec.BandSpec`,
+    resolved against each image when it is read (its grammar is in :mod:`chanmix.bandspec`)."""
     if value is None:
         return None
+    from ..bandspec import BandSpec
+    from ..errors import UsageError
+
     try:
-        bands = tuple(int(v) for v in value.replace(" ", "").split(",") if v != "")
-    except ValueError:
-        raise click.BadParameter(f"{value!r}: expected band numbers like 4,3,2") from None
-    if not bands or any(b < 1 for b in bands):
-        raise click.BadParameter(f"{value!r}: band numbers start at 1")
-    return bands
+        return BandSpec.parse(value, parameter=None)
+    except UsageError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def parse_band_numbers(
@@ -251,7 +257,9 @@ bands_opt = click.option(
     "--bands",
     callback=parse_bands,
     metavar="LIST",
-    help="Input bands to mix, 1-based, in this order (e.g. 4,3,2).",
+    help="Input bands to mix, in this order: 1-based numbers and ranges (4,3,2 or 2-7; 7-5 is "
+    "7,6,5), names as 'chanmix info' lists them (a name with a comma in \"double quotes\"), "
+    "or wavelengths (865nm, 0.865um: the band whose centre is nearest).",
 )
 dtype_opt = click.option(
     "--dtype",

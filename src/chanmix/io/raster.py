@@ -113,6 +113,10 @@ class RasterInfo:
         whose layout cannot be decoded by strips or tiles: see :mod:`chanmix.io.tiff`); False
         for ``.npy`` and most TIFFs, whose rows :func:`~chanmix.io.open_raster` reads a block
         at a time.
+    wavelengths : tuple of float or None
+        One centre wavelength per band, in nanometres (NaN where a band has none recorded),
+        from GDAL_METADATA ``wavelength`` / ``wavelength_units`` or ``CENTRAL_WAVELENGTH_UM``
+        items (see :func:`~chanmix.io.geotiff.band_wavelengths`); None when no band has one.
     """
 
     path: str
@@ -136,6 +140,7 @@ class RasterInfo:
     page: int
     pages: int
     loads_whole: bool
+    wavelengths: tuple[float, ...] | None = None
 
     @property
     def nodata_sample(self) -> np.generic | None:
