@@ -8,6 +8,8 @@ these exceptions (:func:`finish_pixels`):
   is a multiple of 257 (8-bit values scaled to 16 bits), uint16 otherwise;
 - float16 becomes float32 and 1-bit becomes uint8 0/255; other types outside
   :data:`~chanmix.io.raster.SAMPLE_DTYPES` are a :class:`~chanmix.errors.DataError`;
+- 24-bit integer samples are decoded by chanmix, not tifffile (:mod:`chanmix.io.tiff_int24`):
+  uint32, or int32 when signed, in GDAL's byte order;
 - YCbCr is converted to RGB by the JPEG decoder for JPEG-compressed files; YCbCr without
   JPEG compression is decoded by Pillow (libtiff), which converts it to RGB;
 - MINISWHITE samples are not inverted (as GDAL and tifffile return them).
@@ -39,6 +41,7 @@ from .geotiff import GDAL_METADATA, GDAL_NODATA, band_descriptions, band_wavelen
 from .pillow import PillowError, decode_pillow
 from .raster import Raster, RasterInfo, as_sample_array, reason
 from .tiff_chain import open_tiff
+from .tiff_int24 import int24_decoder, int24_dtype
 from .tiff_pages import (
     IMAGE_AXES,
     JPEG_CODES,
@@ -302,13 +305,18 @@ def _decode(tif: tifffile.TiffFile, series: Any, index: int) -> tuple[np.ndarray
     _check_byte_counts(tif, series)
     extra, position = image_position(series, index)
     numbers = page_numbers(series, extra, position) if extra else None
+    int24 = int24_decoder(series.keyframe)  # samples tifffile may unpack wrong: decoded here
     if numbers is not None:
         lead = len(axes) - len(series.keyframe.axes)
-        data = tif.asarray(key=numbers.ravel().tolist(), series=series)
+        key = numbers.ravel().tolist()
+        if int24 is not None:
+            data = int24.pages([series.pages[k] for k in key])
+        else:
+            data = tif.asarray(key=key, series=series)
         data = data.reshape(numbers.shape + tuple(shape[lead:]))
         data_axes = ("C" if numbers.ndim else "") + axes[lead:]
     else:
-        data = series.asarray()
+        data = series.asarray() if int24 is None else int24.pages(list(series.pages)).reshape(shape)
         select: list[int | slice] = [slice(None)] * len(axes)
         for i, p in zip(extra, position):
             select[i] = p
@@ -328,29 +336,34 @@ def _check_budget(image: TiffImage, path: str) -> None:
     be picked out, as :func:`_decode` does), plus the finished pixels when they are a copy
     (palette expansion, float16 or 1-bit conversion, channels moved last)."""
     series, keyframe = image.series, image.keyframe
-    if keyframe.dtype is None:
+    stored = int24_dtype(keyframe)
+    if stored is None and keyframe.dtype is None:
         return  # samples tifffile cannot hold: decoding fails without allocating
+    stored = np.dtype(keyframe.dtype) if stored is None else stored
     extra, position = image_position(series, image.index)
     numbers = page_numbers(series, extra, position) if extra else None
-    decoded = series.nbytes if numbers is None else numbers.size * keyframe.nbytes
+    samples = int(series.size) if numbers is None else numbers.size * int(keyframe.size)
+    decoded = samples * stored.itemsize
     height, width = int(keyframe.imagelength), int(keyframe.imagewidth)
     channels = (1 if numbers is None else numbers.size) * int(keyframe.samplesperpixel)
-    dtype = np.dtype(keyframe.dtype)
+    dtype = stored
     palette = keyframe.photometric == _PALETTE
     if palette:
         channels, dtype = 3, np.dtype(np.uint16)
     elif dtype.kind in "fb" and dtype.itemsize < 4:
         dtype = np.dtype(np.float32 if dtype.kind == "f" else np.uint8)
-    copied = palette or numbers is not None or series.axes not in ("YX", "YXS") or dtype != keyframe.dtype
+    copied = palette or numbers is not None or series.axes not in ("YX", "YXS") or dtype != stored
     needed = decoded + (height * width * channels * dtype.itemsize if copied else 0)
     what = f"decoding this {shape_text((height, width, channels), dtype)} image whole"
     check_whole(path, what, needed)
 
 
 def _decodable(keyframe: Any) -> bool:
-    """Whether tifffile has a decoder for the page's segments (tried on an empty segment)."""
+    """Whether there is a decoder for the page's segments: chanmix's own for 24-bit integer
+    samples, else tifffile's (tried on an empty segment)."""
     try:
-        keyframe.decode(None, 0)
+        if int24_decoder(keyframe) is None:
+            keyframe.decode(None, 0)
     except TIFF_ERRORS:
         return False
     return True

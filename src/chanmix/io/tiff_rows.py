@@ -5,7 +5,8 @@ the image (one page, or one per ``C`` channel) and every sample plane (PlanarCon
 2), the segments that overlap them, reads them under the file's lock and decodes them outside
 it with the page's own decode function (:attr:`tifffile.TiffPage.decode`: codec, predictor,
 byte order, bit unpacking, JPEG tables and YCbCr-to-RGB conversion, as
-:meth:`tifffile.TiffPage.asarray` applies them). Uncompressed segments are read partially:
+:meth:`tifffile.TiffPage.asarray` applies them), or, for 24-bit integer samples, with
+chanmix's own (:mod:`chanmix.io.tiff_int24`). Uncompressed segments are read partially:
 only the bytes of the rows asked for. Each decoded segment is copied into the output and
 dropped before the next is read, so a call holds its output plus one segment (and up to
 4 MiB of encoded bytes read at once).
@@ -25,6 +26,8 @@ from typing import Any, cast
 
 import numpy as np
 import tifffile
+
+from .tiff_int24 import int24_decoder
 
 __all__ = ["TiffRows"]
 
@@ -67,7 +70,9 @@ class TiffRows:
                 f"its {self.height} x {self.width} image needs {needed} {kind}, the file lists {listed}"
             )
         self._tiled = bool(keyframe.is_tiled)
-        self.dtype = np.dtype(keyframe.dtype).newbyteorder("=")
+        #: chanmix's own decoder for 24-bit integer samples (tifffile's may unpack them wrong).
+        self._int24 = int24_decoder(keyframe)
+        self.dtype = np.dtype(keyframe.dtype if self._int24 is None else self._int24.dtype).newbyteorder("=")
         #: Encoded bytes no segment needs: twice its samples and 1 MiB (incompressible data
         #: grows a little); a larger StripByteCounts or TileByteCounts past the file's end lies.
         raw_segment = self.segment_rows * self._segment_cols * self._contig * self.dtype.itemsize
@@ -76,15 +81,17 @@ class TiffRows:
         self.segment_bytes = raw_segment
         self._nodata = keyframe.nodata
         bits = keyframe.bitspersample
-        raw = (
-            keyframe.compression == 1
-            and keyframe.predictor == 1
-            and keyframe.fillorder == 1
-            and self.dtype.kind in "uif"
-            and bits == self.dtype.itemsize * 8
-        )
-        #: The samples' stored dtype when segments hold them as they are (uncompressed).
-        self._raw_dtype = np.dtype(tif.byteorder + keyframe.dtype.char) if raw else None
+        raw = keyframe.compression == 1 and keyframe.predictor == 1 and keyframe.fillorder == 1
+        #: The samples' stored dtype when segments hold them as they are (uncompressed), read
+        #: with numpy; 24-bit samples are unpacked by their decoder.
+        self._raw_dtype: np.dtype | None = None
+        #: Bytes a stored sample takes, when segments hold the samples as they are.
+        self._raw_bytes: int | None = None
+        if raw and self._int24 is not None:
+            self._raw_bytes = 3
+        elif raw and self.dtype.kind in "uif" and bits == self.dtype.itemsize * 8:
+            self._raw_dtype = np.dtype(tif.byteorder + keyframe.dtype.char)
+            self._raw_bytes = self._raw_dtype.itemsize
         #: The file offset of row 0 and the stored dtype, when all rows are one run of bytes.
         self._run: tuple[int, np.dtype] | None = None
         if self._raw_dtype is not None and (base := self._back_to_back(self._raw_dtype)) is not None:
@@ -133,7 +140,7 @@ class TiffRows:
     @property
     def exact_rows(self) -> bool:
         """Whether any rows can be read without decoding more (uncompressed, no predictor)."""
-        return self._raw_dtype is not None
+        return self._raw_bytes is not None
 
     @property
     def channels(self) -> int:
@@ -189,8 +196,7 @@ class TiffRows:
             )
             for data, position in cast(Iterator[tuple[bytes | None, int]], segments):
                 index = indices[position]
-                raw = self._raw_dtype if index in partial else None
-                self._place(out[plane], data, index, raw, tables, (start, stop, left, right))
+                self._place(out[plane], data, index, index in partial, tables, (start, stop, left, right))
         return out.transpose(2, 3, 0, 1, 4).reshape(stop - start, right - left, -1)
 
     def _origin(self, index: int) -> tuple[int, int, int]:
@@ -213,10 +219,10 @@ class TiffRows:
         offset, count = offsets[index], counts[index]
         if count > self._segment_limit and offset + count > self._file_size:
             count = max(0, self._file_size - offset)  # a count that lies (3 GB): read what there is
-        if self._raw_dtype is None or not offset or not count:
+        if self._raw_bytes is None or not offset or not count:
             return offset, count, False
         _, top, _ = self._origin(index)
-        row_bytes = self._segment_cols * self._contig * self._raw_dtype.itemsize
+        row_bytes = self._segment_cols * self._contig * self._raw_bytes
         if count < self._rows_stored(top) * row_bytes:
             return offset, count, False  # short segment: let the decoder judge it
         first = max(start, top) - top
@@ -228,15 +234,15 @@ class TiffRows:
         out: np.ndarray,
         data: bytes | None,
         index: int,
-        raw: np.dtype | None,
+        rows_only: bool,
         tables: bytes | None,
         window: tuple[int, int, int, int],
     ) -> None:
         """Decode segment `index` and copy its part of the window ``(start, stop, left, right)``
         into `out` ``(S, h, w, c)``.
 
-        `raw`, when set, says `data` holds just the window's rows, uncompressed samples
-        of that dtype (the file's byte order).
+        `rows_only` says `data` holds just the window's rows, uncompressed samples as they are
+        stored (the file's byte order).
         """
         start, stop, left, right = window
         plane, top, origin = self._origin(index)
@@ -246,12 +252,19 @@ class TiffRows:
         columns = slice(first - origin, end - origin)
         if data is None:
             target[...] = self._nodata
-        elif raw is not None:
-            wanted = (high - low) * self._segment_cols * self._contig * raw.itemsize
+        elif rows_only:
+            count = (high - low) * self._segment_cols * self._contig
+            wanted = count * cast(int, self._raw_bytes)
             if len(data) != wanted:  # the file ends early: say so as tifffile does
                 raise ValueError(f"failed to read {wanted} bytes, got {len(data)}")
-            rows = np.frombuffer(data, raw).reshape(high - low, self._segment_cols, self._contig)
-            target[...] = rows[:, columns]
+            if self._int24 is not None:
+                samples = self._int24.unpack(data, count)
+            else:
+                samples = np.frombuffer(data, self._raw_dtype)
+            target[...] = samples.reshape(high - low, self._segment_cols, self._contig)[:, columns]
         else:
-            segment, _, _ = self._decode(data, index, jpegtables=tables, jpegheader=self._jpegheader)
+            if self._int24 is not None:
+                segment = self._int24.segment(data, index)
+            else:
+                segment, _, _ = self._decode(data, index, jpegtables=tables, jpegheader=self._jpegheader)
             target[...] = segment[0, low - top : high - top, columns]
