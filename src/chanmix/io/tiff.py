@@ -162,8 +162,10 @@ def describe_tiff(tif: tifffile.TiffFile, path: str, page: int) -> TiffImage:
     series, index, images = locate(tif, path, page)
     keyframe = series.keyframe
     for tag, attribute, limit in _TAG_LIMITS:  # tifffile reads them from wider types too
-        if getattr(keyframe, attribute) > limit:
-            value = getattr(keyframe, attribute)
+        value = getattr(keyframe, attribute)
+        if not isinstance(value, (int, np.integer)):  # older tifffile takes a DOUBLE as it is
+            raise DataError(f"{path}: damaged TIFF tags ({tag}: {value!r} is not a whole number)")
+        if value > limit:
             raise DataError(f"{path}: damaged TIFF tags ({tag} is {value}; a TIFF holds at most {limit})")
     tags = {tag.code: (int(tag.dtype), tag.value) for tag in keyframe.tags}
     numbers = streamable_pages(series, index)
