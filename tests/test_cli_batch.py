@@ -16,20 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
-from click.testing import CliRunner
 
 from chanmix import Mix, apply
-from chanmix.cli.main import cli
 from chanmix.cli.progress import Progress
 from subprocesses import Pause, command, writing_into
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def run():
-    runner = CliRunner()
-    return lambda *args, **kw: runner.invoke(cli, [str(a) for a in args], catch_exceptions=False, **kw)
 
 
 @pytest.fixture
