@@ -113,6 +113,14 @@ class RasterInfo:
         whose layout cannot be decoded by strips or tiles: see :mod:`chanmix.io.tiff`); False
         for ``.npy`` and most TIFFs, whose rows :func:`~chanmix.io.open_raster` reads a block
         at a time.
+    wavelengths : tuple of float, or None
+        Centre wavelength of each band, in nanometres; None unless the file records one for
+        every band.
+    band_nodata : tuple of (float or None), or None
+        One nodata value per band (None for a band without one), when the bands do not share
+        one value: an image stacked from files with different nodata values
+        (:func:`~chanmix.io.open_stack`), whose `nodata` is then None. None when `nodata`
+        holds for every band.
     """
 
     path: str
@@ -136,6 +144,8 @@ class RasterInfo:
     page: int
     pages: int
     loads_whole: bool
+    wavelengths: tuple[float, ...] | None = None
+    band_nodata: tuple[float | None, ...] | None = None
 
     @property
     def nodata_sample(self) -> np.generic | None:
