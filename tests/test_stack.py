@@ -221,6 +221,22 @@ def test_grid_mismatches(tmp_path):
     assert "the grid starts at (452475, 3408645) in" in message and "(452505, 3408645) in b.tif" in message
     message = one_line_error(lambda: check_stackable(info, other(UTM, "EPSG:32617")))
     assert message.startswith("the CRS differs: EPSG:32616 in ") and "EPSG:32617 in b.tif" in message
+    # the advice is a command that puts the other file on the first one's grid
+    assert message.endswith(
+        f"; resample b.tif onto the grid of {info.path} first, e.g. gdalwarp -t_srs EPSG:32616 "
+        "-tr 30 30 -te 452475 3406545 455175 3408645 b.tif b-regridded.tif"
+    )
+    plain = replace(info, path="p.tif", geo=None)
+    for first, second in ((info, plain), (plain, info)):
+        assert one_line_error(lambda a=first, b=second: check_stackable(a, b)).endswith(
+            f"; give p.tif the georeferencing of {info.path} first, e.g. gdal_translate -a_srs EPSG:32616 "
+            "-a_ullr 452475 3408645 455175 3406545 p.tif p-georeferenced.tif"
+        )
+    small = replace(plain, path="s.png", height=35, width=45)
+    assert one_line_error(lambda: check_stackable(plain, small)).endswith(
+        "; resample s.png to the size of p.tif first, e.g. "
+        "gdal_translate -outsize 90 70 s.png s-regridded.tif"
+    )
 
 
 def json_of(path: Path) -> dict:

@@ -32,12 +32,9 @@ from .read import image_number
 
 __all__ = ["StackRows", "band_labels", "open_image", "open_stack", "stack_info"]
 
-#: What to do about files on different grids. (The options named are GDAL's, not chanmix's.)
-_REGRID = (
-    "resample them onto one grid first, e.g. with gdalwarp (-t_srs, -tr, -te) or gdal_translate (-outsize)"
-)
-_GEOREFERENCE = "give both the same georeferencing first, e.g. with gdal_translate (-a_srs, -a_ullr)"
+#: What to do about files of different types. (The options named are GDAL's, not chanmix's.)
 _CONVERT = "convert them to one type first, e.g. with gdal_translate (-ot, -scale)"
+
 T = TypeVar("T")
 
 #: Transforms agree when no coefficient differs by more than this fraction of a pixel's side.
@@ -209,38 +206,78 @@ def _label(infos: Sequence[RasterInfo]) -> str:
 
 
 def check_stackable(first: RasterInfo, other: RasterInfo) -> None:
-    """Refuse two files that cannot be bands of one image, naming both and what differs.
+    """Refuse two files that cannot be bands of one image, naming both and what differs, and
+    how to bring the other onto the first one's grid (:func:`regrid_hint`).
 
     Raises
     ------
     DataError
-        When their height and width, sample type, georeferencing (one has it, the other not),
-        CRS or transform differ; transforms agree within a millionth of a pixel.
+        When their georeferencing (one has it, the other not), CRS, transform (beyond a
+        millionth of a pixel), height and width, or sample type differ, checked in this order.
     """
     a, b = first, other
+    if (a.geo is None) != (b.geo is None):
+        placed, plain = (a, b) if b.geo is None else (b, a)
+        raise DataError(f"{placed.path} is georeferenced, {plain.path} is not; {regrid_hint(a, b)}")
+    if a.geo is not None and b.geo is not None:
+        if a.geo.crs != b.geo.crs:
+            raise DataError(
+                f"the CRS differs: {a.geo.crs or 'none'} in {a.path}, {b.geo.crs or 'none'} in {b.path}; "
+                + regrid_hint(a, b)
+            )
+        difference = _grid_difference(a.geo, b.geo, a.path, b.path)
+        if difference is not None:
+            raise DataError(f"{difference}; {regrid_hint(a, b)}")
     if (a.height, a.width) != (b.height, b.width):
         raise DataError(
             f"{b.path} is {b.width} x {b.height} pixels, {a.path} {a.width} x {a.height}: "
-            f"files stacked as one image must have one size; {_REGRID}"
+            f"files stacked as one image must have one size; {regrid_hint(a, b)}"
         )
     if a.dtype != b.dtype:
         raise DataError(
             f"{b.path} holds {b.dtype.name} samples, {a.path} {a.dtype.name}: files stacked as one "
             f"image must hold one sample type (normalized units depend on it); {_CONVERT}"
         )
-    if a.geo is None and b.geo is None:
-        return
-    if a.geo is None or b.geo is None:
-        placed, plain = (a, b) if b.geo is None else (b, a)
-        raise DataError(f"{placed.path} is georeferenced, {plain.path} is not; {_GEOREFERENCE}")
-    if a.geo.crs != b.geo.crs:
-        raise DataError(
-            f"the CRS differs: {a.geo.crs or 'none'} in {a.path}, {b.geo.crs or 'none'} in {b.path}; "
-            + _REGRID
+
+
+def regrid_hint(first: RasterInfo, other: RasterInfo) -> str:
+    """A GDAL command bringing `other` onto the pixel grid of `first` (GDAL's options, not
+    chanmix's), when `first` is north-up or not georeferenced; a general advice otherwise.
+
+    gdalwarp to the CRS, pixel size and extent of `first`; gdal_translate to assign them to a
+    plain `other` of the same size (or those of `other` to a plain `first`), or to resize a
+    plain `other` to a plain `first`.
+    """
+    geo = first.geo
+    if geo is None and other.geo is not None:
+        return regrid_hint(other, first)
+    out = f"{Path(other.path).stem}-regridded.tif"
+    if geo is None and other.geo is None:
+        return (
+            f"resample {other.path} to the size of {first.path} first, e.g. "
+            f"gdal_translate -outsize {first.width} {first.height} {other.path} {out}"
         )
-    difference = _grid_difference(a.geo, b.geo, a.path, b.path)
-    if difference is not None:
-        raise DataError(f"{difference}; {_REGRID}")
+    t = geo.transform if geo is not None else None
+    if geo is None or t is None or t[1] or t[3]:
+        return f"bring {other.path} onto the grid of {first.path} first, e.g. with gdalwarp or gdal_translate"
+    xs = (t[2], t[2] + t[0] * first.width)
+    ys = (t[5], t[5] + t[4] * first.height)
+    crs = geo.crs if geo.crs and geo.crs.startswith("EPSG:") else None
+    if other.geo is None:
+        if (other.height, other.width) != (first.height, first.width):
+            return f"bring {other.path} onto the grid of {first.path} first, e.g. with gdal_translate"
+        corners = " ".join(f"{v:.10g}" for v in (xs[0], ys[0], xs[1], ys[1]))
+        srs = f"-a_srs {crs} " if crs else ""
+        return (
+            f"give {other.path} the georeferencing of {first.path} first, e.g. "
+            f"gdal_translate {srs}-a_ullr {corners} {other.path} {Path(other.path).stem}-georeferenced.tif"
+        )
+    extent = " ".join(f"{v:.10g}" for v in (min(xs), min(ys), max(xs), max(ys)))
+    srs = f"-t_srs {crs} " if crs else ""
+    return (
+        f"resample {other.path} onto the grid of {first.path} first, e.g. gdalwarp {srs}"
+        f"-tr {abs(t[0]):.10g} {abs(t[4]):.10g} -te {extent} {other.path} {out}"
+    )
 
 
 def _grid_difference(a: GeoInfo, b: GeoInfo, a_path: str, b_path: str) -> str | None:
