@@ -591,3 +591,23 @@ def test_each_mismatch_is_one_line_naming_both_files(run, tmp_path):
             line = error_line(run(*command, "--stack", base, other, *output), 1)
             assert str(base) in line and str(other) in line and what in line, (name, line)
         assert not (tmp_path / "o.tif").exists() and not (tmp_path / "out.json").exists()
+
+
+def test_the_readme_examples_run_on_band_files(run, corpus, tmp_path, monkeypatch):
+    """README.md's "Several files as one image" commands, on the corpus's Landsat bands named
+    B1.tif ... B7.tif as a scene's band files are."""
+    import shlex
+    import shutil
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("### Several files as one image\n") :]
+    block = section[section.index("```sh\n") + 6 : section.index("```\n", section.index("```sh\n") + 6)]
+    commands = [shlex.split(line) for line in block.splitlines() if line.startswith("chanmix ")]
+    assert [c[1] for c in commands] == ["info", "apply", "fit", "apply"]
+    for i in range(1, 8):
+        shutil.copy(corpus / f"landsat8/l8_B{i}.tif", tmp_path / f"B{i}.tif")
+    monkeypatch.chdir(tmp_path)
+    for command in commands:
+        ok(run(*command[1:]))
+    with open_raster("pcs.tif") as reader:
+        assert reader.info.bands == 3 and reader.info.band_names == ("PC1", "PC2", "PC3")
