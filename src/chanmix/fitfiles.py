@@ -2,11 +2,10 @@
 
 Every input is read a row band at a time (with ``stack``, the inputs are the bands of one
 image, read side by side: :func:`~chanmix.io.open_stack`); each band is brought to normalized
-units (float64),
-the pixels that count are chosen (not nodata in any fitted band, finite, non-zero in
-``mask``, drawn by ``sample``) and the band's statistics are merged into the total. The
-solvers of :mod:`chanmix.fit` then turn the totals into a :class:`~chanmix.mix.Mix` whose
-provenance records what it was fitted on.
+units (float64), the pixels that count are chosen (not nodata in any fitted band, finite,
+non-zero in ``mask``, drawn by ``sample``) and the band's statistics are merged into the
+total. The solvers of :mod:`chanmix.fit` then turn the totals into a
+:class:`~chanmix.mix.Mix` whose provenance records what it was fitted on.
 """
 
 from __future__ import annotations
@@ -106,7 +105,7 @@ class _Source:
 
 
 def _images(paths: Sequence[str], options: FitOptions) -> list[str | tuple[str, ...]]:
-    """The images `paths` make: one each, or one in all with ``options.stack``."""
+    """The images `paths` make: one each, or all of them one with ``options.stack``."""
     return [tuple(paths)] if options.stack else list(paths)
 
 

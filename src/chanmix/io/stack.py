@@ -35,7 +35,7 @@ __all__ = ["StackRows", "band_labels", "open_image", "open_stack", "stack_info"]
 #: What to do about files of different types. (The options named are GDAL's, not chanmix's.)
 _CONVERT = "convert them to one type first, e.g. with gdal_translate (-ot, -scale)"
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 #: Transforms agree when no coefficient differs by more than this fraction of a pixel's side.
 _GRID_TOLERANCE = 1e-6
@@ -142,7 +142,8 @@ def stack_info(infos: Sequence[RasterInfo]) -> RasterInfo:
     """What the image stacked from files described by `infos` is.
 
     The bands of every file in order, named by :func:`band_labels`; the size and sample type
-    they share; the georeferencing, resolution, ICC profile and GDAL metadata of the first file.
+    they share; the georeferencing, resolution, ICC profile and GDAL metadata of the first file
+    (and its page; several files make one image, ``pages`` 1).
     Nodata: the value all the bands share, else one per band (``band_nodata``). The first alpha
     channel found stays an alpha channel; any other is an ordinary band. Tiles, compression
     and photometric interpretation when the files agree on them; wavelengths when every file
@@ -181,7 +182,7 @@ def stack_info(infos: Sequence[RasterInfo]) -> RasterInfo:
         geo=first.geo,
         gdal_metadata=first.gdal_metadata,
         page=first.page,
-        pages=1,
+        pages=first.pages if len(infos) == 1 else 1,
         loads_whole=any(info.loads_whole for info in infos),
         wavelengths=None if None in wavelengths else tuple(w for ws in wavelengths if ws for w in ws),
         band_nodata=nodata if isinstance(nodata, tuple) else None,
@@ -192,7 +193,7 @@ def _nodata_per_band(info: RasterInfo) -> BandNodata:
     return info.band_nodata if info.band_nodata is not None else (info.nodata,) * info.bands
 
 
-def _agreed(values: list[T]) -> T | None:
+def _agreed(values: list[_T]) -> _T | None:
     """The value every file has, or None when they differ."""
     return values[0] if all(v == values[0] for v in values) else None
 
