@@ -8,7 +8,10 @@ Writes two files into the output folder (default: the folder of this script):
     uncompressed). The ImageDescription holds tifffile's JSON ``shaped``
     metadata, so ``tifffile.TiffFile(path).series[0].axes == "YXS"``, and
     ``TiffFile(path).shaped_metadata[0]`` gives the band names and the
-    wavelengths in nm.
+    wavelengths in nm. The GDAL_METADATA tag holds them too, as GDAL (and
+    rasterio's ``descriptions`` and ``update_tags(bidx, wavelength=...,
+    wavelength_units="nm")``) write them: band descriptions, ``wavelength``
+    and ``wavelength_units`` items.
 
 ``multispectral_truth.json``
     The ground truth: the 4 material names, their reflectance spectra
@@ -50,9 +53,10 @@ SCALE = 65535
 TIFF_NAME = "multispectral.tif"
 TRUTH_NAME = "multispectral_truth.json"
 
-# Centre wavelengths (nm) of Sentinel-2 bands B1, B2, B3, B4, B5, B6, B8, B8A.
+# Centre wavelengths (nm) of Sentinel-2 bands B1, B2, B3, B4, B5, B6, B8, B8A, and their names.
 WAVELENGTHS_NM: tuple[float, ...] = (443.0, 490.0, 560.0, 665.0, 705.0, 740.0, 842.0, 865.0)
-BAND_NAMES: tuple[str, ...] = tuple(f"{w:g}nm" for w in WAVELENGTHS_NM)
+BAND_NAMES: tuple[str, ...] = ("B1", "B2", "B3", "B4", "B5", "B6", "B8", "B8A")
+GDAL_METADATA = 42112  # TIFF tag
 
 # Plausible surface reflectance (0..1) of each material at the wavelengths above.
 MATERIALS: tuple[str, ...] = ("water", "vegetation", "soil", "concrete")
@@ -144,6 +148,16 @@ def truth() -> dict[str, object]:
     }
 
 
+def gdal_metadata() -> str:
+    """The GDAL_METADATA XML of the band names and wavelengths, as GDAL writes it."""
+    items = []
+    for sample, (name, nm) in enumerate(zip(BAND_NAMES, WAVELENGTHS_NM)):
+        items.append(f'  <Item name="wavelength" sample="{sample}">{nm:g}</Item>')
+        items.append(f'  <Item name="wavelength_units" sample="{sample}">nm</Item>')
+        items.append(f'  <Item name="DESCRIPTION" sample="{sample}" role="description">{name}</Item>')
+    return "<GDALMetadata>\n" + "\n".join(items) + "\n</GDALMetadata>\n"
+
+
 def write(out_dir: Path) -> tuple[Path, Path]:
     """Write the TIFF and the truth JSON into out_dir; return their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -160,6 +174,7 @@ def write(out_dir: Path) -> tuple[Path, Path]:
         photometric="minisblack",
         planarconfig="contig",
         metadata=metadata,
+        extratags=[(GDAL_METADATA, "s", 0, gdal_metadata(), True)],
     )
     lines = [f"  {json.dumps(key)}: {json.dumps(value)}" for key, value in truth().items()]
     text = "{\n" + ",\n".join(lines) + "\n}\n"  # one key a line: short, diff-friendly

@@ -223,6 +223,32 @@ def test_inline_coefficients(images, run):
     )
 
 
+def test_calibration(images, run):
+    """matrix calibrate sets to, level and the sensor's bands with --to, --level, --bands."""
+    from chanmix.calibration import CalibrationOptions, calibration_mix
+
+    mtl = Path(__file__).resolve().parent.parent / "sample_images" / "landsat" / "l8_MTL.txt"
+    assert "to: expected one of reflectance, radiance, not 'kelvin'" in python_error(
+        lambda: CalibrationOptions(to="kelvin"), "to"
+    )
+    python_error(lambda: CalibrationOptions(level=3), "level")
+    assert "bands: Landsat 8 and 9 have bands 1 to 11, not 12" in python_error(
+        lambda: calibration_mix(mtl, CalibrationOptions(bands=(12,))), "bands"
+    )
+    assert "level: " in python_error(lambda: calibration_mix(mtl, CalibrationOptions(level=2)), "level")
+    out = images / "cal.json"
+    assert cli_error(run, "matrix", "calibrate", mtl, "--bands", "12", "-o", out) == (
+        "Error: --bands: Landsat 8 and 9 have bands 1 to 11, not 12"
+    )
+    assert cli_error(run, "matrix", "calibrate", mtl, "--level", "2", "-o", out).startswith(
+        f"Error: --level: {mtl} is a Collection 1"
+    )
+    assert cli_error(run, "matrix", "calibrate", mtl, "--level", "2", "--to", "radiance", "-o", out) == (
+        "Error: --to: level 2 is surface reflectance; radiance is a level 1 quantity"
+    )
+    assert not out.exists()
+
+
 def test_flag_message():
     error = UsageError("ridge must be >= 0", parameter="ridge")
     assert flag_message(error) == "--ridge must be >= 0"

@@ -90,7 +90,72 @@ def test_photographs(samples: Path, name: str, size: tuple[int, int]) -> None:
 
 def test_sources_lists_every_file(samples: Path) -> None:
     sources = (samples / "SOURCES.md").read_text(encoding="utf-8")
-    files = [p.name for p in samples.iterdir() if p.is_file() and not p.name.startswith(".")]
-    assert "SOURCES.md" in files
+    files = [
+        p.relative_to(samples).as_posix()
+        for p in samples.rglob("*")
+        if p.is_file() and not p.name.startswith(".") and "__pycache__" not in p.parts
+    ]
+    assert "SOURCES.md" in files and "landsat/l8_MTL.txt" in files
     missing = [name for name in files if f"`{name}`" not in sources]
     assert not missing, f"SOURCES.md does not mention {missing}"
+
+
+LANDSAT_BANDS = (2, 3, 4, 5, 6, 7)
+
+
+def _geotiff(path: Path) -> tuple[np.ndarray, dict]:
+    """rasterio's (bands, H, W) pixels of a GeoTIFF and what georeferences them."""
+    import rasterio
+
+    with rasterio.open(path) as ds:
+        about = {"crs": ds.crs, "transform": ds.transform, "nodata": ds.nodata, "dtype": ds.dtypes[0]}
+        return ds.read(), {**about, "descriptions": ds.descriptions}
+
+
+def test_landsat_stack_holds_the_six_bands(samples: Path) -> None:
+    folder = samples / "landsat"
+    stack, about = _geotiff(folder / "l8_stack.tif")
+    assert stack.shape == (6, 128, 128) and about["dtype"] == "uint16"
+    assert about["descriptions"] == tuple(f"B{b}" for b in LANDSAT_BANDS)
+    assert about["crs"].to_epsg() == 32616 and about["nodata"] is None
+    assert tuple(about["transform"])[:6] == (30.0, 0.0, 465675.0, 0.0, -30.0, 3395445.0)
+    for index, band in enumerate(LANDSAT_BANDS):
+        pixels, single = _geotiff(folder / f"l8_B{band}.tif")
+        assert np.array_equal(pixels[0], stack[index])
+        assert (single["crs"], single["transform"], single["nodata"]) == (
+            about["crs"],
+            about["transform"],
+            about["nodata"],
+        )
+    assert stack.min() > 0  # no Landsat fill (DN 0) in the window
+
+
+def test_landsat_samples_are_a_window_of_the_corpus(samples: Path, corpus: Path) -> None:
+    import rasterio
+    from rasterio.windows import Window
+
+    window = Window(col_off=440, row_off=440, width=128, height=128)
+    for band in LANDSAT_BANDS:
+        with rasterio.open(corpus / "landsat8" / f"l8_B{band}.tif") as src:
+            expected, crs = src.read(1, window=window), src.crs
+            a, b, c, d, e, f = tuple(src.transform)[:6]
+        pixels, about = _geotiff(samples / "landsat" / f"l8_B{band}.tif")
+        assert np.array_equal(pixels[0], expected)
+        assert tuple(about["transform"])[:6] == (a, b, c + 440 * a, d, e, f + 440 * e)  # north up
+        assert about["crs"] == crs
+    kept = (samples / "landsat" / "l8_MTL.txt").read_bytes()
+    assert kept == (corpus / "landsat8" / "l8_MTL.txt").read_bytes()
+
+
+def test_landsat_script_reproduces_the_samples(samples: Path, corpus: Path, tmp_path: Path) -> None:
+    """The same pixels, georeferencing and band names (the bytes are GDAL's: not compared)."""
+    script = samples / "make_landsat.py"
+    args = [sys.executable, str(script), str(tmp_path), "--corpus", str(corpus)]
+    subprocess.run(args, check=True, capture_output=True)
+    kept = samples / "landsat"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in kept.iterdir())
+    for name in [f"l8_B{band}.tif" for band in LANDSAT_BANDS] + ["l8_stack.tif"]:
+        made, made_about = _geotiff(tmp_path / name)
+        kept_pixels, kept_about = _geotiff(kept / name)
+        assert np.array_equal(made, kept_pixels) and made_about == kept_about, name
+    assert (tmp_path / "l8_MTL.txt").read_bytes() == (kept / "l8_MTL.txt").read_bytes()

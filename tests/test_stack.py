@@ -487,6 +487,23 @@ def test_fit_pca_and_mnf_stack_equal_the_one_file_fits(run, landsat_twin, tmp_pa
         ]
 
 
+def test_the_sample_band_files_stack_into_the_sample_stack(run, samples, tmp_path):
+    """sample_images/landsat: l8_B2...l8_B7.tif stacked are l8_stack.tif (no corpus needed)."""
+    bands = [samples / f"landsat/l8_B{i}.tif" for i in range(2, 8)]
+    whole = samples / "landsat/l8_stack.tif"
+    ok(run("fit", "pca", "--stack", *bands, "-k", "3", "-o", tmp_path / "stack.json"))
+    ok(run("fit", "pca", whole, "-k", "3", "-o", tmp_path / "one.json"))
+    np.testing.assert_allclose(
+        json_of(tmp_path / "stack.json")["weights"],
+        json_of(tmp_path / "one.json")["weights"],
+        rtol=0,
+        atol=1e-12,
+    )
+    ok(run("apply", "--stack", *bands, "-c", "0.2,0.2,0.2,0.2,0.1,0.1", "-o", tmp_path / "s.tif"))
+    ok(run("apply", whole, "-c", "0.2,0.2,0.2,0.2,0.1,0.1", "-o", tmp_path / "o.tif"))
+    assert (gdal_pixels(tmp_path / "s.tif") == gdal_pixels(tmp_path / "o.tif")).all()
+
+
 def test_fit_options_on_a_stack(run, landsat_twin, tmp_path):
     bands, twin = landsat_twin
     mask = tmp_path / "mask.tif"
@@ -593,21 +610,26 @@ def test_each_mismatch_is_one_line_naming_both_files(run, tmp_path):
         assert not (tmp_path / "o.tif").exists() and not (tmp_path / "out.json").exists()
 
 
-def test_the_readme_examples_run_on_band_files(run, corpus, tmp_path, monkeypatch):
-    """README.md's "Several files as one image" commands, on the corpus's Landsat bands named
-    B1.tif ... B7.tif as a scene's band files are."""
+def test_the_readme_examples_run(run, samples, tmp_path, monkeypatch):
+    """README.md's "Several files as one image" commands, on sample_images/landsat's band files."""
+    import glob
     import shlex
     import shutil
 
     text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     section = text[text.index("### Several files as one image\n") :]
-    block = section[section.index("```sh\n") + 6 : section.index("```\n", section.index("```sh\n") + 6)]
+    start = section.index("```sh\n") + len("```sh\n")
+    block = section[start : section.index("```\n", start)].replace("\\\n", " ")
     commands = [shlex.split(line) for line in block.splitlines() if line.startswith("chanmix ")]
-    assert [c[1] for c in commands] == ["info", "apply", "fit", "apply"]
-    for i in range(1, 8):
-        shutil.copy(corpus / f"landsat8/l8_B{i}.tif", tmp_path / f"B{i}.tif")
+    assert [c[1] for c in commands] == ["info", "apply", "fit", "apply", "apply"]
+    shutil.copytree(samples, tmp_path / "sample_images")
     monkeypatch.chdir(tmp_path)
     for command in commands:
-        ok(run(*command[1:]))
+        expanded = [path for arg in command[1:] for path in (sorted(glob.glob(arg)) if "*" in arg else [arg])]
+        ok(run(*expanded))
     with open_raster("pcs.tif") as reader:
         assert reader.info.bands == 3 and reader.info.band_names == ("PC1", "PC2", "PC3")
+    stack = np.dstack([gdal_pixels(f"sample_images/landsat/l8_B{i}.tif") for i in (5, 4)]) / 65535
+    np.testing.assert_allclose(
+        gdal_pixels("nir-minus-red.tif")[:, :, 0], stack[:, :, 0] - stack[:, :, 1], atol=1e-6
+    )

@@ -254,6 +254,7 @@ def test_band_descriptions_are_the_output_channel_names(run, corpus, tmp_path):
         assert dst.descriptions == tuple(chanmix.get_preset("ycbcr-bt601").mix.names)
 
 
+@pytest.mark.usefixtures("quiet_rasterio")
 def test_nodata_in_outputs_that_cannot_hold_the_input_value(run, tmp_path):
     rasterio = pytest.importorskip("rasterio")
     data = np.array([[[1e300, 1.0], [0.25, 0.5]]], dtype=np.float64)

@@ -40,8 +40,12 @@ _EXPORTS = {
     "get_preset": "presets",
     "load_matrix": "matrixfiles",
     "read_matrix": "matrixfiles",
+    "resolve_matrix": "matrixfiles",
     "parse_coeffs": "matrixfiles",
     "matrix_json": "matrixfiles",
+    # calibration from sensor metadata: DN to reflectance or radiance (Landsat 8/9 MTL files)
+    "CalibrationOptions": "calibration",
+    "calibration_mix": "calibration",
     # fits: mergeable statistics of arrays and the solvers that turn them into a Mix...
     "Moments": "fit",
     "NoiseMoments": "fit",
@@ -52,8 +56,9 @@ _EXPORTS = {
     "PCAFit": "fit",
     "MNFFit": "fit",
     "LstsqFit": "fit",
-    # ...and the same fits streamed from image files
+    # ...and the same fits streamed from image files, on the bands a BandSpec chooses
     "FitOptions": "fitfiles",
+    "BandSpec": "bandspec",
     "pca_from_files": "fitfiles",
     "mnf_from_files": "fitfiles",
     "lstsq_from_files": "fitfiles",

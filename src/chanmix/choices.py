@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ALPHA_MODES", "OUTPUT_DTYPES", "RESCALE_MODES", "NodataChoice"]
+__all__ = ["ALPHA_MODES", "CALIBRATION_QUANTITIES", "OUTPUT_DTYPES", "RESCALE_MODES", "NodataChoice"]
 
 #: The sample types chanmix writes (and mixes natively).
 OUTPUT_DTYPES: tuple[str, ...] = ("uint8", "uint16", "int16", "uint32", "int32", "float32", "float64")
@@ -15,6 +15,10 @@ ALPHA_MODES = ("keep", "drop", "mix")
 
 #: How mixed values are brought into the output range (see :class:`chanmix.rescale.Rescale`).
 RESCALE_MODES = ("clip", "minmax", "percentile")
+
+#: What a calibration turns DN into: top-of-atmosphere (or, at level 2, surface) reflectance,
+#: or at-sensor spectral radiance (see :mod:`chanmix.calibration`).
+CALIBRATION_QUANTITIES = ("reflectance", "radiance")
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from typing import Literal, overload
 
 import numpy as np
 
+from .bandspec import BandSpec, select_bands
 from .blockmix import band_selection
 from .dtypes import dtype_max
 from .errors import DataError, UsageError
@@ -48,8 +49,9 @@ class FitOptions:
 
     Attributes
     ----------
-    bands : tuple of int, optional
-        1-based bands to fit on, in order (all but an alpha channel by default).
+    bands : BandSpec or tuple of int, optional
+        The bands to fit on, in order: a :class:`~chanmix.bandspec.BandSpec` resolved
+        against each input, or 1-based band numbers (all but an alpha channel by default).
     alpha : str
         ``mix`` fits on an alpha channel too; otherwise it is left out.
     nodata : NodataChoice, optional
@@ -65,7 +67,7 @@ class FitOptions:
         :func:`~chanmix.io.open_stack`); so are several targets of a least-squares fit.
     """
 
-    bands: tuple[int, ...] | None = None
+    bands: BandSpec | tuple[int, ...] | None = None
     alpha: str = "keep"
     nodata: NodataChoice | None = None
     mask: str | None = None
@@ -113,13 +115,14 @@ def _open(
     stack: ExitStack,
     image: str | tuple[str, ...],
     options: FitOptions,
-    bands: tuple[int, ...] | None,
+    bands: BandSpec | tuple[int, ...] | None,
     parameter: str = "bands",
 ) -> _Source:
     reader = stack.enter_context(open_image(image, page=options.page, series=options.series))
     info = reader.info
     alpha_mode = "mix" if options.alpha == "mix" else "drop"
-    channels, _ = band_selection(info.bands, info.alpha, bands, alpha_mode, info.path, parameter)
+    chosen = select_bands(bands, info, parameter)
+    channels, _ = band_selection(info.bands, info.alpha, chosen, alpha_mode, info.path, parameter)
     return _Source(reader, channels, select_nodata(effective_nodata(options.nodata, info), channels))
 
 
@@ -179,13 +182,24 @@ def _blocks(
         offset += source.pixels
 
 
-def _provenance(fit_mix: Mix, paths: Sequence[str], options: FitOptions, n_pixels: int, total: int) -> Mix:
+def _fitted_bands(sources: Sequence[_Source], options: FitOptions) -> list[int] | list[list[int]] | None:
+    """The 1-based bands fitted: None when ``options`` chose none (all but alpha), one list when
+    every input resolved the choice to the same bands, else one list per input."""
+    if not options.bands:
+        return None
+    bands = [[c + 1 for c in source.channels] for source in sources]
+    return bands[0] if all(b == bands[0] for b in bands) else bands
+
+
+def _provenance(
+    fit_mix: Mix, paths: Sequence[str], options: FitOptions, n_pixels: int, sources: Sequence[_Source]
+) -> Mix:
     """The fit's mix with a "fitted_on" record: inputs, bands, pixels used, mask, sample."""
     fitted_on: dict[str, object] = {
         "inputs": [os.fspath(p) for p in paths],
-        "bands": list(options.bands) if options.bands else None,
+        "bands": _fitted_bands(sources, options),
         "pixels_used": n_pixels,
-        "pixels_total": total,
+        "pixels_total": sum(s.pixels for s in sources),
     }
     if options.mask:
         fitted_on["mask"] = options.mask
@@ -200,20 +214,20 @@ def _provenance(fit_mix: Mix, paths: Sequence[str], options: FitOptions, n_pixel
 @overload
 def _moments(
     paths: Sequence[str], options: FitOptions, *, noise: Literal[True]
-) -> tuple[Moments, NoiseMoments, int]: ...
+) -> tuple[Moments, NoiseMoments, list[_Source]]: ...
 
 
 @overload
 def _moments(
     paths: Sequence[str], options: FitOptions, *, noise: Literal[False]
-) -> tuple[Moments, None, int]: ...
+) -> tuple[Moments, None, list[_Source]]: ...
 
 
 def _moments(
     paths: Sequence[str], options: FitOptions, *, noise: bool
-) -> tuple[Moments, NoiseMoments | None, int]:
+) -> tuple[Moments, NoiseMoments | None, list[_Source]]:
     """The statistics of the pixels of ``paths`` in normalized units, those of their horizontal
-    differences when ``noise`` is set (else None), and the number of pixels in the files."""
+    differences when ``noise`` is set (else None), and the inputs as they were read (closed)."""
     with ExitStack() as stack:
         sources = [_open(stack, image, options, options.bands) for image in _images(paths, options)]
         n = _check_bands(sources)
@@ -226,7 +240,7 @@ def _moments(
         moments, noise_moments = Moments.empty(n), NoiseMoments.empty(n)
         for source, m, e in zip(sources, raw, raw_noise):
             moments, noise_moments = moments + m.scaled(source.scale), noise_moments + e.scaled(source.scale)
-        return moments, noise_moments if noise else None, sum(s.pixels for s in sources)
+        return moments, noise_moments if noise else None, sources
 
 
 def _no_pixels(paths: Sequence[str]) -> DataError:
@@ -242,20 +256,20 @@ def pca_from_files(
     options: FitOptions = FitOptions(),
 ) -> PCAFit:
     """Principal components of the pixels of ``paths`` taken together (normalized units)."""
-    moments, _, total = _moments(paths, options, noise=False)
+    moments, _, sources = _moments(paths, options, noise=False)
     if moments.count == 0:
         raise _no_pixels(paths)
     fit = fit_pca(moments, k, center=center, whiten=whiten)
-    return replace(fit, mix=_provenance(fit.mix, paths, options, moments.count, total))
+    return replace(fit, mix=_provenance(fit.mix, paths, options, moments.count, sources))
 
 
 def mnf_from_files(paths: Sequence[str], k: int | float, *, options: FitOptions = FitOptions()) -> MNFFit:
     """Minimum noise fraction components of the pixels of ``paths`` taken together."""
-    moments, noise, total = _moments(paths, options, noise=True)
+    moments, noise, sources = _moments(paths, options, noise=True)
     if moments.count == 0:
         raise _no_pixels(paths)
     fit = fit_mnf(moments, noise, k)
-    return replace(fit, mix=_provenance(fit.mix, paths, options, moments.count, total))
+    return replace(fit, mix=_provenance(fit.mix, paths, options, moments.count, sources))
 
 
 def lstsq_from_files(
@@ -265,13 +279,14 @@ def lstsq_from_files(
     bias: bool = True,
     ridge: float = 0.0,
     options: FitOptions = FitOptions(),
-    target_bands: tuple[int, ...] | None = None,
+    target_bands: BandSpec | tuple[int, ...] | None = None,
 ) -> LstsqFit:
     """Least squares from the bands of each input to the bands of its target, over all pixels.
 
     Inputs and targets pair in order and must have the same height and width; a pixel counts
-    when it is valid in both. With ``options.stack`` the inputs are the bands of one image and
-    the targets (one file, or several stacked) the bands of its target.
+    when it is valid in both. ``target_bands`` chooses the targets' bands as
+    ``options.bands`` chooses the inputs'. With ``options.stack`` the inputs are the bands of
+    one image and the targets (one file, or several stacked) the bands of its target.
     """
     if len(inputs) != len(targets) and not options.stack:
         raise UsageError(
@@ -295,11 +310,10 @@ def lstsq_from_files(
         cross = CrossMoments.empty(n, m)
         for source, goal, part in zip(sources, goals, raw):
             cross = cross + part.scaled(source.scale, goal.scale)
-        total = sum(s.pixels for s in sources)
     if cross.count == 0:
         raise _no_pixels(inputs)
-    names = [f"band {b}" for b in options.bands] if options.bands else None
+    names = [f"band {c + 1}" for c in sources[0].channels] if options.bands else None
     fit = fit_lstsq(cross, bias=bias, ridge=ridge, input_names=names)
-    mix = _provenance(fit.mix, inputs, options, cross.count, total)
+    mix = _provenance(fit.mix, inputs, options, cross.count, sources)
     mix = mix.with_info(provenance={**mix.provenance, "targets": [os.fspath(t) for t in targets]})
     return replace(fit, mix=mix)

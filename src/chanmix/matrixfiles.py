@@ -10,6 +10,10 @@
 
 Binary files are read with ``allow_pickle=False``: a matrix file never runs code.
 
+Wherever a matrix file is named, ``preset:NAME`` names a preset instead (:func:`resolve_matrix`),
+so files and presets chain: ``-m cal.json -m preset:landsat8-tasseled-cap``. The prefix wins
+over a file of that name: write ``./preset:NAME`` for a file called ``preset:NAME``.
+
 In text, .npy and inline forms a row of N+1 numbers carries a bias in its last column, so
 whether a (M, K) table has a bias column is decided against the image's band count N:
 :class:`MatrixSource` holds the table until :meth:`MatrixSource.mix_for` is told N.
@@ -30,14 +34,18 @@ import numpy as np
 
 from .errors import MatrixError
 from .mix import Mix, real_array
+from .presets import get_preset
 
 __all__ = [
     "MatrixSource",
+    "PRESET_PREFIX",
+    "is_preset",
     "load_matrix",
     "matrix_json",
     "matrix_table",
     "parse_coeffs",
     "read_matrix",
+    "resolve_matrix",
 ]
 
 _TEXT_SPLIT = re.compile(r"[,\t ]+")
@@ -317,6 +325,42 @@ def read_matrix(path: str | os.PathLike[str]) -> MatrixSource:
     if path.stat().st_size == 0:
         raise MatrixError(f"{origin}: the file is empty")
     return reader(path, origin)
+
+
+#: What starts a matrix source naming a preset rather than a file: ``preset:sepia``.
+PRESET_PREFIX = "preset:"
+
+
+def is_preset(source: str | os.PathLike[str]) -> bool:
+    """Whether a matrix source names a preset: a str ``preset:NAME`` (a path object always
+    names a file)."""
+    return isinstance(source, str) and source.startswith(PRESET_PREFIX)
+
+
+def resolve_matrix(source: str | os.PathLike[str]) -> MatrixSource:
+    """The matrix a source names: the preset ``preset:NAME`` (a str), else the file at that path.
+
+    >>> resolve_matrix("preset:swap-rb").mix_for(3).weights.tolist()
+    [[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]
+
+    Raises
+    ------
+    UsageError
+        For ``preset:NAME`` when no preset has that name (suggesting the closest names).
+    MatrixError
+        Naming the file, as :func:`read_matrix` does.
+    """
+    if not is_preset(source):
+        return read_matrix(source)
+    mix = get_preset(str(source)[len(PRESET_PREFIX) :]).mix
+    return MatrixSource(
+        str(source),
+        mix.weights,
+        mix.bias,
+        bias_column=False,
+        names=mix.names,
+        provenance=dict(mix.provenance),
+    )
 
 
 def load_matrix(path: str | os.PathLike[str], n_inputs: int | None = None) -> Mix:

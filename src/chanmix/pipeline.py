@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .bandspec import BandSpec, select_bands
 from .blockmix import Mixer, band_selection, ordered_map, output_nodata
 from .choices import NodataChoice
 from .dtypes import output_dtype
@@ -106,9 +107,13 @@ def output_names(mix: Mix, band_names: Sequence[str] | None, alpha: bool) -> lis
 
 @dataclass(frozen=True)
 class ApplyOptions:
-    """The per-run settings of ``chanmix apply`` (see the command's help for each)."""
+    """The per-run settings of ``chanmix apply`` (see the command's help for each).
 
-    bands: tuple[int, ...] | None = None
+    ``bands`` is a :class:`~chanmix.bandspec.BandSpec` resolved against each image, or
+    1-based band numbers; None mixes every band (but an alpha channel, see ``alpha``).
+    """
+
+    bands: BandSpec | tuple[int, ...] | None = None
     dtype: str | None = None
     rescale: Rescale = field(default_factory=Rescale)
     alpha: str = "keep"
@@ -203,7 +208,8 @@ def apply_file(
     """
     with open_image(source, page=options.page, series=options.series) as reader:
         info = reader.info
-        mixed_bands, kept = band_selection(info.bands, info.alpha, options.bands, options.alpha, info.path)
+        bands = select_bands(options.bands, info)
+        mixed_bands, kept = band_selection(info.bands, info.alpha, bands, options.alpha, info.path)
         mix = recipe.mix_for(len(mixed_bands))
         out_dtype = output_dtype(options.dtype, info.dtype)
         channels = mix.n_outputs + (kept is not None)

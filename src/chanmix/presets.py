@@ -28,7 +28,8 @@ are signed and brightness exceeds 1, ``xyz-d65`` Z reaches 1.089. Write them as 
 (``--dtype float32``) or they saturate. The JFIF chroma offset is defined for 8-bit samples;
 on 16-bit data ``128/255`` becomes 32896.5, not 32768. The tasseled cap expects top-of-
 atmosphere reflectance (0-1, float): integer Landsat DNs divided by their dtype maximum are not
-reflectance.
+reflectance; compose it after the calibration :mod:`chanmix.calibration` makes from the
+scene's MTL file (``-m cal.json -m preset:landsat8-tasseled-cap``).
 
 References
 ----------

@@ -12,7 +12,7 @@ import click
 from ..errors import DataError
 from ..io import Outputs, output_format
 from ..io.guard import check_run_files
-from ..matrixfiles import parse_coeffs, read_matrix
+from ..matrixfiles import is_preset, parse_coeffs, resolve_matrix
 from ..pipeline import ApplyOptions, MixRecipe, apply_file, plan_outputs, save_mix
 from ..presets import get_preset
 from . import groups
@@ -31,7 +31,7 @@ _SIGNED_HINT = (
 
 def _given_recipe(source: groups.MixSource) -> MixRecipe:
     if source.matrices:
-        return MixRecipe(tuple(read_matrix(m) for m in source.matrices))
+        return MixRecipe(tuple(resolve_matrix(m) for m in source.matrices))
     if source.preset:
         return MixRecipe((get_preset(source.preset).mix,))
     return MixRecipe((parse_coeffs(source.coeffs or "", origin="--coeffs"),))
@@ -128,10 +128,11 @@ def apply_cmd(
 ) -> None:
     """Mix the channels of INPUT images: out = W @ in + b, pixel by pixel.
 
-    The matrix W (M outputs x N inputs) and bias b come from -m files (composed in the order
-    given), a -p preset or inline -c coefficients. Values are in normalized units (integers
-    divided by their type's maximum); results are rounded to nearest and saturated to the
-    output type. An alpha channel is passed through untouched unless --alpha says otherwise.
+    The matrix W (M outputs x N inputs) and bias b come from -m files or presets
+    (-m preset:NAME; composed in the order given), a -p preset or inline -c coefficients.
+    Values are in normalized units (integers divided by their type's maximum); results are
+    rounded to nearest and saturated to the output type. An alpha channel is passed through
+    untouched unless --alpha says otherwise.
 
     The output format follows the extension: .tif/.tiff (any bands and type), .png (1-4
     bands, uint8/uint16), .jpg (1 or 3 bands, uint8), .npy (the raw H x W x M array).
@@ -149,15 +150,20 @@ def apply_cmd(
           --dtype uint8 --rescale percentile -o nir-false-colour.png
       chanmix apply *.png -p gray-rec709 -O gray/
       chanmix apply *.tif -m pca.json -o "{stem}-pca.tif"
-      chanmix apply --stack B4.tif B3.tif B2.tif -c "1,0,0;0,1,0;0,0,1" -o rgb.tif
-      chanmix apply --stack B*.tif --pca 3 --dtype float32 -o components.tif
+      chanmix matrix calibrate sample_images/landsat/l8_MTL.txt --bands 2-7 -o cal.json
+      chanmix apply sample_images/landsat/l8_stack.tif -m cal.json \\
+          -m preset:landsat8-tasseled-cap --dtype float32 -o tasseled-cap.tif
+      chanmix apply --stack sample_images/landsat/l8_B4.tif sample_images/landsat/l8_B3.tif \\
+          sample_images/landsat/l8_B2.tif -c "1,0,0;0,1,0;0,0,1" --dtype uint8 \\
+          --rescale percentile -o natural-colour.png
+      chanmix apply --stack sample_images/landsat/l8_B*.tif --pca 3 --dtype float32 -o pcs.tif
     """
     output, outdir, save_matrix = destination.output, destination.outdir, destination.save_matrix
     if stack and output is None:
         raise click.UsageError("--stack writes one image: give -o OUTPUT")
     if output is not None and output != "-" and "{" not in output:
         output_format(output)
-    reads = [("INPUT", i) for i in inputs] + [("-m", m) for m in source.matrices]
+    reads = [("INPUT", i) for i in inputs] + [("-m", m) for m in source.matrices if not is_preset(m)]
     reads += [("--fit", t) for t in source.targets]
     named = [i if i != "-" else "stdin" for i in inputs]  # as stdio.piped names stdin's copy
     planned = [] if output == "-" else plan_outputs(named[:1] if stack else named, output, outdir)

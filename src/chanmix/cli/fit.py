@@ -8,6 +8,7 @@ from typing import Any
 import click
 import numpy as np
 
+from ..bandspec import BandSpec
 from ..fitfiles import FitOptions, lstsq_from_files, mnf_from_files, pca_from_files
 from ..io.guard import check_run_files
 from ..pipeline import save_mix
@@ -105,7 +106,7 @@ def pca_cmd(
       chanmix fit pca sample_images/multispectral.tif -k 3 -o pca.json
       chanmix fit pca scene-*.tif -k 0.99 --nodata 0 -o pca.json
       chanmix apply scene.tif -m pca.json --dtype float32 -o components.tif
-      chanmix fit pca --stack B1.tif B2.tif B3.tif B4.tif B5.tif B6.tif B7.tif -k 3 -o pca.json
+      chanmix fit pca --stack sample_images/landsat/l8_B*.tif -k 3 -o pca.json
     """
     check_fit_files(inputs, output, options.mask)
     fit = pca_from_files(inputs, k, center=center, whiten=whiten, options=options)
@@ -137,7 +138,7 @@ def mnf_cmd(inputs: tuple[str, ...], k: int | float, output: str, quiet: bool, o
     \b
     Examples:
       chanmix fit mnf sample_images/multispectral.tif -k 3 -o mnf.json
-      chanmix fit mnf --stack B2.tif B3.tif B4.tif B8.tif -k 2 -o mnf.json
+      chanmix fit mnf --stack sample_images/landsat/l8_B*.tif -k 2 -o mnf.json
     """
     check_fit_files(inputs, output, options.mask)
     fit = mnf_from_files(inputs, k, options=options)
@@ -172,7 +173,7 @@ def mnf_cmd(inputs: tuple[str, ...], k: int | float, output: str, quiet: bool, o
     "--target-bands",
     callback=opt.parse_bands,
     metavar="LIST",
-    help="Target bands to fit, 1-based (all but alpha by default).",
+    help="Target bands to fit, as --bands chooses the inputs' (all but alpha by default).",
 )
 @fit_options
 def lstsq_cmd(
@@ -181,7 +182,7 @@ def lstsq_cmd(
     output: str,
     bias: bool,
     ridge: float,
-    target_bands: tuple[int, ...] | None,
+    target_bands: BandSpec | None,
     quiet: bool,
     options: FitOptions,
 ) -> None:

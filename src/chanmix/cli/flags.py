@@ -18,6 +18,7 @@ FLAGS = {
     "bands": "--bands",
     "dtype": "--dtype",
     "k": "-k",
+    "level": "--level",
     "mask": "--mask",
     "page": "--page",
     "percentiles": "--percentiles",
@@ -28,6 +29,7 @@ FLAGS = {
     "series": "--series",
     "targets": "--target",
     "target_bands": "--target-bands",
+    "to": "--to",
 }
 
 #: Command -> the arguments it sets with another option than :data:`FLAGS` says.

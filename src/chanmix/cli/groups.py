@@ -15,12 +15,13 @@ object                 options                                          commands
                        --sample, --seed, --page, --series
 :class:`Destination`   -o, -O, --save-matrix, --format                  apply
 :class:`BatchOptions`  --skip-existing, --newer, -q                     apply
+CalibrationOptions     --to, --bands (sensor band numbers), --level     matrix calibrate
 =====================  ===============================================  =================
 
 :func:`collect` builds each object with a builder of this module (:func:`mix_source`,
-:func:`apply_options`, :func:`fit_options`, and the classes :class:`Destination` and
-:class:`BatchOptions` themselves) whose parameters are the options' names: the one place where
-options become the library's settings.
+:func:`apply_options`, :func:`fit_options`, :func:`calibration_options`, and the classes
+:class:`Destination` and :class:`BatchOptions` themselves) whose parameters are the options'
+names: the one place where options become the library's settings.
 :func:`stack` applies a run of options that always go together, in ``--help``'s order.
 """
 
@@ -37,12 +38,14 @@ import click
 from ..choices import NodataChoice
 from .options import (
     alpha_opt,
+    band_numbers_opt,
     bands_opt,
     bigtiff_opt,
     coeffs_opt,
     compress_opt,
     dtype_opt,
     fit_opt,
+    level_opt,
     linear_opt,
     mask_opt,
     matrix_opt,
@@ -60,9 +63,12 @@ from .options import (
     skip_existing_opt,
     stack_opt,
     tile_opt,
+    to_opt,
 )
 
 if TYPE_CHECKING:  # the numerical modules load when a command runs, not for --help
+    from ..bandspec import BandSpec
+    from ..calibration import CalibrationOptions
     from ..fitfiles import FitOptions
     from ..pipeline import ApplyOptions
 
@@ -177,7 +183,7 @@ mix_source_opts = stack(
 
 
 def apply_options(
-    bands: tuple[int, ...] | None,
+    bands: BandSpec | None,
     dtype: str,
     rescale: str,
     percentiles: tuple[float, float],
@@ -228,7 +234,7 @@ tiff_opts = stack(compress_opt, tile_opt, bigtiff_opt)
 
 
 def fit_options(
-    bands: tuple[int, ...] | None,
+    bands: BandSpec | tuple[int, ...] | None,
     alpha_mode: str,
     nodata: NodataChoice | None,
     mask: str | None,
@@ -258,6 +264,17 @@ def fit_options(
 fit_opts = stack(
     stack_opt, bands_opt, alpha_opt, nodata_opt, mask_opt, sample_opt, seed_opt, page_opt, series_opt
 )
+
+
+def calibration_options(to: str, bands: tuple[int, ...] | None, level: int) -> CalibrationOptions:
+    """What ``matrix calibrate`` computes, from its options."""
+    from ..calibration import CalibrationOptions
+
+    return CalibrationOptions(to=to, bands=bands, level=level)
+
+
+#: --to, --bands, --level: what a calibration computes (matrix calibrate).
+calibration_opts = stack(to_opt, band_numbers_opt, level_opt)
 
 
 @dataclass(frozen=True)

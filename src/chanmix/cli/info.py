@@ -43,6 +43,7 @@ def describe(
         nodata = effective_nodata(nodata_choice, info)
         stats = band_stats((band for _, band in reader.row_bands()), nodata)
     names = info.band_names or (None,) * info.bands
+    wavelengths = info.wavelengths or (math.nan,) * info.bands
     geo = info.geo
     return {
         **({"path": info.path, "inputs": list(path)} if isinstance(path, tuple) else {"path": str(path)}),
@@ -69,6 +70,7 @@ def describe(
             {
                 "band": b + 1,
                 "name": names[b],
+                "wavelength_nm": _finite(wavelengths[b]),
                 "valid": s.valid,
                 "min": _finite(s.min),
                 "max": _finite(s.max),
@@ -110,16 +112,16 @@ def _text(d: dict[str, Any]) -> str:
         if d["transform"]:
             add("  transform: " + ", ".join(f"{v:.10g}" for v in d["transform"]))
     add("  reading: " + ("by blocks" if d["streamed"] else "the whole image at once (not readable in parts)"))
-    rows: list[tuple[str, ...]] = [("band", "name", "min", "max", "mean", "std", "valid")]
+    # a wavelength column when the file records any, written as --bands takes them (865nm)
+    with_nm = any(s["wavelength_nm"] is not None for s in d["band_stats"])
+    rows: list[tuple[str, ...]] = [
+        ("band", "name", *(("wavelength",) if with_nm else ()), "min", "max", "mean", "std", "valid")
+    ]
     for s in d["band_stats"]:
-        rows.append(
-            (
-                str(s["band"]),
-                s["name"] or "",
-                *("-" if s[k] is None else f"{s[k]:.6g}" for k in ("min", "max", "mean", "std")),
-                str(s["valid"]),
-            )
-        )
+        nm = s["wavelength_nm"]
+        wavelength = ("-" if nm is None else f"{nm:g}nm",) if with_nm else ()
+        stats = ("-" if s[k] is None else f"{s[k]:.6g}" for k in ("min", "max", "mean", "std"))
+        rows.append((str(s["band"]), s["name"] or "", *wavelength, *stats, str(s["valid"])))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         add("  " + "  ".join(c.rjust(w) for c, w in zip(r, widths)).rstrip())
@@ -139,6 +141,7 @@ def info_cmd(
 ) -> None:
     """Size, bands, sample type, layout, per-band statistics, nodata and georeferencing.
 
+    Bands are listed with their names and wavelengths, which --bands takes (B8A, 865nm).
     Statistics leave out nodata and non-finite samples. With --json, one JSON object per input,
     one per line. With --stack, the INPUTs are described as the one image they make (bands
     named by each file's band descriptions, else its name).
@@ -147,7 +150,7 @@ def info_cmd(
     Examples:
       chanmix info sample_images/multispectral.tif
       chanmix info scene.tif --json | jq '.band_stats[].mean'
-      chanmix info --stack B2.tif B3.tif B4.tif B8.tif
+      chanmix info --stack sample_images/landsat/l8_B*.tif
     """
     failures = 0
     images: list[str | tuple[str, ...]] = [inputs] if stack else list(inputs)

@@ -1,13 +1,20 @@
-"""``chanmix matrix show|compose|invert``: matrix algebra on matrix files."""
+"""``chanmix matrix show|compose|invert|calibrate``: matrix algebra on matrix files (or presets,
+``preset:NAME``), and calibration matrices from sensor metadata."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import click
 
 from ..io.guard import check_run_files
-from ..matrixfiles import matrix_table, read_matrix
+from ..matrixfiles import is_preset, matrix_table, resolve_matrix
 from ..mix import Mix, compose
 from ..pipeline import save_mix
+from . import groups
+
+if TYPE_CHECKING:
+    from ..calibration import CalibrationOptions
 
 inputs_opt = click.option(
     "--inputs",
@@ -22,7 +29,7 @@ def _chain(paths: tuple[str, ...], n_inputs: int | None) -> list[Mix]:
     mixes = []
     n = n_inputs
     for path in paths:
-        mix = read_matrix(path).mix_for(n)
+        mix = resolve_matrix(path).mix_for(n)
         mixes.append(mix)
         n = mix.n_outputs
     return mixes
@@ -30,14 +37,19 @@ def _chain(paths: tuple[str, ...], n_inputs: int | None) -> list[Mix]:
 
 @click.group("matrix")
 def matrix_cmd() -> None:
-    """Show, compose and invert matrix files.
+    """Show, compose and invert matrix files; make calibration matrices.
+
+    Wherever a MATRIX is named, preset:NAME names a preset instead of a file (a file called
+    preset:NAME is ./preset:NAME).
 
     \b
     Examples:
       chanmix presets sepia --json > sepia.json
       chanmix matrix show sepia.json
+      chanmix matrix show preset:landsat8-tasseled-cap
       chanmix matrix compose a.json b.csv -o ab.json
       chanmix matrix invert pca.json -o pca-inverse.json
+      chanmix matrix calibrate sample_images/landsat/l8_MTL.txt --bands 2-7 -o cal.json
     """
 
 
@@ -46,7 +58,7 @@ def matrix_cmd() -> None:
 @inputs_opt
 def show_cmd(path: str, n_inputs: int | None) -> None:
     """Print a matrix file as a table, with what it records about itself."""
-    mix = read_matrix(path).mix_for(n_inputs)
+    mix = resolve_matrix(path).mix_for(n_inputs)
     click.echo(f"{path}: {mix.n_inputs} inputs -> {mix.n_outputs} outputs")
     for key, value in mix.provenance.items():
         if isinstance(value, (str, int, float, bool)):
@@ -60,7 +72,7 @@ def show_cmd(path: str, n_inputs: int | None) -> None:
 @inputs_opt
 def compose_cmd(paths: tuple[str, ...], output: str, n_inputs: int | None) -> None:
     """Compose matrices applied in the order given into one (the product, with its bias)."""
-    check_run_files([("MATRIX", p) for p in paths], [("-o", output)])
+    check_run_files([("MATRIX", p) for p in paths if not is_preset(p)], [("-o", output)])
     save_mix(compose(_chain(paths, n_inputs)), output)
 
 
@@ -75,8 +87,44 @@ def invert_cmd(path: str, output: str, n_inputs: int | None) -> None:
     the N bands: the least-squares reconstruction around the "mean" the file records, so
     applying the PCA and then its inverse reconstructs the bands from K components.
     """
-    check_run_files([("MATRIX", path)], [("-o", output)])
-    mix = read_matrix(path).mix_for(n_inputs)
+    check_run_files([("MATRIX", path)] if not is_preset(path) else [], [("-o", output)])
+    mix = resolve_matrix(path).mix_for(n_inputs)
     mean = mix.provenance.get("mean")
     about = mean if isinstance(mean, list) and len(mean) == mix.n_inputs else None
     save_mix(mix.inverse(about), output)
+
+
+@matrix_cmd.command("calibrate")
+@click.argument("mtl", metavar="MTL")
+@click.option("-o", "--output", required=True, metavar="OUT.json", help="Where to write the mix.")
+@groups.calibration_opts
+@groups.collect(options=groups.calibration_options)
+def calibrate_cmd(mtl: str, output: str, options: CalibrationOptions) -> None:
+    """Write the mix that turns Landsat 8/9 DN into reflectance or radiance, from an MTL file.
+
+    MTL is a Landsat 8/9 metadata file: Collection 1 or 2 text (_MTL.txt) or Collection 2
+    XML (_MTL.xml). Each band is rescaled on its own (a diagonal mix): TOA reflectance (the
+    default) is (M * DN + A) / sin(sun elevation), TOA radiance M * DN + A, with the MTL
+    file's REFLECTANCE_ or RADIANCE_MULT_BAND_n (M) and _ADD_BAND_n (A); --level 2 gives
+    surface reflectance M * DN + A from a Collection 2 Level-2 file's
+    LEVEL2_SURFACE_REFLECTANCE_PARAMETERS (for its SR_B<n> images). Values are in normalized
+    units (a uint16 DN is read as DN / 65535): weight 65535 * M and bias A, both divided by
+    the sine for TOA reflectance.
+
+    The mix reads the bands in --bands order and names its outputs B<n>. Its results are
+    not in 0..1 (negative offsets, radiances in the hundreds): apply it with --dtype float32.
+    Landsat fills the edges of a scene with DN 0: add --nodata 0 unless the file says it.
+    The JSON records the scene, the MTL file, the sun elevation and every MTL key used.
+
+    \b
+    Examples:
+      chanmix matrix calibrate sample_images/landsat/l8_MTL.txt --bands 2-7 -o cal.json
+      chanmix apply sample_images/landsat/l8_stack.tif -m cal.json \\
+          -m preset:landsat8-tasseled-cap --dtype float32 -o tasseled-cap.tif
+      chanmix matrix calibrate LC09_..._MTL.xml --to radiance --bands 10,11 -o thermal.json
+      chanmix matrix calibrate LC08_L2SP_..._MTL.txt --level 2 -o sr.json
+    """
+    from ..calibration import calibration_mix  # NumPy: only when it runs
+
+    check_run_files([("MTL", mtl)], [("-o", output)])
+    save_mix(calibration_mix(mtl, options), output)

@@ -3,7 +3,8 @@
 =====================  ==========================================  ==============
 option                 value                                       commands
 =====================  ==========================================  ==============
--m/--matrix FILE       matrix file, repeatable (composed in order)  apply
+-m/--matrix FILE       matrix file or ``preset:NAME``, repeatable    apply
+                       (composed in order)
 -p/--preset NAME       a preset (``chanmix presets`` lists them)    apply
 -c/--coeffs TEXT       inline rows ``"a,b,c; d,e,f"``               apply
 --pca K                fit PCA on the inputs and apply it           apply
@@ -11,7 +12,8 @@ option                 value                                       commands
 --per-image            one fit per input                            apply
 -o/--output PATH       output file or template                      apply
 -O/--outdir DIR        folder for outputs                           apply
---bands LIST           1-based bands, e.g. ``4,3,2``                apply
+--bands LIST           numbers, ranges, names or wavelengths:      apply, fit
+                       ``4,3,2``, ``2-7``, ``B8A``, ``865nm``
 --dtype TYPE           output sample type or ``same``               apply
 --rescale MODE         clip | minmax | percentile                   apply
 --percentiles LO,HI    for ``--rescale percentile``                 apply
@@ -36,6 +38,10 @@ option                 value                                       commands
 --sample N, --seed S   fit on N random pixels, reproducibly         apply, fit
 --max-memory SIZE      budget for images held whole (512M, 8G);     apply, info, fit
                        also CHANMIX_MAX_MEMORY
+--to QUANTITY          reflectance | radiance                       matrix calibrate
+--bands LIST           sensor band numbers, e.g. ``2-7``            matrix calibrate
+--level 1|2            1: Level-1 DN, 2: Level-2 surface            matrix calibrate
+                       reflectance DN
 =====================  ==========================================  ==============
 
 Each callback returns a clean typed value or raises :class:`click.BadParameter`, so commands
@@ -49,28 +55,55 @@ from __future__ import annotations
 
 import math
 import os
+from typing import TYPE_CHECKING
 
 import click
 
 from ..budget import ENV as MEMORY_ENV
 from ..budget import parse_size
-from ..choices import ALPHA_MODES, OUTPUT_DTYPES, RESCALE_MODES, NodataChoice
+from ..choices import ALPHA_MODES, CALIBRATION_QUANTITIES, OUTPUT_DTYPES, RESCALE_MODES, NodataChoice
 from .stdio import FORMATS
+
+if TYPE_CHECKING:  # loaded when --bands is given
+    from ..bandspec import BandSpec
 
 
 def parse_bands(
     ctx: click.Context | None, param: click.Parameter | None, value: str | None
-) -> tuple[int, ...] | None:
-    """``"4,3,2"`` -> (4, 3, 2): 1-based band numbers, in the order given."""
+) -> BandSpec | None:
+    """``"4,3,2"``, ``"2-7"``, ``"nir,red"``, ``"865nm"`` -> a :class:`~chanmix.bandspec.BandSpec`,
+    resolved against each image when it is read (its grammar is in :mod:`chanmix.bandspec`)."""
     if value is None:
         return None
+    from ..bandspec import BandSpec
+    from ..errors import UsageError
+
     try:
-        bands = tuple(int(v) for v in value.replace(" ", "").split(",") if v != "")
-    except ValueError:
-        raise click.BadParameter(f"{value!r}: expected band numbers like 4,3,2") from None
-    if not bands or any(b < 1 for b in bands):
-        raise click.BadParameter(f"{value!r}: band numbers start at 1")
-    return bands
+        return BandSpec.parse(value, parameter=None)
+    except UsageError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def parse_band_numbers(
+    ctx: click.Context | None, param: click.Parameter | None, value: str | None
+) -> tuple[int, ...] | None:
+    """``"2-7"`` or ``"2,3,4,5,6,7"`` (or ``"2-4,7"``) -> (2, 3, 4, 5, 6, 7): a sensor's band
+    numbers, in the order given."""
+    if value is None:
+        return None
+    bands: list[int] = []
+    for item in value.replace(" ", "").split(","):
+        first, dash, last = item.partition("-")
+        try:
+            low, high = int(first), int(last if dash else first)
+        except ValueError:
+            raise click.BadParameter(f"{value!r}: expected band numbers like 2-7 or 2,3,4") from None
+        if low > high:
+            raise click.BadParameter(f"{value!r}: a range goes up, as in {high}-{low}")
+        if high - low > 1000:
+            raise click.BadParameter(f"{value!r}: {item} is more bands than a sensor has")
+        bands.extend(range(low, high + 1))
+    return tuple(bands)
 
 
 def parse_percentiles(
@@ -182,7 +215,8 @@ matrix_opt = click.option(
     "matrices",
     multiple=True,
     metavar="FILE",
-    help="Matrix file (.json, .csv/.tsv/.txt, .npy, .npz). Repeat to compose, in order.",
+    help="Matrix file (.json, .csv/.tsv/.txt, .npy, .npz), or preset:NAME for a preset. Repeat "
+    "to compose, in order. (A file named preset:NAME: write ./preset:NAME.)",
 )
 preset_opt = click.option("-p", "--preset", metavar="NAME", help="A built-in matrix; see 'chanmix presets'.")
 coeffs_opt = click.option(
@@ -224,7 +258,9 @@ bands_opt = click.option(
     "--bands",
     callback=parse_bands,
     metavar="LIST",
-    help="Input bands to mix, 1-based, in this order (e.g. 4,3,2).",
+    help="Input bands to mix, in this order: 1-based numbers and ranges (4,3,2 or 2-7; 7-5 is "
+    "7,6,5), names as 'chanmix info' lists them (a name with a comma in \"double quotes\"), "
+    "or wavelengths (865nm, 0.865um: the band whose centre is nearest).",
 )
 dtype_opt = click.option(
     "--dtype",
@@ -355,6 +391,29 @@ max_memory_opt = click.option(
     help="Memory an image decoded or encoded whole may take (PNG, JPEG...; TIFF and .npy are "
     "streamed), e.g. 512M or 8G; more is refused before it is read. Default: half the "
     "available memory.",
+)
+to_opt = click.option(
+    "--to",
+    type=click.Choice(CALIBRATION_QUANTITIES),
+    default="reflectance",
+    show_default=True,
+    help="TOA reflectance (sun-elevation corrected; surface reflectance at --level 2) or TOA "
+    "radiance in W/(m2 sr um).",
+)
+band_numbers_opt = click.option(
+    "--bands",
+    callback=parse_band_numbers,
+    metavar="LIST",
+    help="The sensor's band numbers, in this order, e.g. 2-7 or 2,3,4 (default: 1-9 for "
+    "reflectance, every band for radiance, 1-7 at --level 2).",
+)
+level_opt = click.option(
+    "--level",
+    type=click.IntRange(1, 2),
+    metavar="1|2",
+    default=1,
+    show_default=True,
+    help="1: Level-1 DN; 2: Level-2 surface reflectance DN (Collection 2 Level-2 MTL files).",
 )
 quiet_opt = click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
 json_opt = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")

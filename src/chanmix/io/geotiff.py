@@ -2,8 +2,10 @@
 
 - GeoTIFF tags (georeferencing) are carried byte for byte; the CRS and affine transform are
   decoded from them only to describe the input (:class:`~chanmix.io.raster.GeoInfo`).
-- GDAL_METADATA (42112) is XML; its band DESCRIPTION items are band names. Outputs get the
-  input's dataset-level items plus one DESCRIPTION per output band.
+- GDAL_METADATA (42112) is XML; its band DESCRIPTION items are band names, and its band
+  ``wavelength`` / ``wavelength_units`` or ``CENTRAL_WAVELENGTH_UM`` items centre
+  wavelengths. Outputs get the input's dataset-level items plus one DESCRIPTION per output
+  band.
 - GDAL_NODATA (42113) is the nodata value as ASCII text, ``"nan"`` for NaN.
 
 References
@@ -12,6 +14,8 @@ References
    (raster space, PixelIsArea / PixelIsPoint).
 .. [2] GDAL GTiff driver, "Metadata" and "Nodata value":
    https://gdal.org/en/stable/drivers/raster/gtiff.html
+.. [3] GDAL raster data model, "IMAGERY Domain" (band items ``CENTRAL_WAVELENGTH_UM``,
+   ``FWHM_UM``, GDAL 3.10): https://gdal.org/en/stable/user/raster_data_model.html
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ..wavelengths import nanometres
 from .raster import GeoInfo
 
 __all__ = [
@@ -30,6 +35,7 @@ __all__ = [
     "GDAL_NODATA",
     "GEO_TAG_CODES",
     "band_descriptions",
+    "band_wavelengths",
     "format_nodata",
     "gdal_metadata_xml",
     "geo_info",
@@ -188,10 +194,71 @@ def band_descriptions(xml: str | None, bands: int) -> tuple[str, ...] | None:
         return None
     names = [""] * bands
     for item in root.iter("Item"):
-        sample = item.get("sample", "")
-        if item.get("name") == "DESCRIPTION" and sample.isdigit() and int(sample) < bands:
-            names[int(sample)] = (item.text or "").strip()
+        band = _band(item, bands)
+        if item.get("name") == "DESCRIPTION" and band is not None:
+            names[band] = (item.text or "").strip()
     return tuple(names) if any(names) else None
+
+
+def band_wavelengths(xml: str | None, bands: int) -> tuple[float, ...] | None:
+    """Band centre wavelengths in nanometres from GDAL_METADATA band items.
+
+    For each band (``sample="i"``), the first of:
+
+    1. ``wavelength`` with ``wavelength_units`` (or ``wavelength_unit``), names in any case:
+       what GDAL's ENVI driver sets from the header, what ``rasterio``'s
+       ``update_tags(bidx, wavelength=..., wavelength_units=...)`` writes, and, as
+       ``WAVELENGTH`` / ``WAVELENGTH_UNIT``, what its Sentinel-2 driver sets. The units are
+       the length units of :data:`~chanmix.wavelengths.NM_PER_UNIT`; a wavelength without
+       units is not guessed at.
+    2. ``CENTRAL_WAVELENGTH_UM`` of the ``IMAGERY`` domain (GDAL 3.10 [3]_), then of the
+       default domain, in micrometres. It comes second because GDAL writes it rounded to
+       the nanometre (``%.3f``) from the ENVI header's values.
+
+    Parameters
+    ----------
+    xml : str or None
+        The GDAL_METADATA tag value.
+    bands : int
+        Number of bands of the image.
+
+    Returns
+    -------
+    tuple of `bands` float, or None
+        NaN for bands without a wavelength; None when no band has one or the XML is malformed.
+    """
+    root = _parse(xml)
+    if root is None:
+        return None
+    items: list[dict[tuple[str, str], str]] = [{} for _ in range(bands)]
+    for item in root.iter("Item"):
+        band = _band(item, bands)
+        if band is not None:
+            key = (item.get("domain", "").upper(), item.get("name", "").lower())
+            items[band][key] = (item.text or "").strip()
+    wavelengths = tuple(_wavelength(band) for band in items)
+    return wavelengths if any(not math.isnan(w) for w in wavelengths) else None
+
+
+def _band(item: ET.Element, bands: int) -> int | None:
+    """The 0-based band of a per-band item (its ``sample``), None for a dataset-level item and
+    for a ``sample`` that is not a band of the image."""
+    sample = item.get("sample", "")
+    if sample.isascii() and sample.isdigit() and int(sample) < bands:
+        return int(sample)
+    return None
+
+
+def _wavelength(items: Mapping[tuple[str, str], str]) -> float:
+    """One band's centre wavelength in nm from its items ``{(domain, name): text}``, or NaN."""
+    unit = items.get(("", "wavelength_units"), items.get(("", "wavelength_unit")))
+    candidates = [(items.get(("", "wavelength")), unit)]
+    candidates += [(items.get((domain, "central_wavelength_um")), "um") for domain in ("IMAGERY", "")]
+    for value, value_unit in candidates:
+        nm = None if value is None or value_unit is None else nanometres(value, value_unit)
+        if nm is not None:
+            return nm
+    return math.nan
 
 
 def gdal_metadata_xml(source: str | None, band_names: Sequence[str] | None) -> str | None:

@@ -113,9 +113,10 @@ class RasterInfo:
         whose layout cannot be decoded by strips or tiles: see :mod:`chanmix.io.tiff`); False
         for ``.npy`` and most TIFFs, whose rows :func:`~chanmix.io.open_raster` reads a block
         at a time.
-    wavelengths : tuple of float, or None
-        Centre wavelength of each band, in nanometres; None unless the file records one for
-        every band.
+    wavelengths : tuple of float or None
+        One centre wavelength per band, in nanometres (NaN where a band has none recorded),
+        from GDAL_METADATA ``wavelength`` / ``wavelength_units`` or ``CENTRAL_WAVELENGTH_UM``
+        items (see :func:`~chanmix.io.geotiff.band_wavelengths`); None when no band has one.
     band_nodata : tuple of (float or None), or None
         One nodata value per band (None for a band without one), when the bands do not share
         one value: an image stacked from files with different nodata values

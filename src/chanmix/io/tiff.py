@@ -35,7 +35,7 @@ import tifffile
 
 from ..budget import BudgetError, check_whole, shape_text
 from ..errors import ChanmixError, DataError
-from .geotiff import GDAL_METADATA, GDAL_NODATA, band_descriptions, geo_info, parse_nodata
+from .geotiff import GDAL_METADATA, GDAL_NODATA, band_descriptions, band_wavelengths, geo_info, parse_nodata
 from .pillow import PillowError, decode_pillow
 from .raster import Raster, RasterInfo, as_sample_array, reason
 from .tiff_chain import open_tiff
@@ -195,6 +195,7 @@ def tiff_info(
         bands=bands,
         dtype=dtype,
         band_names=band_descriptions(fields["gdal_metadata"], bands) or _sized(channel_names, bands),
+        wavelengths=band_wavelengths(fields["gdal_metadata"], bands),
         alpha=alpha,
         nodata=parse_nodata(image.tags.get(GDAL_NODATA, (0, None))[1], dtype),
         page=page,
