@@ -633,3 +633,26 @@ def test_the_readme_examples_run(run, samples, tmp_path, monkeypatch):
     np.testing.assert_allclose(
         gdal_pixels("nir-minus-red.tif")[:, :, 0], stack[:, :, 0] - stack[:, :, 1], atol=1e-6
     )
+
+
+def test_bands_by_wavelength_when_every_file_records_them(run, tmp_path):
+    import rasterio
+
+    pixels = scene(bands=3, seed=9)
+    paths = []
+    for i, nm in enumerate((665, 865, 1610)):
+        path = tmp_path / f"w{i}.tif"
+        profile = {"driver": "GTiff", "width": 90, "height": 70, "count": 1, "dtype": "uint16"}
+        with rasterio.open(path, "w", crs="EPSG:32616", transform=rasterio.Affine(*UTM), **profile) as dst:
+            dst.write(pixels[:, :, i], 1)
+            dst.update_tags(1, wavelength=nm, wavelength_units="nm")
+        paths.append(path)
+    with open_stack(paths) as reader:
+        assert reader.info.wavelengths == (665.0, 865.0, 1610.0)
+    ok(run("apply", "--stack", *paths, "--bands", "860nm,w0", "-c", "1,0;0,1", "-o", tmp_path / "o.tif"))
+    assert (gdal_pixels(tmp_path / "o.tif") == pixels[:, :, [1, 0]]).all()
+    plain = write_band(tmp_path / "plain.tif", pixels[:, :, 2])
+    result = run(
+        "apply", "--stack", *paths[:2], plain, "--bands", "860nm", "-c", "1", "-o", tmp_path / "x.tif"
+    )
+    assert "wavelength" in error_line(result, 2)
