@@ -33,6 +33,7 @@ sys.path.insert(0, str(HERE))
 SECTIONS = {
     "fit": ("bench_fit", "run"),
     "memory": ("bench_stream", "run_memory"),
+    "stack": ("stack_memory", "run"),
     "vips": ("bench_stream", "run_vips"),
     "kernel": ("bench_kernel", "run"),
     "files": ("bench_files", "run"),

@@ -113,6 +113,7 @@ def test_apply_lists_its_options_in_this_order():
     names = [p.opts[-1] for p in apply_cmd.params]
     assert names == [
         "inputs",
+        "--stack",
         "--output",
         "--outdir",
         "--matrix",

@@ -135,7 +135,9 @@ def test_installed_script_errors(tmp_path):
 )
 def test_help_examples_on_the_sample_images_run(run, samples, tmp_path, monkeypatch, command):
     """Each example naming a sample image runs, in order, in an empty folder (where an
-    example may read what an earlier one wrote: ``-m cal.json``)."""
+    example may read what an earlier one wrote: ``-m cal.json``), its wildcards expanded as a
+    shell does."""
+    import glob
     import shlex
 
     monkeypatch.chdir(tmp_path)
@@ -147,7 +149,8 @@ def test_help_examples_on_the_sample_images_run(run, samples, tmp_path, monkeypa
     ]
     assert examples  # every command's help shows one on the sample images
     for example in examples:
-        args = shlex.split(example.replace("sample_images/", f"{samples}/"))[1:]
+        words = shlex.split(example.replace("sample_images/", f"{samples}/"))[1:]
+        args = [path for word in words for path in (sorted(glob.glob(word)) if "*" in word else [word])]
         if "-o" in args:
             args[args.index("-o") + 1] = str(tmp_path / Path(args[args.index("-o") + 1]).name)
         result = run(*args)

@@ -19,6 +19,7 @@ from .dtypes import output_dtype, value_range
 from .errors import MatrixError, UsageError
 from .kernel import Plan, compile_plan, mix_block, nodata_mask
 from .mix import Mix
+from .nodata import Nodata, recorded_nodata
 from .rescale import Rescale, rescale_map
 
 __all__ = ["ALPHA_MODES", "Mixer", "apply", "band_selection", "ordered_map", "output_nodata"]
@@ -54,12 +55,13 @@ class Mixer:
 
     A block holds the N mixed channels, then the alpha channel when ``alpha`` is set; the
     result holds the M mixed channels, then the alpha channel converted to the output type.
-    Where any mixed channel is ``nodata``, every mixed output channel is ``fill``.
+    Where any mixed channel is ``nodata`` (one value, or one per mixed channel), every mixed
+    output channel is ``fill``.
     """
 
     plan: Plan
     alpha: Plan | None
-    nodata: float | None
+    nodata: Nodata | None
     fill: float | None
 
     @classmethod
@@ -71,14 +73,16 @@ class Mixer:
         *,
         linear: bool = False,
         scale_offset: tuple[np.ndarray, np.ndarray] | None = None,
-        nodata: float | None = None,
+        nodata: Nodata | None = None,
         alpha: bool = False,
     ) -> Mixer:
-        """Compile ``mix`` for blocks of ``in_dtype``; ``scale_offset`` from :func:`rescale_map`."""
+        """Compile ``mix`` for blocks of ``in_dtype``; ``scale_offset`` from :func:`rescale_map`.
+        Per-channel nodata values fill with the first one's output value."""
         scale, offset = scale_offset if scale_offset is not None else (None, None)
         plan = compile_plan(mix, in_dtype, out_dtype, linear=linear, scale=scale, offset=offset)
         alpha_plan = compile_plan(Mix.identity(1), in_dtype, out_dtype) if alpha else None
-        fill = None if nodata is None else output_nodata(nodata, out_dtype)
+        recorded = recorded_nodata(nodata)
+        fill = None if recorded is None else output_nodata(recorded, out_dtype)
         return cls(plan, alpha_plan, nodata, fill)
 
     @property
@@ -159,7 +163,7 @@ def apply(
     dtype: DTypeLike | str | None = None,
     rescale: Rescale | str = "clip",
     linear: bool = False,
-    nodata: float | None = None,
+    nodata: Nodata | None = None,
     alpha: int | None = None,
     alpha_mode: str = "keep",
     jobs: int = 1,
@@ -178,9 +182,10 @@ def apply(
         How mixed values map onto the output range (see :class:`~chanmix.rescale.Rescale`).
     linear : bool
         Decode sRGB to linear light before the mix and encode after it.
-    nodata : float, optional
-        Input nodata value: a pixel with it in any band is nodata in every output band
-        (see :func:`output_nodata`) and never counts in a rescale.
+    nodata : float or tuple of (float or None), optional
+        Input nodata value, or one per mixed band (None for a band without): a pixel with it
+        in any band is nodata in every output band (see :func:`output_nodata`; per band, the
+        first band's value is the output's) and never counts in a rescale.
     alpha : int, optional
         Index of the image's alpha channel. With ``alpha_mode`` "keep" it is passed through
         (converted to the output type) as the last output channel, "drop" leaves it out, and

@@ -1,10 +1,11 @@
 """Fit a mix to image files: stream their pixels, block by block, into mergeable statistics.
 
-Every input is read a row band at a time; each band is brought to normalized units (float64),
-the pixels that count are chosen (not nodata in any fitted band, finite, non-zero in
-``mask``, drawn by ``sample``) and the band's statistics are merged into the total. The
-solvers of :mod:`chanmix.fit` then turn the totals into a :class:`~chanmix.mix.Mix` whose
-provenance records what it was fitted on.
+Every input is read a row band at a time (with ``stack``, the inputs are the bands of one
+image, read side by side: :func:`~chanmix.io.open_stack`); each band is brought to normalized
+units (float64), the pixels that count are chosen (not nodata in any fitted band, finite,
+non-zero in ``mask``, drawn by ``sample``) and the band's statistics are merged into the
+total. The solvers of :mod:`chanmix.fit` then turn the totals into a
+:class:`~chanmix.mix.Mix` whose provenance records what it was fitted on.
 """
 
 from __future__ import annotations
@@ -33,9 +34,10 @@ from .fit import (
     fit_mnf,
     fit_pca,
 )
-from .io import BlockReader, image_number, open_raster
+from .io import BlockReader, open_image, open_raster
 from .kernel import nodata_mask
 from .mix import Mix
+from .nodata import Nodata, select_nodata
 from .pipeline import NodataChoice, effective_nodata
 
 __all__ = ["FitOptions", "pca_from_files", "mnf_from_files", "lstsq_from_files"]
@@ -60,6 +62,9 @@ class FitOptions:
         Fit on this many pixels drawn at random (all inputs together), reproducibly by ``seed``.
     page, series : int
         Which image of multi-image files: image ``page`` of the file, or of series ``series``.
+    stack : bool
+        The inputs are the bands of one image, in the order given (see
+        :func:`~chanmix.io.open_stack`); so are several targets of a least-squares fit.
     """
 
     bands: BandSpec | tuple[int, ...] | None = None
@@ -70,15 +75,17 @@ class FitOptions:
     seed: int = 0
     page: int = 0
     series: int | None = None
+    stack: bool = False
 
 
 @dataclass(frozen=True)
 class _Source:
-    """One input opened for a fit: its reader, the bands fitted and its nodata value."""
+    """One input opened for a fit: its reader, the bands fitted and their nodata value (one,
+    or one per fitted band)."""
 
     reader: BlockReader
     channels: list[int]
-    nodata: float | None
+    nodata: Nodata | None
 
     @property
     def pixels(self) -> int:
@@ -99,19 +106,24 @@ class _Source:
         return raw, valid
 
 
+def _images(paths: Sequence[str], options: FitOptions) -> list[str | tuple[str, ...]]:
+    """The images `paths` make: one each, or all of them one with ``options.stack``."""
+    return [tuple(paths)] if options.stack else list(paths)
+
+
 def _open(
     stack: ExitStack,
-    path: str,
+    image: str | tuple[str, ...],
     options: FitOptions,
     bands: BandSpec | tuple[int, ...] | None,
     parameter: str = "bands",
 ) -> _Source:
-    reader = stack.enter_context(open_raster(path, page=image_number(path, options.page, options.series)))
+    reader = stack.enter_context(open_image(image, page=options.page, series=options.series))
     info = reader.info
     alpha_mode = "mix" if options.alpha == "mix" else "drop"
     chosen = select_bands(bands, info, parameter)
-    channels, _ = band_selection(info.bands, info.alpha, chosen, alpha_mode, path, parameter)
-    return _Source(reader, channels, effective_nodata(options.nodata, info))
+    channels, _ = band_selection(info.bands, info.alpha, chosen, alpha_mode, info.path, parameter)
+    return _Source(reader, channels, select_nodata(effective_nodata(options.nodata, info), channels))
 
 
 def _mask_rows(mask: _Source | None, start: int, stop: int) -> np.ndarray | None:
@@ -194,6 +206,8 @@ def _provenance(
     if options.sample is not None:
         fitted_on["sample"] = options.sample
         fitted_on["seed"] = options.seed
+    if options.stack:
+        fitted_on["stack"] = True
     return fit_mix.with_info(provenance={**fit_mix.provenance, "fitted_on": fitted_on})
 
 
@@ -215,7 +229,7 @@ def _moments(
     """The statistics of the pixels of ``paths`` in normalized units, those of their horizontal
     differences when ``noise`` is set (else None), and the inputs as they were read (closed)."""
     with ExitStack() as stack:
-        sources = [_open(stack, p, options, options.bands) for p in paths]
+        sources = [_open(stack, image, options, options.bands) for image in _images(paths, options)]
         n = _check_bands(sources)
         raw = [Moments.empty(n) for _ in sources]
         raw_noise = [NoiseMoments.empty(n) for _ in sources]
@@ -271,15 +285,16 @@ def lstsq_from_files(
 
     Inputs and targets pair in order and must have the same height and width; a pixel counts
     when it is valid in both. ``target_bands`` chooses the targets' bands as
-    ``options.bands`` chooses the inputs'.
+    ``options.bands`` chooses the inputs'. With ``options.stack`` the inputs are the bands of
+    one image and the targets (one file, or several stacked) the bands of its target.
     """
-    if len(inputs) != len(targets):
+    if len(inputs) != len(targets) and not options.stack:
         raise UsageError(
             f"targets: give one per input ({len(inputs)} inputs, {len(targets)} targets)", parameter="targets"
         )
     with ExitStack() as stack:
-        sources = [_open(stack, p, options, options.bands) for p in inputs]
-        goals = [_open(stack, t, options, target_bands, "target_bands") for t in targets]
+        sources = [_open(stack, image, options, options.bands) for image in _images(inputs, options)]
+        goals = [_open(stack, t, options, target_bands, "target_bands") for t in _images(targets, options)]
         n, m = _check_bands(sources), _check_bands(goals)
         for source, goal in zip(sources, goals):
             a, b = source.reader.info, goal.reader.info

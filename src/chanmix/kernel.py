@@ -36,6 +36,7 @@ from .choices import OUTPUT_DTYPES
 from .dtypes import compute_dtype, dtype_max, value_range
 from .errors import DataError, MatrixError, UsageError
 from .mix import Mix
+from .nodata import Nodata
 from .transfer import decode_srgb, encode_srgb
 
 try:
@@ -239,8 +240,17 @@ def _fusable(weights: np.ndarray, in_dtype: np.dtype, out_dtype: np.dtype, bound
     return in_dtype.kind == "f" or bound < np.finfo(weights.dtype).max / 2
 
 
-def nodata_mask(block: np.ndarray, nodata: float) -> np.ndarray:
-    """True where any band of a ``(..., N)`` block equals ``nodata`` (compared in its dtype)."""
+def nodata_mask(block: np.ndarray, nodata: Nodata) -> np.ndarray:
+    """True where any band of a ``(..., N)`` block equals ``nodata`` (compared in its dtype):
+    one value for every band, or N values, one per band (None: the band has none)."""
+    if isinstance(nodata, tuple):
+        if len(nodata) != block.shape[-1]:
+            raise ValueError(f"{len(nodata)} nodata values for {block.shape[-1]} bands")
+        mask = np.zeros(block.shape[:-1], dtype=bool)
+        for band, value in enumerate(nodata):
+            if value is not None:
+                mask |= nodata_mask(block[..., band : band + 1], value)
+        return mask
     if np.isnan(nodata):
         return (
             np.isnan(block).any(axis=-1)
@@ -252,7 +262,7 @@ def nodata_mask(block: np.ndarray, nodata: float) -> np.ndarray:
 
 
 def mix_block(
-    block: np.ndarray, plan: Plan, out: np.ndarray | None = None, *, nodata: float | None = None
+    block: np.ndarray, plan: Plan, out: np.ndarray | None = None, *, nodata: Nodata | None = None
 ) -> np.ndarray:
     """Mix one channels-last block.
 
@@ -264,9 +274,10 @@ def mix_block(
         From :func:`compile_plan`.
     out : (..., M) ndarray of ``plan.out_dtype``, optional
         Where to write the result (allocated when omitted).
-    nodata : float, optional
-        Pixels holding it in any channel are not checked for overflow (their outputs are
-        replaced by the caller).
+    nodata : float or tuple of (float or None), optional
+        Pixels holding it in any channel (one value, or one per channel: see
+        :func:`nodata_mask`) are not checked for overflow (their outputs are replaced by the
+        caller).
 
     Returns
     -------
@@ -361,7 +372,7 @@ def mix_numpy(src: np.ndarray, dst: np.ndarray, plan: Plan) -> bool:
     return bool(overflows)
 
 
-def _overflowed(src: np.ndarray, dst: np.ndarray, nodata: float | None) -> bool:
+def _overflowed(src: np.ndarray, dst: np.ndarray, nodata: Nodata | None) -> bool:
     """Whether a pixel of finite samples (not nodata) was mixed into an inf or NaN."""
     with np.errstate(invalid="ignore"):
         bad = np.isfinite(src).all(axis=1) & ~np.isfinite(dst).all(axis=1)

@@ -25,12 +25,12 @@ from .io import (
     atomic_output,
     check_encode,
     check_output,
-    image_number,
-    open_raster,
+    open_image,
     write_raster_blocks,
 )
 from .matrixfiles import MatrixSource, matrix_json
 from .mix import Mix, compose
+from .nodata import Nodata, recorded_nodata, select_nodata
 from .rescale import Rescale, rescale_map
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "by_tiles",
     "effective_nodata",
     "output_compression",
+    "output_names",
     "output_tile",
     "plan_outputs",
     "save_mix",
@@ -79,9 +80,29 @@ class MixRecipe:
         return compose(mixes)
 
 
-def effective_nodata(choice: NodataChoice | None, info: RasterInfo) -> float | None:
-    """The nodata value in force: the one given, else the file's own."""
-    return info.nodata if choice is None else choice.value
+def effective_nodata(choice: NodataChoice | None, info: RasterInfo) -> Nodata | None:
+    """The nodata value in force: the one given (for every band), else the image's own (one
+    per band for a stack of files with different values)."""
+    if choice is not None:
+        return choice.value
+    return info.band_nodata if info.band_nodata is not None else info.nodata
+
+
+def output_names(mix: Mix, band_names: Sequence[str] | None, alpha: bool) -> list[str] | None:
+    """Names of the output bands: the mix's, else, for an output that copies one input band
+    (a weight of 1 on it, 0 elsewhere, no bias), that band's name from `band_names` (of the
+    mixed bands); then ``alpha`` for a kept alpha channel. None when no band has a name."""
+    if mix.names:
+        names = list(mix.names)
+    elif band_names:
+        copied = [np.flatnonzero(row) for row in mix.weights]
+        names = [
+            band_names[int(n[0])] if len(n) == 1 and row[n[0]] == 1 and bias == 0 else ""
+            for n, row, bias in zip(copied, mix.weights, mix.bias)
+        ]
+    else:
+        return None
+    return names + (["alpha"] if alpha else []) if any(names) else None
 
 
 @dataclass(frozen=True)
@@ -163,7 +184,7 @@ def band_rows(reader: BlockReader, out_row_bytes: int) -> int:
 
 
 def apply_file(
-    source: str | os.PathLike[str],
+    source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     target: str | os.PathLike[str],
     recipe: MixRecipe,
     options: ApplyOptions,
@@ -172,6 +193,9 @@ def apply_file(
     together: Outputs | None = None,
 ) -> Mix:
     """Mix one image file into another, a row band at a time; returns the mix applied.
+
+    `source` is a file, or a list or tuple of files read as the bands of one image (see
+    :func:`~chanmix.io.open_stack`); the output is georeferenced like the first.
 
     ``progress(rows, height, width)`` is called as each band of ``rows`` rows (or each row of
     tiles, see :func:`windows`) is written.
@@ -182,10 +206,10 @@ def apply_file(
     written through a temporary file and renamed, so a failure leaves no partial output and an
     existing target untouched; with `together`, it is committed with that group's other outputs.
     """
-    with open_raster(source, page=image_number(source, options.page, options.series)) as reader:
+    with open_image(source, page=options.page, series=options.series) as reader:
         info = reader.info
         bands = select_bands(options.bands, info)
-        mixed_bands, kept = band_selection(info.bands, info.alpha, bands, options.alpha, str(source))
+        mixed_bands, kept = band_selection(info.bands, info.alpha, bands, options.alpha, info.path)
         mix = recipe.mix_for(len(mixed_bands))
         out_dtype = output_dtype(options.dtype, info.dtype)
         channels = mix.n_outputs + (kept is not None)
@@ -210,7 +234,8 @@ def apply_file(
             block = reader.read_window(*window)
             return block if identity else block[:, :, order]
 
-        nodata = effective_nodata(options.nodata, info)
+        nodata = select_nodata(effective_nodata(options.nodata, info), mixed_bands)
+        written = recorded_nodata(nodata)
         colour = (lambda block: block) if kept is None else (lambda block: block[:, :, :-1])
         scale_offset = rescale_map(
             lambda: (colour(read(span)) for span in ranges),
@@ -228,14 +253,15 @@ def apply_file(
             nodata=nodata,
             alpha=kept is not None,
         )
-        names = list(mix.names) + (["alpha"] if kept is not None else []) if mix.names else None
+        mixed_names = [info.band_names[b] for b in mixed_bands] if info.band_names else None
+        names = output_names(mix, mixed_names, kept is not None)
 
         def mixed(window: tuple[int, int, int, int]) -> np.ndarray:
             block = read(window)
             try:
                 return mixer(block)
             except DataError as exc:  # samples this mix cannot compute
-                raise DataError(f"{source}: {exc}") from exc
+                raise DataError(f"{info.path}: {exc}") from exc
 
         def blocks() -> Iterator[np.ndarray]:
             mixed_blocks = ordered_map(mixed, ranges, options.jobs)
@@ -255,7 +281,7 @@ def apply_file(
             band_names=names,
             alpha=kept is not None,
             like=info,
-            nodata=None if nodata is None else output_nodata(nodata, out_dtype),
+            nodata=None if written is None else output_nodata(written, out_dtype),
             compression=compression,
             tile=tile,
             tiles=by_tiles(info, tile),

@@ -25,6 +25,7 @@ from .choices import RESCALE_MODES
 from .errors import UsageError
 from .kernel import compile_plan, mix_block, nodata_mask
 from .mix import Mix
+from .nodata import Nodata
 
 __all__ = ["RESCALE_MODES", "Rescale", "rescale_map"]
 
@@ -62,7 +63,7 @@ class Rescale:
 Blocks = Callable[[], Iterable[np.ndarray]]
 
 
-def _mixed_values(blocks: Blocks, mix: Mix, linear: bool, nodata: float | None) -> Iterable[np.ndarray]:
+def _mixed_values(blocks: Blocks, mix: Mix, linear: bool, nodata: Nodata | None) -> Iterable[np.ndarray]:
     """(P, M) float64 mixed values of the valid pixels of each block, in normalized units."""
     plan = None
     for block in blocks():
@@ -78,7 +79,7 @@ def _order_statistics(
     blocks: Blocks,
     mix: Mix,
     linear: bool,
-    nodata: float | None,
+    nodata: Nodata | None,
     ranks: np.ndarray,
     counts: np.ndarray,
     low: np.ndarray,
@@ -141,7 +142,7 @@ def _order_statistics(
 
 
 def rescale_map(
-    blocks: Blocks, mix: Mix, rescale: Rescale, *, linear: bool = False, nodata: float | None = None
+    blocks: Blocks, mix: Mix, rescale: Rescale, *, linear: bool = False, nodata: Nodata | None = None
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Per-band ``(scale, offset)`` taking the mixed values onto [0, 1], or None for ``clip``.
 
@@ -191,7 +192,7 @@ def _percentiles(
     blocks: Blocks,
     mix: Mix,
     linear: bool,
-    nodata: float | None,
+    nodata: Nodata | None,
     percentiles: tuple[float, float],
     counts: np.ndarray,
     low: np.ndarray,

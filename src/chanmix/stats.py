@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .fit.moments import Moments
+from .nodata import Nodata
 
 __all__ = ["BandStats", "band_stats"]
 
@@ -24,11 +25,12 @@ class BandStats:
     std: float
 
 
-def band_stats(blocks: Iterable[np.ndarray], nodata: float | None = None) -> list[BandStats]:
+def band_stats(blocks: Iterable[np.ndarray], nodata: Nodata | None = None) -> list[BandStats]:
     """Min, max, mean and population standard deviation of each band of an image given as
     (h, W, C) row bands.
 
-    A sample equal to ``nodata`` (compared in the band's dtype) or not finite does not count.
+    A sample equal to ``nodata`` (compared in the band's dtype; one value for every band, or
+    C values, None for a band without) or not finite does not count.
     Mean and spread come from one :class:`~chanmix.fit.moments.Moments` per band (each band
     has its own valid samples), of the values minus the band's first valid value, so that
     large offsets lose no precision. A band whose values are too far apart for float64
@@ -41,7 +43,7 @@ def band_stats(blocks: Iterable[np.ndarray], nodata: float | None = None) -> lis
             bands = [_Band() for _ in range(c)]
         flat = block.reshape(-1, c)
         for b, band in enumerate(bands):
-            band.add(_valid_samples(flat[:, b], nodata))
+            band.add(_valid_samples(flat[:, b], nodata[b] if isinstance(nodata, tuple) else nodata))
     return [band.stats() for band in bands]
 
 

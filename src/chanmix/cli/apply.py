@@ -17,7 +17,7 @@ from ..pipeline import ApplyOptions, MixRecipe, apply_file, plan_outputs, save_m
 from ..presets import get_preset
 from . import groups
 from . import options as opt
-from .batch import run_batch
+from .batch import Source, run_batch
 from .stdio import piped
 
 if TYPE_CHECKING:
@@ -39,7 +39,8 @@ def _given_recipe(source: groups.MixSource) -> MixRecipe:
 
 class Fits:
     """The mix of each input fitted (--pca, --fit) on all inputs at once, before any output is
-    written, or on each input alone with --per-image."""
+    written, or on each input alone with --per-image. With --stack the inputs are one image,
+    fitted once (several --fit targets are stacked too)."""
 
     def __init__(
         self,
@@ -50,13 +51,14 @@ class Fits:
         quiet: bool,
         signed_hint: bool,
     ) -> None:
-        if source.targets and len(source.targets) != len(inputs):
+        if source.targets and len(source.targets) != len(inputs) and not options.stack:
             raise click.UsageError(
                 f"--fit: give one TARGET per INPUT ({len(inputs)} inputs, {len(source.targets)} targets)"
             )
         self.inputs, self.source, self.options = inputs, source, options
         self.quiet, self.signed_hint = quiet, signed_hint
-        self.shared = None if source.per_image else self._fit(list(range(len(inputs))))
+        every = list(range(len(inputs)))
+        self.shared = None if source.per_image and not options.stack else self._fit(every)
 
     def _fit(self, indices: list[int]) -> MixRecipe:
         from ..fitfiles import lstsq_from_files, pca_from_files  # only when fitting
@@ -67,7 +69,8 @@ class Fits:
             pca = pca_from_files(paths, self.source.pca, options=self.options)
             mix, report = pca.mix, pca_report(pca)
         else:
-            targets = [self.source.targets[i] for i in indices]
+            stacked = self.options.stack
+            targets = list(self.source.targets) if stacked else [self.source.targets[i] for i in indices]
             lstsq = lstsq_from_files(paths, targets, options=self.options)
             mix, report = lstsq.mix, lstsq_report(lstsq)
             for warning in lstsq.warnings:
@@ -83,19 +86,21 @@ class Fits:
 
 
 def recipes(
-    inputs: Sequence[str], source: groups.MixSource, options: ApplyOptions, quiet: bool
+    inputs: Sequence[str], source: groups.MixSource, options: ApplyOptions, quiet: bool, stack: bool
 ) -> Callable[[int], MixRecipe]:
     """The mix of each input (by its index): given (-m, -p, -c), or fitted (see :class:`Fits`)."""
     if not source.fitted:
         given = _given_recipe(source)
         return lambda index: given
     signed_hint = options.dtype in ("same", "uint8", "uint16", "uint32") and options.rescale.mode == "clip"
-    fits = Fits(inputs, source, source.fit_options(options), quiet=quiet, signed_hint=signed_hint)
+    fit_options = source.fit_options(options, stack=stack)
+    fits = Fits(inputs, source, fit_options, quiet=quiet, signed_hint=signed_hint)
     return fits.for_input
 
 
 @click.command("apply")
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@opt.stack_opt
 @opt.output_opt
 @opt.outdir_opt
 @groups.mix_source_opts
@@ -115,6 +120,7 @@ def recipes(
 )
 def apply_cmd(
     inputs: tuple[str, ...],
+    stack: bool,
     source: groups.MixSource,
     destination: groups.Destination,
     options: ApplyOptions,
@@ -131,6 +137,10 @@ def apply_cmd(
     The output format follows the extension: .tif/.tiff (any bands and type), .png (1-4
     bands, uint8/uint16), .jpg (1 or 3 bands, uint8), .npy (the raw H x W x M array).
 
+    With --stack, the INPUTs are the bands of ONE image, in the order given (band files of
+    one size, sample type and grid), written to one -o OUTPUT georeferenced like the first;
+    --bands numbers the stacked bands, and -o's {stem}, {name}, {ext} are the first input's.
+
     \b
     Examples:
       chanmix apply sample_images/astronaut.png -p sepia -o sepia.png
@@ -143,28 +153,35 @@ def apply_cmd(
       chanmix matrix calibrate sample_images/landsat/l8_MTL.txt --bands 2-7 -o cal.json
       chanmix apply sample_images/landsat/l8_stack.tif -m cal.json \\
           -m preset:landsat8-tasseled-cap --dtype float32 -o tasseled-cap.tif
+      chanmix apply --stack sample_images/landsat/l8_B4.tif sample_images/landsat/l8_B3.tif \\
+          sample_images/landsat/l8_B2.tif -c "1,0,0;0,1,0;0,0,1" --dtype uint8 \\
+          --rescale percentile -o natural-colour.png
+      chanmix apply --stack sample_images/landsat/l8_B*.tif --pca 3 --dtype float32 -o pcs.tif
     """
     output, outdir, save_matrix = destination.output, destination.outdir, destination.save_matrix
+    if stack and output is None:
+        raise click.UsageError("--stack writes one image: give -o OUTPUT")
     if output is not None and output != "-" and "{" not in output:
         output_format(output)
     reads = [("INPUT", i) for i in inputs] + [("-m", m) for m in source.matrices if not is_preset(m)]
     reads += [("--fit", t) for t in source.targets]
     named = [i if i != "-" else "stdin" for i in inputs]  # as stdio.piped names stdin's copy
-    planned = [] if output == "-" else plan_outputs(named, output, outdir)
+    planned = [] if output == "-" else plan_outputs(named[:1] if stack else named, output, outdir)
     writes = [("-O" if outdir else "-o", target) for _, target in planned]
     check_run_files(
         reads + ([("--mask", source.mask)] if source.mask else []),
         writes + ([("--save-matrix", save_matrix)] if save_matrix else []),
         created=[outdir] if outdir else [],
     )
-    with piped(inputs, output, destination.fmt) as (inputs, output):
-        pairs = plan_outputs(list(inputs), output, outdir)
+    with piped(inputs, output, destination.fmt, one_image=stack) as (inputs, output):
+        planned = plan_outputs(list(inputs[:1] if stack else inputs), output, outdir)
+        pairs: list[tuple[Source, str]] = [(inputs, planned[0][1])] if stack else list(planned)
         if outdir is not None:
             try:
                 os.makedirs(outdir, exist_ok=True)
             except OSError as exc:
                 raise DataError(f"{outdir}: cannot create the output folder ({exc.strerror})") from exc
-        recipe_for = recipes(inputs, source, options, batch.quiet)
+        recipe_for = recipes(inputs, source, options, batch.quiet, stack)
         # One input: its image and --save-matrix are committed together, or neither is.
         # Several: each image is committed when it is done, the matrix after all of them.
         with Outputs() as together:

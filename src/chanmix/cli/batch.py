@@ -1,5 +1,5 @@
 """Run one job per input file: skipped when up to date, in parallel, failures reported one line
-each, a summary at the end.
+each, a summary at the end. An input may be several files read as one image (``--stack``).
 
 One input runs alone with all the workers inside it (its bands in parallel) and its error
 propagates as the command's error. Several inputs run ``jobs`` files at a time, each on one
@@ -21,8 +21,10 @@ from .flags import current_command, flag_message
 from .progress import Progress
 from .stdio import shown
 
+#: An input: a file, or the files stacked as one image.
+Source = str | tuple[str, ...]
 #: A file's job: (index, source, target, jobs inside it, progress callback) -> a result.
-Job = Callable[[int, str, str, int, Callable[[int, int, int], None] | None], Any]
+Job = Callable[[int, Source, str, int, Callable[[int, int, int], None] | None], Any]
 
 
 @dataclass(frozen=True)
@@ -33,18 +35,19 @@ class Outcome:
     result: Any = None
 
 
-def up_to_date(source: str, target: str, *, skip_existing: bool, newer: bool) -> bool:
+def up_to_date(source: Source, target: str, *, skip_existing: bool, newer: bool) -> bool:
     """Whether ``--skip-existing`` (target exists) or ``--newer`` (target exists and is at least
-    as new as its source) says to leave this target alone."""
+    as new as its source, every file of a stack) says to leave this target alone."""
     if not os.path.exists(target):
         return False
     if skip_existing:
         return True
-    return newer and source != "-" and os.path.getmtime(target) >= os.path.getmtime(source)
+    files = (source,) if isinstance(source, str) else source
+    return newer and "-" not in files and os.path.getmtime(target) >= max(map(os.path.getmtime, files))
 
 
 def run_batch(
-    pairs: Sequence[tuple[str, str]],
+    pairs: Sequence[tuple[Source, str]],
     job: Job,
     *,
     jobs: int,
@@ -67,7 +70,7 @@ def run_batch(
     single = len(pairs) == 1
     command = current_command()  # here: the workers' threads have no click context
 
-    def one(item: tuple[int, tuple[str, str]]) -> Outcome:
+    def one(item: tuple[int, tuple[Source, str]]) -> Outcome:
         index, (source, target) = item
         try:
             if up_to_date(source, target, skip_existing=skip_existing, newer=newer):

@@ -66,7 +66,9 @@ def fit_cmd() -> None:
     """Learn a matrix from the data: PCA, least squares, minimum noise fraction.
 
     Fits work in normalized units on every valid pixel (not nodata, finite, inside --mask),
-    streamed block by block, and write a JSON matrix file for 'chanmix apply -m'.
+    streamed block by block, and write a JSON matrix file for 'chanmix apply -m'. Several
+    INPUTs are more pixels of images with the same bands; with --stack they are the bands of
+    one image instead (band files of one size, sample type and grid).
     """
 
 
@@ -104,6 +106,7 @@ def pca_cmd(
       chanmix fit pca sample_images/multispectral.tif -k 3 -o pca.json
       chanmix fit pca scene-*.tif -k 0.99 --nodata 0 -o pca.json
       chanmix apply scene.tif -m pca.json --dtype float32 -o components.tif
+      chanmix fit pca --stack sample_images/landsat/l8_B*.tif -k 3 -o pca.json
     """
     check_fit_files(inputs, output, options.mask)
     fit = pca_from_files(inputs, k, center=center, whiten=whiten, options=options)
@@ -135,6 +138,7 @@ def mnf_cmd(inputs: tuple[str, ...], k: int | float, output: str, quiet: bool, o
     \b
     Examples:
       chanmix fit mnf sample_images/multispectral.tif -k 3 -o mnf.json
+      chanmix fit mnf --stack sample_images/landsat/l8_B*.tif -k 2 -o mnf.json
     """
     check_fit_files(inputs, output, options.mask)
     fit = mnf_from_files(inputs, k, options=options)
@@ -152,7 +156,8 @@ def mnf_cmd(inputs: tuple[str, ...], k: int | float, output: str, quiet: bool, o
     multiple=True,
     required=True,
     metavar="TARGET",
-    help="The image to reproduce, same size as its INPUT; one per INPUT, in order.",
+    help="The image to reproduce, same size as its INPUT; one per INPUT, in order. With "
+    "--stack, one image: one TARGET, or several stacked as its bands.",
 )
 @click.option("-o", "--output", required=True, metavar="MATRIX.json", help="Where to write the matrix.")
 @click.option("--bias/--no-bias", default=True, show_default=True, help="Fit a bias per output band.")
@@ -186,12 +191,14 @@ def lstsq_cmd(
     Typical uses: a colour correction matrix from a photograph of a chart to its reference
     values, or the matrix of a known transform recovered from an input/output pair. Collinear
     input bands do not stop the fit: a warning names them and the minimum-norm solution is
-    written.
+    written. With --stack, the INPUTs are the bands of one image and the TARGETs (one file,
+    or several stacked) the bands of its target.
 
     \b
     Examples:
       chanmix apply sample_images/astronaut.png -p sepia -o sepia.png
       chanmix fit lstsq sample_images/astronaut.png --target sepia.png -o recovered.json
+      chanmix fit lstsq --stack B2.tif B3.tif B4.tif --target X.tif --target Y.tif -o xy.json
     """
     check_fit_files(inputs, output, options.mask, targets)
     fit = lstsq_from_files(

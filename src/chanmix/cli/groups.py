@@ -11,8 +11,8 @@ object                 options                                          commands
 ``ApplyOptions``       --bands, --dtype, --rescale, --percentiles,      apply
                        --alpha, --linear, --nodata, --page, --series,
                        --compress, --tile, --bigtiff, -j
-``FitOptions``         --bands, --alpha, --nodata, --mask, --sample,     fit pca|lstsq|mnf
-                       --seed, --page, --series
+``FitOptions``         --stack, --bands, --alpha, --nodata, --mask,      fit pca|lstsq|mnf
+                       --sample, --seed, --page, --series
 :class:`Destination`   -o, -O, --save-matrix, --format                  apply
 :class:`BatchOptions`  --skip-existing, --newer, -q                     apply
 CalibrationOptions     --to, --bands (sensor band numbers), --level     matrix calibrate
@@ -61,6 +61,7 @@ from .options import (
     seed_opt,
     series_opt,
     skip_existing_opt,
+    stack_opt,
     tile_opt,
     to_opt,
 )
@@ -128,10 +129,11 @@ class MixSource:
         """Whether the mix is fitted on the inputs (--pca, --fit)."""
         return self.pca is not None or bool(self.targets)
 
-    def fit_options(self, options: ApplyOptions) -> FitOptions:
+    def fit_options(self, options: ApplyOptions, *, stack: bool = False) -> FitOptions:
         """The pixels and bands a fit uses: the bands, alpha, nodata and image chosen for the
-        mix, with this source's mask and sample."""
+        mix, with this source's mask and sample; with `stack`, the inputs are one image."""
         return fit_options(
+            stack=stack,
             bands=options.bands,
             alpha_mode=options.alpha,
             nodata=options.nodata,
@@ -240,6 +242,7 @@ def fit_options(
     seed: int,
     page: int,
     series: int | None,
+    stack: bool = False,
 ) -> FitOptions:
     """Which pixels and bands of the inputs a fit uses, from their options."""
     from ..fitfiles import FitOptions
@@ -253,11 +256,14 @@ def fit_options(
         seed=seed,
         page=page,
         series=series,
+        stack=stack,
     )
 
 
-#: --bands to --series: the pixels and bands a fit uses (fit pca, lstsq, mnf).
-fit_opts = stack(bands_opt, alpha_opt, nodata_opt, mask_opt, sample_opt, seed_opt, page_opt, series_opt)
+#: --stack to --series: the pixels and bands a fit uses (fit pca, lstsq, mnf).
+fit_opts = stack(
+    stack_opt, bands_opt, alpha_opt, nodata_opt, mask_opt, sample_opt, seed_opt, page_opt, series_opt
+)
 
 
 def calibration_options(to: str, bands: tuple[int, ...] | None, level: int) -> CalibrationOptions:

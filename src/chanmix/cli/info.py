@@ -9,7 +9,8 @@ from typing import Any
 import click
 
 from ..errors import ChanmixError
-from ..io import image_number, open_raster
+from ..io import open_image
+from ..nodata import Nodata
 from ..pipeline import effective_nodata
 from ..stats import band_stats
 from . import options as opt
@@ -20,9 +21,24 @@ def _finite(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else x
 
 
-def describe(path: str, page: int, series: int | None, nodata_choice: Any) -> dict[str, Any]:
-    """Everything ``info`` reports about one image, as JSON-ready values."""
-    with open_raster(path, page=image_number(path, page, series)) as reader:
+def _nodata_value(value: float | None) -> float | str | None:
+    return None if value is None else ("nan" if math.isnan(value) else value)
+
+
+def _nodata_json(nodata: Nodata | None) -> float | str | list[float | str | None] | None:
+    """A nodata value as JSON: a number, "nan" or null; one per band for a stack whose files
+    have different values."""
+    if isinstance(nodata, tuple):
+        return [_nodata_value(v) for v in nodata]
+    return _nodata_value(nodata)
+
+
+def describe(
+    path: str | tuple[str, ...], page: int, series: int | None, nodata_choice: Any
+) -> dict[str, Any]:
+    """Everything ``info`` reports about one image (a file, or a tuple of files stacked as
+    one), as JSON-ready values."""
+    with open_image(path, page=page, series=series) as reader:
         info = reader.info
         nodata = effective_nodata(nodata_choice, info)
         stats = band_stats((band for _, band in reader.row_bands()), nodata)
@@ -30,7 +46,7 @@ def describe(path: str, page: int, series: int | None, nodata_choice: Any) -> di
     wavelengths = info.wavelengths or (math.nan,) * info.bands
     geo = info.geo
     return {
-        "path": str(path),
+        **({"path": info.path, "inputs": list(path)} if isinstance(path, tuple) else {"path": str(path)}),
         "format": info.format,
         "width": info.width,
         "height": info.height,
@@ -43,7 +59,7 @@ def describe(path: str, page: int, series: int | None, nodata_choice: Any) -> di
         "page": info.page,
         "pages": info.pages,
         "alpha": None if info.alpha is None else info.alpha + 1,
-        "nodata": None if nodata is None else ("nan" if math.isnan(nodata) else nodata),
+        "nodata": _nodata_json(nodata),
         "resolution": list(info.resolution) if info.resolution else None,
         "resolution_unit": info.resolution_unit,
         "icc_profile_bytes": len(info.icc_profile) if info.icc_profile else None,
@@ -82,7 +98,9 @@ def _text(d: dict[str, Any]) -> str:
         add(f"  image {d['page']} of {d['pages']} (0-based; choose with --page)")
     if d["alpha"]:
         add(f"  alpha: band {d['alpha']}")
-    if d["nodata"] is not None:
+    if isinstance(d["nodata"], list):
+        add("  nodata per band: " + ", ".join("none" if v is None else str(v) for v in d["nodata"]))
+    elif d["nodata"] is not None:
         add(f"  nodata: {d['nodata']}")
     if d["resolution"]:
         unit = d["resolution_unit"] or "unit"
@@ -112,29 +130,35 @@ def _text(d: dict[str, Any]) -> str:
 
 @click.command("info")
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@opt.stack_opt
 @opt.page_opt
 @opt.series_opt
 @opt.nodata_opt
 @opt.max_memory_opt
 @opt.json_opt
-def info_cmd(inputs: tuple[str, ...], page: int, series: int | None, nodata: Any, as_json: bool) -> None:
+def info_cmd(
+    inputs: tuple[str, ...], stack: bool, page: int, series: int | None, nodata: Any, as_json: bool
+) -> None:
     """Size, bands, sample type, layout, per-band statistics, nodata and georeferencing.
 
     Bands are listed with their names and wavelengths, which --bands takes (B8A, 865nm).
     Statistics leave out nodata and non-finite samples. With --json, one JSON object per input,
-    one per line.
+    one per line. With --stack, the INPUTs are described as the one image they make (bands
+    named by each file's band descriptions, else its name).
 
     \b
     Examples:
       chanmix info sample_images/multispectral.tif
       chanmix info scene.tif --json | jq '.band_stats[].mean'
+      chanmix info --stack sample_images/landsat/l8_B*.tif
     """
     failures = 0
-    for path in inputs:
+    images: list[str | tuple[str, ...]] = [inputs] if stack else list(inputs)
+    for path in images:
         try:
             d = describe(path, page, series, nodata)
         except ChanmixError as exc:
-            if len(inputs) == 1:
+            if len(images) == 1:
                 raise
             failures += 1
             click.echo("Error: " + flag_message(exc, "info"), err=True)

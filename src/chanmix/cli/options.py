@@ -22,6 +22,7 @@ option                 value                                       commands
 --save-matrix FILE     write the mix applied                        apply
 --format FMT           output format of ``-o -`` (stdout)           apply
 --nodata VALUE         number, ``nan`` or ``none``                  apply, info
+--stack                the INPUTs are the bands of one image        apply, info, fit
 --page N               0-based image of a multi-image file          apply, info, fit
 --series N             0-based image series of a TIFF file          apply, info, fit
 -j/--jobs N            worker threads; -1 or 0 = all cores          apply
@@ -305,6 +306,12 @@ nodata_opt = click.option(
     callback=parse_nodata,
     metavar="VALUE",
     help="Input nodata value (a number, nan, or none to ignore the file's own).",
+)
+stack_opt = click.option(
+    "--stack",
+    is_flag=True,
+    help="The INPUTs are the bands of ONE image, in the order given, each adding all its bands "
+    "(one size, sample type, CRS and transform).",
 )
 page_opt = click.option(
     "--page",

@@ -27,14 +27,15 @@ _NAMES: dict[str, str] = {}
 
 @contextmanager
 def piped(
-    inputs: tuple[str, ...], output: str | None, fmt: str | None
+    inputs: tuple[str, ...], output: str | None, fmt: str | None, *, one_image: bool = False
 ) -> Iterator[tuple[tuple[str, ...], str | None]]:
     """Swap ``-`` for temporary files: yields (inputs, output) to use; on success, the output
-    file (if it was ``-``) is copied to stdout."""
+    file (if it was ``-``) is copied to stdout. With `one_image` (``--stack``), the inputs make
+    one image, which stdout can take."""
     if inputs.count("-") > 1:
         raise click.UsageError("stdin ('-') can be read only once")
     to_stdout = output == "-"
-    if to_stdout and len(inputs) != 1:
+    if to_stdout and len(inputs) != 1 and not one_image:
         raise click.UsageError("-o - writes one image to stdout: give one INPUT")
     if to_stdout and fmt is None:
         raise click.UsageError("-o - needs --format (tif, png, jpg or npy) to choose the output format")

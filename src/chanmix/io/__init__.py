@@ -6,7 +6,8 @@ the metadata of a ``like`` input (georeferencing, resolution, ICC profile).
 
 For images of any size, :func:`open_raster` reads row bands on demand (:class:`BlockReader`)
 and :func:`write_raster_blocks` writes an image from an iterable of row bands; memory is
-then bounded by the band size (TIFF and ``.npy``).
+then bounded by the band size (TIFF and ``.npy``). :func:`open_stack` reads several files as
+the bands of one image, a window of each at a time.
 """
 
 from .atomic import Outputs, abandon_outputs, atomic_output
@@ -14,6 +15,7 @@ from .blocks import BlockReader, open_raster
 from .formats import EXTENSIONS, check_output, output_format
 from .raster import SAMPLE_DTYPES, GeoInfo, Raster, RasterInfo
 from .read import image_number, read_raster
+from .stack import open_image, open_stack
 from .stream_write import check_encode, write_raster_blocks
 from .write import write_raster
 
@@ -30,7 +32,9 @@ __all__ = [
     "check_encode",
     "check_output",
     "image_number",
+    "open_image",
     "open_raster",
+    "open_stack",
     "output_format",
     "read_raster",
     "write_raster",

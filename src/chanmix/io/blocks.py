@@ -74,11 +74,15 @@ class BlockReader:
         As :func:`~chanmix.io.read_raster` gives it for the same file and page.
     block_rows : int
         Natural band height (see the module docstring), 1 to ``info.height``.
+    unit_rows : int
+        Rows decoded together (a strip or tile height; 1 when any row is read alone):
+        `block_rows` is a multiple of it, or the image's height.
     """
 
-    def __init__(self, info: RasterInfo, rows: _Rows, block_rows: int) -> None:
+    def __init__(self, info: RasterInfo, rows: _Rows, block_rows: int, unit_rows: int = 1) -> None:
         self.info = info
         self.block_rows = block_rows
+        self.unit_rows = unit_rows
         self._rows = rows
         self._closed = False
 
@@ -223,7 +227,7 @@ def _open_tiff(name: str, page: int) -> BlockReader:
                 info = tiff_info(image, tif, name, page, shape, probe.dtype, alpha)
                 source = _TiffSource(tif, image, rows, info)
                 unit = 1 if rows.exact_rows else rows.segment_rows
-                return BlockReader(info, source, _band_rows(unit, info))
+                return BlockReader(info, source, _band_rows(unit, info), unit)
         except BaseException:
             tif.close()
             raise

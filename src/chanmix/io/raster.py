@@ -117,6 +117,11 @@ class RasterInfo:
         One centre wavelength per band, in nanometres (NaN where a band has none recorded),
         from GDAL_METADATA ``wavelength`` / ``wavelength_units`` or ``CENTRAL_WAVELENGTH_UM``
         items (see :func:`~chanmix.io.geotiff.band_wavelengths`); None when no band has one.
+    band_nodata : tuple of (float or None), or None
+        One nodata value per band (None for a band without one), when the bands do not share
+        one value: an image stacked from files with different nodata values
+        (:func:`~chanmix.io.open_stack`), whose `nodata` is then None. None when `nodata`
+        holds for every band.
     """
 
     path: str
@@ -141,6 +146,7 @@ class RasterInfo:
     pages: int
     loads_whole: bool
     wavelengths: tuple[float, ...] | None = None
+    band_nodata: tuple[float | None, ...] | None = None
 
     @property
     def nodata_sample(self) -> np.generic | None:
