@@ -9,6 +9,7 @@ check can run on one stacked file (today) or on ``--stack`` of six band files.
 
 from __future__ import annotations
 
+import glob
 import math
 import re
 from collections.abc import Sequence
@@ -110,6 +111,18 @@ def test_tasseled_cap_of_the_sample_stack(run, samples, tmp_path):
     check_tasseled_cap(run, folder / "l8_MTL.txt", [folder / "l8_stack.tif"], dn, georef, tmp_path)
 
 
+def test_tasseled_cap_of_the_band_files_stacked(run, samples, tmp_path):
+    """The six band files as USGS ships them, read as one image with --stack."""
+    folder = samples / "landsat"
+    dn = []
+    for band in BANDS:
+        with rasterio.open(folder / f"l8_B{band}.tif") as src:
+            dn.append(src.read(1))
+            georef = {"crs": src.crs, "transform": src.transform}
+    files = [folder / f"l8_B{band}.tif" for band in BANDS]
+    check_tasseled_cap(run, folder / "l8_MTL.txt", ["--stack", *files], np.stack(dn), georef, tmp_path)
+
+
 def test_the_readme_example_runs(run, samples, tmp_path, monkeypatch):
     """The README's remote-sensing commands, as printed, give the tasseled cap checked above."""
     import shlex
@@ -118,13 +131,18 @@ def test_the_readme_example_runs(run, samples, tmp_path, monkeypatch):
     section = readme[readme.index("## Remote sensing") :]
     block = section[section.index("```sh\n") + 6 : section.index("```\n", section.index("```sh\n") + 6)]
     commands = [shlex.split(line) for line in block.replace("\\\n", " ").splitlines() if line.strip()]
-    assert [c[:3] for c in commands] == [
-        ["chanmix", "matrix", "calibrate"],
-        ["chanmix", "apply", "sample_images/landsat/l8_stack.tif"],
+    assert [c[:4] for c in commands] == [
+        ["chanmix", "matrix", "calibrate", "sample_images/landsat/l8_MTL.txt"],
+        ["chanmix", "apply", "--stack", "sample_images/landsat/l8_B*.tif"],
     ]
     monkeypatch.chdir(tmp_path)
     for command in commands:
-        ok(run(*[a.replace("sample_images/", f"{samples}/") for a in command[1:]]))
+        args = []
+        for arg in command[1:]:  # as a shell would: the samples' folder, globs expanded in order
+            arg = arg.replace("sample_images/", f"{samples}/")
+            args += sorted(glob.glob(arg)) if "*" in arg else [arg]
+        assert "--stack" not in args or len(args) > 6
+        ok(run(*args))
     with (
         rasterio.open(tmp_path / "tasseled-cap.tif") as ds,
         rasterio.open(samples / "landsat" / "l8_stack.tif") as src,
