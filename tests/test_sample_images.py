@@ -159,3 +159,27 @@ def test_landsat_script_reproduces_the_samples(samples: Path, corpus: Path, tmp_
         kept_pixels, kept_about = _geotiff(kept / name)
         assert np.array_equal(made, kept_pixels) and made_about == kept_about, name
     assert (tmp_path / "l8_MTL.txt").read_bytes() == (kept / "l8_MTL.txt").read_bytes()
+
+
+def test_hyperspectral_script_reproduces_the_cube_byte_for_byte(samples: Path, tmp_path: Path) -> None:
+    subprocess.run([sys.executable, str(samples / "make_hyperspectral.py"), str(tmp_path)], check=True)
+    for name in ("cube.img", "cube.hdr"):
+        assert (tmp_path / name).read_bytes() == (samples / "hyperspectral" / name).read_bytes(), name
+
+
+def test_gdal_reads_the_hyperspectral_cube_as_described(samples: Path) -> None:
+    import rasterio
+
+    with rasterio.open(samples / "hyperspectral" / "cube.img") as ds:
+        cube = ds.read()
+        assert (ds.count, ds.height, ds.width, ds.dtypes[0]) == (40, 64, 80, "uint16")
+        assert ds.crs.to_epsg() == 32632 and ds.nodata == 0
+        assert tuple(ds.transform)[:6] == (10.0, 0.0, 500000.0, 0.0, -10.0, 5000000.0)
+        wavelengths = [float(ds.tags(b)["wavelength"]) for b in range(1, 41)]
+    assert wavelengths == [400.0 + 50 * i for i in range(40)]
+    assert (cube[:, :, :3] == 0).all() and (cube[:, :, 3:] > 0).all()
+    valid = cube[:, :, 3:].reshape(40, -1).T / 10000.0  # (pixels, bands) reflectance
+    assert 0 < valid.min() and valid.max() < 1
+    # four materials mixed linearly, plus noise: 3 large singular values of the centred pixels
+    singular = np.linalg.svd(valid - valid.mean(axis=0), compute_uv=False)
+    assert singular[2] > 20 * singular[3]
