@@ -128,7 +128,9 @@ def apply_cmd(
     output type. An alpha channel is passed through untouched unless --alpha says otherwise.
 
     The output format follows the extension: .tif/.tiff (any bands and type), .png (1-4
-    bands, uint8/uint16), .jpg (1 or 3 bands, uint8), .npy (the raw H x W x M array).
+    bands, uint8/uint16), .jpg (1 or 3 bands, uint8), .npy (the raw H x W x M array),
+    .img/.dat/.bsq (ENVI band sequential), .bil, .bip (ENVI by line, by pixel), each with a
+    .hdr header beside it. ENVI inputs are named by their .hdr header or their data file.
 
     \b
     Examples:
@@ -139,6 +141,7 @@ def apply_cmd(
           --dtype uint8 --rescale percentile -o nir-false-colour.png
       chanmix apply *.png -p gray-rec709 -O gray/
       chanmix apply *.tif -m pca.json -o "{stem}-pca.tif"
+      chanmix apply cube.hdr --bands 40,25,12 -c "1,0,0;0,1,0;0,0,1" -o rgb.bip
     """
     output, outdir, save_matrix = destination.output, destination.outdir, destination.save_matrix
     if output is not None and output != "-" and "{" not in output:
