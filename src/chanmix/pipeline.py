@@ -6,6 +6,7 @@ the image's band count, the output format against the channels and sample type i
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ __all__ = [
     "apply_file",
     "band_rows",
     "by_tiles",
+    "carried",
     "effective_nodata",
     "output_compression",
     "output_tile",
@@ -223,6 +225,7 @@ def apply_file(
             alpha=kept is not None,
         )
         names = list(mix.names) + (["alpha"] if kept is not None else []) if mix.names else None
+        sources = [None if k is None else mixed_bands[k] for k in mix.copies] + [None] * (kept is not None)
 
         def mixed(window: tuple[int, int, int, int]) -> np.ndarray:
             block = read(window)
@@ -250,6 +253,8 @@ def apply_file(
             alpha=kept is not None,
             like=info,
             nodata=None if nodata is None else output_nodata(nodata, out_dtype),
+            wavelengths=carried(info.wavelengths, sources),
+            fwhm=carried(info.fwhm, sources),
             compression=compression,
             tile=tile,
             tiles=by_tiles(info, tile),
@@ -258,6 +263,17 @@ def apply_file(
             together=together,
         )
     return mix
+
+
+def carried(values: Sequence[float] | None, sources: Sequence[int | None]) -> tuple[float, ...] | None:
+    """Per-band values of an input (wavelengths, widths) for the output bands: those of the
+    input band each output band copies unchanged (`sources`, 0-based, None for a band that is
+    no copy: see :attr:`~chanmix.mix.Mix.copies`), NaN for the others; None when no output
+    band has one."""
+    if values is None:
+        return None
+    out = tuple(math.nan if source is None else float(values[source]) for source in sources)
+    return out if any(math.isfinite(v) for v in out) else None
 
 
 def save_mix(mix: Mix, path: str | os.PathLike[str], *, together: Outputs | None = None) -> None:
