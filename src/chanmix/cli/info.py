@@ -9,7 +9,8 @@ from typing import Any
 import click
 
 from ..errors import ChanmixError
-from ..io import image_number, open_raster
+from ..io import GeoInfo, image_number, open_raster
+from ..io.envi_geo import projection_name
 from ..pipeline import effective_nodata
 from ..stats import band_stats
 from . import options as opt
@@ -20,6 +21,20 @@ def _finite(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else x
 
 
+def _per_band(values: tuple[float, ...] | None, bands: int) -> list[float | None]:
+    return [_finite(v) for v in values] if values else [None] * bands
+
+
+def _crs_note(geo: GeoInfo | None) -> str | None:
+    """What an ENVI map info's CRS comes to, when chanmix does not identify it."""
+    if geo is None or geo.envi_map is None or geo.crs is not None:
+        return None
+    name = projection_name(geo.envi_map[0])
+    if name.lower() == "arbitrary":
+        return "ENVI map info 'Arbitrary': a pixel grid without a CRS"
+    return f"not carried: ENVI map info {name!r} is not identified; TIFF outputs keep only the pixel grid"
+
+
 def describe(path: str, page: int, series: int | None, nodata_choice: Any) -> dict[str, Any]:
     """Everything ``info`` reports about one image, as JSON-ready values."""
     with open_raster(path, page=image_number(path, page, series)) as reader:
@@ -27,6 +42,7 @@ def describe(path: str, page: int, series: int | None, nodata_choice: Any) -> di
         nodata = effective_nodata(nodata_choice, info)
         stats = band_stats((band for _, band in reader.row_bands()), nodata)
     names = info.band_names or (None,) * info.bands
+    wavelengths, fwhm = _per_band(info.wavelengths, info.bands), _per_band(info.fwhm, info.bands)
     geo = info.geo
     return {
         "path": str(path),
@@ -47,12 +63,17 @@ def describe(path: str, page: int, series: int | None, nodata_choice: Any) -> di
         "resolution_unit": info.resolution_unit,
         "icc_profile_bytes": len(info.icc_profile) if info.icc_profile else None,
         "crs": geo.crs if geo else None,
+        "crs_note": _crs_note(geo),
         "transform": list(geo.transform) if geo and geo.transform else None,
+        "map_info": geo.envi_map[0] if geo and geo.envi_map else None,
+        "description": info.description,
         "streamed": not info.loads_whole,
         "band_stats": [
             {
                 "band": b + 1,
                 "name": names[b],
+                "wavelength_nm": wavelengths[b],
+                "fwhm_nm": fwhm[b],
                 "valid": s.valid,
                 "min": _finite(s.min),
                 "max": _finite(s.max),
@@ -76,6 +97,8 @@ def _text(d: dict[str, Any]) -> str:
         f"  layout: {d['layout']}, {storage}, compression {d['compression']}"
         + (f", photometric {d['photometric']}" if d["photometric"] else "")
     )
+    if d["description"]:
+        add(f"  description: {d['description']}")
     if d["pages"] > 1:
         add(f"  image {d['page']} of {d['pages']} (0-based; choose with --page)")
     if d["alpha"]:
@@ -87,18 +110,22 @@ def _text(d: dict[str, Any]) -> str:
         add(f"  resolution: {d['resolution'][0]:g} x {d['resolution'][1]:g} pixels per {unit}")
     if d["icc_profile_bytes"]:
         add(f"  ICC profile: {d['icc_profile_bytes']} bytes")
-    if d["crs"] or d["transform"]:
-        add(f"  CRS: {d['crs'] or 'none'}")
+    if d["crs"] or d["transform"] or d["map_info"]:
+        add(f"  CRS: {d['crs_note'] or d['crs'] or 'none'}")
         if d["transform"]:
             add("  transform: " + ", ".join(f"{v:.10g}" for v in d["transform"]))
+        if d["map_info"]:
+            add(f"  ENVI map info: {{{d['map_info']}}}")
     add("  reading: " + ("by blocks" if d["streamed"] else "the whole image at once (not readable in parts)"))
-    rows: list[tuple[str, ...]] = [("band", "name", "min", "max", "mean", "std", "valid")]
+    spectral = [k for k in ("wavelength_nm", "fwhm_nm") if any(s[k] is not None for s in d["band_stats"])]
+    labels = [{"wavelength_nm": "wavelength nm", "fwhm_nm": "fwhm nm"}[k] for k in spectral]
+    rows: list[tuple[str, ...]] = [("band", "name", *labels, "min", "max", "mean", "std", "valid")]
     for s in d["band_stats"]:
         rows.append(
             (
                 str(s["band"]),
                 s["name"] or "",
-                *("-" if s[k] is None else f"{s[k]:.6g}" for k in ("min", "max", "mean", "std")),
+                *("-" if s[k] is None else f"{s[k]:.6g}" for k in (*spectral, "min", "max", "mean", "std")),
                 str(s["valid"]),
             )
         )
@@ -118,12 +145,14 @@ def _text(d: dict[str, Any]) -> str:
 def info_cmd(inputs: tuple[str, ...], page: int, series: int | None, nodata: Any, as_json: bool) -> None:
     """Size, bands, sample type, layout, per-band statistics, nodata and georeferencing.
 
-    Statistics leave out nodata and non-finite samples. With --json, one JSON object per input,
-    one per line.
+    Statistics leave out nodata and non-finite samples. ENVI rasters (the .hdr header or its
+    data file) also show each band's centre wavelength and FWHM in nanometres, and their map
+    info. With --json, one JSON object per input, one per line.
 
     \b
     Examples:
       chanmix info sample_images/multispectral.tif
+      chanmix info cube.hdr
       chanmix info scene.tif --json | jq '.band_stats[].mean'
     """
     failures = 0
