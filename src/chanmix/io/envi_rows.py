@@ -1,11 +1,13 @@
-"""Read an ENVI raster's rows through a read-only memory map of its data file.
+"""Read an ENVI raster's rows through read-only memory maps of its data file.
 
-The data file is mapped once (:class:`EnviRows`); a window is copied out of the map into a
-new channels-last ``(h, w, C)`` array in the computed type (native byte order; 64-bit
-integers as float64, checked to be exact), then the pages it touched are dropped from the
-process (``madvise(MADV_DONTNEED)``: they stay in the system's file cache, but not in the
-process's resident memory). So memory stays at about one band of rows, however large the
-cube, and several threads may read different bands at once without a lock.
+Each window is read through its own map of the part of the data file that holds it
+(:class:`EnviRows`): its samples are copied out into a new channels-last ``(h, w, C)`` array
+in the computed type (native byte order; 64-bit integers as float64, checked to be exact),
+and the map is closed at once. Closing it releases every page the copy touched -- and the
+neighbouring ones the kernel maps along with them on a fault, which dropping only the pages
+read (``madvise``) leaves mapped -- so the process's resident memory stays at about one band
+of rows however large the cube (the file's pages stay in the system's cache, which the kernel
+reclaims as it needs). Several threads may read different bands at once, each on its own map.
 
 What one band of ``R`` rows touches in the file:
 
@@ -105,7 +107,8 @@ def envi_info(header: EnviHeader, path: str) -> RasterInfo:
 
 
 class EnviRows:
-    """Windows of an ENVI data file, copied out of a read-only memory map.
+    """Windows of an ENVI data file, each copied out of a read-only memory map of the part of
+    the file it lies in, unmapped as soon as it is copied.
 
     ``read(start, stop, left, right)`` returns rows ``[start, stop)`` and columns
     ``[left, right)`` as a new ``(h, w, C)`` C-contiguous array in ``header.dtype``.
@@ -119,78 +122,74 @@ class EnviRows:
             self._file = open(path, "rb")  # held until close()
         except OSError as exc:
             raise DataError(f"{path}: cannot open ({exc.strerror or reason(exc)})") from exc
-        try:
-            self._map: mmap.mmap | None = mmap.mmap(self._file.fileno(), self._end, access=mmap.ACCESS_READ)
-        except (OSError, ValueError, OverflowError) as exc:
-            self._file.close()
-            raise DataError(f"{path}: cannot map the ENVI data ({reason(exc)})") from exc
-        lines, samples, bands = header.lines, header.samples, header.bands
-        shape = {
-            "bsq": (bands, lines, samples),
-            "bil": (lines, bands, samples),
-            "bip": (lines, samples, bands),
-        }
-        count = lines * samples * bands
-        self._cube: np.ndarray | None = np.frombuffer(
-            self._map, header.stored, count=count, offset=header.offset
-        ).reshape(shape[header.interleave])
+        self._closed = False
         stored = header.stored
         self._wide = stored.itemsize == 8 and stored.kind in "iu"  # 64-bit integers
         self._native = stored.newbyteorder("=")
 
     def read(self, start: int, stop: int, left: int, right: int) -> np.ndarray:
-        cube = self._cube
-        if cube is None:
-            raise UsageError(f"{self.header.data_path}: the reader is closed")
-        self._check_size()
-        height, width, bands = stop - start, right - left, self.header.bands
+        header = self.header
+        height, width, bands = stop - start, right - left, header.bands
+        item = header.stored.itemsize
+        line = header.samples * item  # one row of one band
+        if header.interleave == "bsq":  # band b, row r at offset + (b * lines + r) * line
+            first = header.offset + start * line
+            last = header.offset + ((bands - 1) * header.lines + stop) * line
+            shape = (bands, height, header.samples)
+            strides = (header.lines * line, line, item)
+        else:  # every band of row r within offset + r * bands * line
+            first = header.offset + start * bands * line
+            last = header.offset + stop * bands * line
+            shape = (
+                (height, bands, header.samples)
+                if header.interleave == "bil"
+                else (height, header.samples, bands)
+            )
+            strides = (
+                (bands * line, line, item)
+                if header.interleave == "bil"
+                else (bands * line, bands * item, item)
+            )
         out = np.empty((height, width, bands), self._native)
-        interleave = self.header.interleave
-        if interleave == "bsq":
-            for band in range(bands):
-                out[:, :, band] = cube[band, start:stop, left:right]
-        elif interleave == "bil":
-            out[...] = cube[start:stop, :, left:right].transpose(0, 2, 1)
-        else:
-            out[...] = cube[start:stop, left:right]
-        del cube
-        self._release(start, stop)
+        memory = self._map(first, last)
+        try:
+            view = np.ndarray(
+                shape,
+                header.stored,
+                buffer=memory,
+                offset=first % mmap.ALLOCATIONGRANULARITY,
+                strides=strides,
+            )
+            if header.interleave == "bsq":
+                for band in range(bands):
+                    out[:, :, band] = view[band, :, left:right]
+            elif header.interleave == "bil":
+                out[...] = view[:, :, left:right].transpose(0, 2, 1)
+            else:
+                out[...] = view[:, left:right]
+            del view
+        finally:
+            memory.close()
         return self._exact_float(out, start) if self._wide else out
 
-    def _check_size(self) -> None:
-        """A data file cut short while mapped would crash the process on reading (SIGBUS):
-        refuse to read when it no longer holds the samples."""
+    def _map(self, first: int, last: int) -> mmap.mmap:
+        """A read-only map of bytes ``[first, last)`` of the data file (from the allocation
+        boundary at or before `first`), after checking that the file still holds them: a file
+        cut short while mapped would crash the process on reading it (SIGBUS)."""
+        path = self.header.data_path
+        if self._closed:
+            raise UsageError(f"{path}: the reader is closed")
+        base = first - first % mmap.ALLOCATIONGRANULARITY
         try:
-            size = os.fstat(self._file.fileno()).st_size
-        except (OSError, ValueError) as exc:  # closed by another thread meanwhile
-            raise UsageError(f"{self.header.data_path}: the reader is closed") from exc
-        if size < self._end:
-            raise DataError(f"{self.header.data_path}: the file shrank to {size} bytes while it was read")
-
-    def _release(self, start: int, stop: int) -> None:
-        """Drop the pages of rows ``[start, stop)`` from the process's memory (not from the
-        file cache): reading them again maps them again."""
-        advise = getattr(mmap, "MADV_DONTNEED", None)
-        memory = self._map
-        if advise is None or memory is None:
-            return
-        header = self.header
-        item = header.stored.itemsize
-        if header.interleave == "bsq":
-            band_bytes = header.lines * header.samples * item
-            first = header.offset + start * header.samples * item
-            spans = [
-                (first + b * band_bytes, (stop - start) * header.samples * item) for b in range(header.bands)
-            ]
-        else:
-            row = header.samples * header.bands * item
-            spans = [(header.offset + start * row, (stop - start) * row)]
-        for begin, length in spans:
-            aligned = begin - begin % mmap.PAGESIZE
-            try:
-                memory.madvise(advise, aligned, length + begin - aligned)
-            except (OSError, ValueError):
-                return  # closed meanwhile, or not supported: the pages stay until unmapped
+            fileno = self._file.fileno()
+            size = os.fstat(fileno).st_size
+            if size < self._end:
+                raise DataError(f"{path}: the file shrank to {size} bytes while it was read")
+            return mmap.mmap(fileno, last - base, access=mmap.ACCESS_READ, offset=base)
+        except ValueError as exc:  # closed by another thread meanwhile
+            raise UsageError(f"{path}: the reader is closed") from exc
+        except OSError as exc:
+            raise DataError(f"{path}: cannot map the ENVI data ({reason(exc)})") from exc
 
     def _exact_float(self, raw: np.ndarray, start: int) -> np.ndarray:
         """64-bit integer samples as float64, refusing any that float64 cannot hold exactly."""
@@ -205,12 +204,6 @@ class EnviRows:
         return raw.astype(np.float64)
 
     def close(self) -> None:
-        """Unmap the file; a read still running in another thread keeps the map until it ends."""
-        self._cube = None
-        memory, self._map = self._map, None
-        if memory is not None:
-            try:
-                memory.close()
-            except BufferError:
-                pass  # a read in progress holds a view: the map goes with it
+        """Release the file; reads running in other threads finish on their own maps."""
+        self._closed = True
         self._file.close()
