@@ -670,3 +670,27 @@ def test_formats_and_help_name_the_envi_extensions(run):
 def test_copies_of_a_mix():
     mix = Mix([[0, 0, 1], [1, 0, 0], [0.5, 0.5, 0], [0, 2, 0], [0, 1, 0]], bias=[0, 0, 0, 0, 0.1])
     assert mix.copies == (2, 0, None, None, None)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux's /proc")
+def test_reading_a_cube_leaves_none_of_its_pages_mapped(tmp_path):
+    """Each band of rows is read through its own map, closed once copied: the pages the kernel
+    maps on those reads (the neighbours of the rows read included) all go with it."""
+
+    def mapped_file_kb() -> int:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("RssFile:"))
+
+    bands, height, width = 40, 400, 1000  # 32 MB of uint16, band sequential
+    data = tmp_path / "big.img"
+    with open(data, "wb") as file:
+        for band in range(bands):
+            file.write(np.full((height, width), band, np.uint16).tobytes())
+    write_header(tmp_path / "big.hdr", raw_header(samples=width, lines=height, bands=bands))
+    with open_raster(data) as reader:
+        before = mapped_file_kb()
+        means = np.zeros(bands)
+        for _, band in reader.row_bands():
+            means += band.sum(axis=(0, 1))
+        assert mapped_file_kb() - before < 2048
+    np.testing.assert_array_equal(means / (height * width), np.arange(bands))
