@@ -38,6 +38,7 @@ SECTIONS = {
     "kernel": ("bench_kernel", "run"),
     "files": ("bench_files", "run"),
     "startup": ("bench_startup", "run"),
+    "envi": ("envi_memory", "run"),
 }
 
 

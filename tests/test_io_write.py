@@ -61,6 +61,9 @@ def leftovers(folder) -> list[str]:
         ("c.JPG", "jpeg"),
         ("d.jpeg", "jpeg"),
         ("e.npy", "npy"),
+        ("f.img", "envi"),
+        ("g.DAT", "envi"),
+        ("h.bip", "envi"),
     ],
 )
 def test_output_format_by_extension(name, expected):
@@ -70,7 +73,9 @@ def test_output_format_by_extension(name, expected):
 @pytest.mark.parametrize("name", ["out.bmp", "out", "out.tif.gz", "out.webp"])
 def test_unknown_output_format_is_a_usage_error(name):
     with pytest.raises(
-        UsageError, match=rf"^{name}: unknown output format .*\.tif, \.tiff, \.png, \.jpg, \.jpeg, \.npy$"
+        UsageError,
+        match=rf"^{name}: unknown output format .*\.tif, \.tiff, \.png, \.jpg, \.jpeg, \.npy, \.img, \.dat,"
+        r" \.bsq, \.bil, \.bip$",
     ):
         output_format(name)
 

@@ -112,6 +112,21 @@ class Mix:
         """True when any bias term is non-zero."""
         return bool(np.any(self.bias != 0))
 
+    @property
+    def copies(self) -> tuple[int | None, ...]:
+        """For each output channel, the input channel it copies unchanged (its row holds a
+        single 1 and its bias is 0), else None: M entries, 0-based.
+
+        A band selection or permutation copies every channel, so per-band metadata such as
+        wavelengths can follow it.
+        """
+        return tuple(
+            int(np.flatnonzero(row)[0])
+            if np.count_nonzero(row) == 1 and row.max() == 1 and bias == 0
+            else None
+            for row, bias in zip(self.weights, self.bias)
+        )
+
     @classmethod
     def identity(cls, n: int) -> Mix:
         """The mix that copies N channels unchanged."""

@@ -6,6 +6,7 @@ the image's band count, the output format against the channels and sample type i
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ __all__ = [
     "apply_file",
     "band_rows",
     "by_tiles",
+    "carried",
     "effective_nodata",
     "output_compression",
     "output_names",
@@ -95,11 +97,7 @@ def output_names(mix: Mix, band_names: Sequence[str] | None, alpha: bool) -> lis
     if mix.names:
         names = list(mix.names)
     elif band_names:
-        copied = [np.flatnonzero(row) for row in mix.weights]
-        names = [
-            band_names[int(n[0])] if len(n) == 1 and row[n[0]] == 1 and bias == 0 else ""
-            for n, row, bias in zip(copied, mix.weights, mix.bias)
-        ]
+        names = ["" if k is None else band_names[k] for k in mix.copies]
     else:
         return None
     return names + (["alpha"] if alpha else []) if any(names) else None
@@ -255,6 +253,7 @@ def apply_file(
         )
         mixed_names = [info.band_names[b] for b in mixed_bands] if info.band_names else None
         names = output_names(mix, mixed_names, kept is not None)
+        sources = [None if k is None else mixed_bands[k] for k in mix.copies] + [None] * (kept is not None)
 
         def mixed(window: tuple[int, int, int, int]) -> np.ndarray:
             block = read(window)
@@ -282,6 +281,8 @@ def apply_file(
             alpha=kept is not None,
             like=info,
             nodata=None if written is None else output_nodata(written, out_dtype),
+            wavelengths=carried(info.wavelengths, sources),
+            fwhm=carried(info.fwhm, sources),
             compression=compression,
             tile=tile,
             tiles=by_tiles(info, tile),
@@ -290,6 +291,17 @@ def apply_file(
             together=together,
         )
     return mix
+
+
+def carried(values: Sequence[float] | None, sources: Sequence[int | None]) -> tuple[float, ...] | None:
+    """Per-band values of an input (wavelengths, widths) for the output bands: those of the
+    input band each output band copies unchanged (`sources`, 0-based, None for a band that is
+    no copy: see :attr:`~chanmix.mix.Mix.copies`), NaN for the others; None when no output
+    band has one."""
+    if values is None:
+        return None
+    out = tuple(math.nan if source is None else float(values[source]) for source in sources)
+    return out if any(math.isfinite(v) for v in out) else None
 
 
 def save_mix(mix: Mix, path: str | os.PathLike[str], *, together: Outputs | None = None) -> None:

@@ -135,7 +135,9 @@ def apply_cmd(
     untouched unless --alpha says otherwise.
 
     The output format follows the extension: .tif/.tiff (any bands and type), .png (1-4
-    bands, uint8/uint16), .jpg (1 or 3 bands, uint8), .npy (the raw H x W x M array).
+    bands, uint8/uint16), .jpg (1 or 3 bands, uint8), .npy (the raw H x W x M array),
+    .img/.dat/.bsq (ENVI band sequential), .bil, .bip (ENVI by line, by pixel), each with a
+    .hdr header beside it. ENVI inputs are named by their .hdr header or their data file.
 
     With --stack, the INPUTs are the bands of ONE image, in the order given (band files of
     one size, sample type and grid), written to one -o OUTPUT georeferenced like the first;
@@ -157,6 +159,8 @@ def apply_cmd(
           sample_images/landsat/l8_B2.tif -c "1,0,0;0,1,0;0,0,1" --dtype uint8 \\
           --rescale percentile -o natural-colour.png
       chanmix apply --stack sample_images/landsat/l8_B*.tif --pca 3 --dtype float32 -o pcs.tif
+      chanmix apply sample_images/hyperspectral/cube.hdr --bands 650nm,550nm,450nm \\
+          -c "1,0,0;0,1,0;0,0,1" --dtype uint8 --rescale percentile -o rgb.png
     """
     output, outdir, save_matrix = destination.output, destination.outdir, destination.save_matrix
     if stack and output is None:

@@ -9,7 +9,8 @@ from typing import Any
 import click
 
 from ..errors import ChanmixError
-from ..io import open_image
+from ..io import GeoInfo, open_image
+from ..io.envi_geo import projection_name
 from ..nodata import Nodata
 from ..pipeline import effective_nodata
 from ..stats import band_stats
@@ -19,6 +20,20 @@ from .flags import flag_message
 
 def _finite(x: float) -> float | None:
     return None if x is None or not math.isfinite(x) else x
+
+
+def _per_band(values: tuple[float, ...] | None, bands: int) -> list[float | None]:
+    return [_finite(v) for v in values] if values else [None] * bands
+
+
+def _crs_note(geo: GeoInfo | None) -> str | None:
+    """What an ENVI map info's CRS comes to, when chanmix does not identify it."""
+    if geo is None or geo.envi_map is None or geo.crs is not None:
+        return None
+    name = projection_name(geo.envi_map[0])
+    if name.lower() == "arbitrary":
+        return "ENVI map info 'Arbitrary': a pixel grid without a CRS"
+    return f"not carried: ENVI map info {name!r} is not identified; TIFF outputs keep only the pixel grid"
 
 
 def _nodata_value(value: float | None) -> float | str | None:
@@ -43,7 +58,7 @@ def describe(
         nodata = effective_nodata(nodata_choice, info)
         stats = band_stats((band for _, band in reader.row_bands()), nodata)
     names = info.band_names or (None,) * info.bands
-    wavelengths = info.wavelengths or (math.nan,) * info.bands
+    wavelengths, fwhm = _per_band(info.wavelengths, info.bands), _per_band(info.fwhm, info.bands)
     geo = info.geo
     return {
         **({"path": info.path, "inputs": list(path)} if isinstance(path, tuple) else {"path": str(path)}),
@@ -64,13 +79,17 @@ def describe(
         "resolution_unit": info.resolution_unit,
         "icc_profile_bytes": len(info.icc_profile) if info.icc_profile else None,
         "crs": geo.crs if geo else None,
+        "crs_note": _crs_note(geo),
         "transform": list(geo.transform) if geo and geo.transform else None,
+        "map_info": geo.envi_map[0] if geo and geo.envi_map else None,
+        "description": info.description,
         "streamed": not info.loads_whole,
         "band_stats": [
             {
                 "band": b + 1,
                 "name": names[b],
-                "wavelength_nm": _finite(wavelengths[b]),
+                "wavelength_nm": wavelengths[b],
+                "fwhm_nm": fwhm[b],
                 "valid": s.valid,
                 "min": _finite(s.min),
                 "max": _finite(s.max),
@@ -94,6 +113,8 @@ def _text(d: dict[str, Any]) -> str:
         f"  layout: {d['layout']}, {storage}, compression {d['compression']}"
         + (f", photometric {d['photometric']}" if d["photometric"] else "")
     )
+    if d["description"]:
+        add(f"  description: {d['description']}")
     if d["pages"] > 1:
         add(f"  image {d['page']} of {d['pages']} (0-based; choose with --page)")
     if d["alpha"]:
@@ -107,21 +128,21 @@ def _text(d: dict[str, Any]) -> str:
         add(f"  resolution: {d['resolution'][0]:g} x {d['resolution'][1]:g} pixels per {unit}")
     if d["icc_profile_bytes"]:
         add(f"  ICC profile: {d['icc_profile_bytes']} bytes")
-    if d["crs"] or d["transform"]:
-        add(f"  CRS: {d['crs'] or 'none'}")
+    if d["crs"] or d["transform"] or d["map_info"]:
+        add(f"  CRS: {d['crs_note'] or d['crs'] or 'none'}")
         if d["transform"]:
             add("  transform: " + ", ".join(f"{v:.10g}" for v in d["transform"]))
+        if d["map_info"]:
+            add(f"  ENVI map info: {{{d['map_info']}}}")
     add("  reading: " + ("by blocks" if d["streamed"] else "the whole image at once (not readable in parts)"))
-    # a wavelength column when the file records any, written as --bands takes them (865nm)
-    with_nm = any(s["wavelength_nm"] is not None for s in d["band_stats"])
-    rows: list[tuple[str, ...]] = [
-        ("band", "name", *(("wavelength",) if with_nm else ()), "min", "max", "mean", "std", "valid")
-    ]
+    # wavelength and fwhm columns when the file records any, written as --bands takes them (865nm)
+    spectral = [k for k in ("wavelength_nm", "fwhm_nm") if any(s[k] is not None for s in d["band_stats"])]
+    labels = [{"wavelength_nm": "wavelength", "fwhm_nm": "fwhm"}[k] for k in spectral]
+    rows: list[tuple[str, ...]] = [("band", "name", *labels, "min", "max", "mean", "std", "valid")]
     for s in d["band_stats"]:
-        nm = s["wavelength_nm"]
-        wavelength = ("-" if nm is None else f"{nm:g}nm",) if with_nm else ()
+        nanometres = ("-" if s[k] is None else f"{s[k]:g}nm" for k in spectral)
         stats = ("-" if s[k] is None else f"{s[k]:.6g}" for k in ("min", "max", "mean", "std"))
-        rows.append((str(s["band"]), s["name"] or "", *wavelength, *stats, str(s["valid"])))
+        rows.append((str(s["band"]), s["name"] or "", *nanometres, *stats, str(s["valid"])))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         add("  " + "  ".join(c.rjust(w) for c, w in zip(r, widths)).rstrip())
@@ -141,14 +162,16 @@ def info_cmd(
 ) -> None:
     """Size, bands, sample type, layout, per-band statistics, nodata and georeferencing.
 
-    Bands are listed with their names and wavelengths, which --bands takes (B8A, 865nm).
-    Statistics leave out nodata and non-finite samples. With --json, one JSON object per input,
-    one per line. With --stack, the INPUTs are described as the one image they make (bands
-    named by each file's band descriptions, else its name).
+    Bands are listed with their names, centre wavelengths and FWHM (nanometres, when the file
+    records them), as --bands takes them (B8A, 865nm). ENVI rasters (the .hdr header or its data
+    file) also show their map info. Statistics leave out nodata and non-finite samples. With
+    --json, one JSON object per input, one per line. With --stack, the INPUTs are described as
+    the one image they make (bands named by each file's band descriptions, else its name).
 
     \b
     Examples:
       chanmix info sample_images/multispectral.tif
+      chanmix info sample_images/hyperspectral/cube.hdr
       chanmix info scene.tif --json | jq '.band_stats[].mean'
       chanmix info --stack sample_images/landsat/l8_B*.tif
     """

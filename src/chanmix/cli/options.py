@@ -388,7 +388,7 @@ max_memory_opt = click.option(
     callback=parse_max_memory,
     expose_value=False,
     metavar="SIZE",
-    help="Memory an image decoded or encoded whole may take (PNG, JPEG...; TIFF and .npy are "
+    help="Memory an image decoded or encoded whole may take (PNG, JPEG...; TIFF, .npy and ENVI are "
     "streamed), e.g. 512M or 8G; more is refused before it is read. Default: half the "
     "available memory.",
 )

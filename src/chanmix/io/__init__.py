@@ -1,4 +1,4 @@
-"""Raster input and output: TIFF (tifffile), PNG, JPEG and Pillow's formats, NumPy ``.npy``.
+"""Raster input and output: TIFF (tifffile), PNG, JPEG and Pillow's formats, NumPy ``.npy``, ENVI.
 
 Readers return a :class:`Raster`, channels-last ``(H, W, C)`` pixels plus a
 :class:`RasterInfo`; :func:`write_raster` writes ``(H, W, M)`` pixels atomically, carrying
@@ -6,8 +6,8 @@ the metadata of a ``like`` input (georeferencing, resolution, ICC profile).
 
 For images of any size, :func:`open_raster` reads row bands on demand (:class:`BlockReader`)
 and :func:`write_raster_blocks` writes an image from an iterable of row bands; memory is
-then bounded by the band size (TIFF and ``.npy``). :func:`open_stack` reads several files as
-the bands of one image, a window of each at a time.
+then bounded by the band size (TIFF, ``.npy`` and ENVI). :func:`open_stack` reads several files
+as the bands of one image, a window of each at a time.
 """
 
 from .atomic import Outputs, abandon_outputs, atomic_output

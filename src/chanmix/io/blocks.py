@@ -10,12 +10,14 @@ order, palette expansion, float16 promotion), and ``reader.info`` equals
   uncompressed ones only for the rows asked. If a segment turns out undecodable, the image is
   decoded whole by Pillow as :func:`~chanmix.io.read_raster` would, once, and served from memory.
 - ``.npy``: memory-mapped; a band reads its rows from the file.
+- ENVI: memory-mapped; a band copies its rows out of the map, then lets the map's pages go
+  (:mod:`chanmix.io.envi_rows`).
 - TIFF layouts that cannot be decoded by segments (``info.loads_whole``: YCbCr without JPEG,
   Old-JPEG, volumetric pages...), PNG, JPEG and Pillow's formats: decoded whole when opened.
 
 :attr:`BlockReader.block_rows` is the natural band height: a TIFF's RowsPerStrip or tile
 height, times the largest factor keeping a band within 4 MiB when strips or tiles are short;
-4 MiB of rows for ``.npy`` and for images decoded whole (served from memory in bands, so that
+4 MiB of rows for ``.npy``, ENVI and images decoded whole (served from memory in bands, so that
 what the caller computes on a band -- float64 statistics, a mix -- stays band-sized). A band
 of R rows holds ``R * width * bands * dtype.itemsize`` bytes.
 
@@ -37,6 +39,7 @@ import tifffile
 
 from ..budget import check_whole
 from ..errors import DataError, UsageError
+from .envi_rows import open_envi
 from .raster import RasterInfo, as_sample_array, reason, whole_image_info
 from .read import load_npy, read_raster, sniff
 from .tiff import (
@@ -201,6 +204,9 @@ def open_raster(path: str | os.PathLike, *, page: int = 0) -> BlockReader:
         probe = as_sample_array(array[:0], name)
         info = replace(whole_image_info(name, "NPY", probe, loads_whole=False), height=array.shape[0])
         return BlockReader(info, _NpyRows(array, name), _band_rows(1, info))
+    if kind == "envi":
+        info, rows = open_envi(name, page)
+        return BlockReader(info, rows, _band_rows(1, info))
     return _whole(name, page)
 
 

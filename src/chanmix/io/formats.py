@@ -8,7 +8,14 @@ extension                 channels                     sample types
 ``.png``                  1 to 4 (L, LA, RGB, RGBA)    uint8, uint16
 ``.jpg``, ``.jpeg``       1 or 3                       uint8
 ``.npy``                  any                          as TIFF
+``.img``, ``.dat``,       any                          as TIFF
+``.bsq``, ``.bil``,
+``.bip`` (ENVI)
 ========================  ===========================  ===================================
+
+ENVI outputs are a raw data file (band sequential for ``.img``, ``.dat`` and ``.bsq``, band
+interleaved by line or pixel for ``.bil`` and ``.bip``) and a ``.hdr`` header beside it
+(:mod:`chanmix.io.envi_write`).
 
 Sizes: JPEG outputs hold at most 65500 pixels a side (libjpeg's limit, a little under the
 format's 65535), PNG outputs 1000000 (libpng's default limit, which imagecodecs keeps; the
@@ -41,6 +48,11 @@ EXTENSIONS = {
     ".jpg": "jpeg",
     ".jpeg": "jpeg",
     ".npy": "npy",
+    ".img": "envi",
+    ".dat": "envi",
+    ".bsq": "envi",
+    ".bil": "envi",
+    ".bip": "envi",
 }
 _PNG_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16))
 #: SamplesPerPixel is a 16-bit field.
@@ -52,7 +64,7 @@ _FORMAT_NAMES = {"jpeg": "JPEG", "png": "PNG"}
 
 
 def output_format(path: str | os.PathLike) -> str:
-    """The output format for a file name: ``'tiff'``, ``'png'``, ``'jpeg'`` or ``'npy'``.
+    """The output format for a file name: ``'tiff'``, ``'png'``, ``'jpeg'``, ``'npy'`` or ``'envi'``.
 
     Raises
     ------
@@ -125,9 +137,9 @@ def check_output(
             f"{name}: {_FORMAT_NAMES[fmt]} output holds at most {limit} pixels a side, not "
             f"{height} x {width}; write a .tif"
         )
-    if fmt in ("tiff", "npy") and dt not in SAMPLE_DTYPES:
+    if fmt in ("tiff", "npy", "envi") and dt not in SAMPLE_DTYPES:
         known = ", ".join(d.name for d in SAMPLE_DTYPES)
-        label = "TIFF" if fmt == "tiff" else ".npy output"
+        label = {"tiff": "TIFF", "npy": ".npy output", "envi": "ENVI output"}[fmt]
         raise UsageError(f"{name}: {label} holds samples of type {known}, not {dt.name}")
     if alpha:
         _check_alpha(name, fmt, channels)

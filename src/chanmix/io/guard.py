@@ -8,14 +8,20 @@ every output's folder exists, so that a run does not fail at its last output.
 
 Each file is named with the option it came from (``"-o"``, ``"--save-matrix"``, ``"INPUT"``),
 so that the message says which two requests collide.
+
+An ENVI raster is two files: an input counts with its header or data file beside it
+(:func:`~chanmix.io.envi_files.companion_files`), and an ENVI output with the header it gets
+(:func:`~chanmix.io.envi_files.output_header`), so that no run writes an input's header either.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from ..errors import DataError, UsageError
+from .envi_files import companion_files, is_header_name, output_header
+from .envi_write import OUTPUT_INTERLEAVES
 
 __all__ = ["check_run_files"]
 
@@ -31,6 +37,22 @@ def _identity(path: str) -> tuple:
     except OSError:
         return ("path", os.path.realpath(path))
     return ("inode", stat.st_dev, stat.st_ino)
+
+
+def _with_companions(named: Iterable[Named], *, written: bool) -> Iterator[tuple[str, str, str]]:
+    """``(option, path as messages show it, path)`` of each file, and of the other file of each
+    ENVI raster (read, or written)."""
+    for option, path in named:
+        if path == "-":
+            continue
+        yield option, path, path
+        if written:
+            others = [output_header(path)] if os.path.splitext(path)[1].lower() in OUTPUT_INTERLEAVES else []
+        else:
+            others = companion_files(path)
+        for other in others:
+            role = "data file" if is_header_name(path) else "header"
+            yield option, f"{other} (the ENVI {role} of {path})", other
 
 
 def check_run_files(reads: Iterable[Named], writes: Iterable[Named], *, created: Iterable[str] = ()) -> None:
@@ -53,26 +75,24 @@ def check_run_files(reads: Iterable[Named], writes: Iterable[Named], *, created:
         When an output is a folder, or its folder does not exist (exit 1).
     """
     seen: dict[tuple, Named] = {}
-    for option, path in reads:
-        if path != "-":
-            seen.setdefault(_identity(path), (option, path))
+    for option, shown, path in _with_companions(reads, written=False):
+        seen.setdefault(_identity(path), (option, shown))
     made = {os.path.realpath(folder) for folder in created}
     written: dict[tuple, Named] = {}
-    for option, path in writes:
-        if path == "-":
-            continue
+    for option, shown, path in _with_companions(writes, written=True):
         identity = _identity(path)
         if identity in seen:
             other_option, other = seen[identity]
             raise UsageError(
-                f"{option} {path}: this run reads that file ({other_option} {other}); choose another output"
+                f"{option} {shown}: this run reads that file ({other_option} {other}); choose another output"
             )
         if identity in written:
             other_option, other = written[identity]
             raise UsageError(
-                f"{option} {path}: {other_option} {other} writes that file too; give each output its own file"
+                f"{option} {shown}: {other_option} {other} writes that file too;"
+                " give each output its own file"
             )
-        written[identity] = (option, path)
+        written[identity] = (option, shown)
         if os.path.isdir(path):
             raise DataError(f"{path}: cannot write (is a folder)")
         folder = os.path.dirname(path) or "."

@@ -53,11 +53,17 @@ class GeoInfo:
         ``y = d*col + e*row + f``, in CRS units at pixel corners. A PixelIsPoint raster
         (GTRasterTypeGeoKey 1025 = 2) is shifted by half a pixel as GDAL does.
         None when the file holds several tiepoints (GCPs) and no scale or transformation.
+    envi_map : (str, str or None) or None
+        For an ENVI input, its header's ``map info`` and ``coordinate system string``
+        values (inside the braces), carried unchanged to ENVI outputs; `tags` then hold the
+        same grid (and CRS, when chanmix identifies it) as GeoTIFF tags, for TIFF outputs
+        (see :mod:`chanmix.io.envi_geo`). None for other inputs.
     """
 
     tags: tuple
     crs: str | None
     transform: tuple[float, float, float, float, float, float] | None
+    envi_map: tuple[str, str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -69,15 +75,17 @@ class RasterInfo:
     path : str
         The path as given to the reader.
     format : str
-        ``'TIFF'``, ``'PNG'``, ``'JPEG'``, ``'NPY'``, or Pillow's format name (``'PPM'``, ``'GIF'``...).
+        ``'TIFF'``, ``'PNG'``, ``'JPEG'``, ``'NPY'``, ``'ENVI'``, or Pillow's format name
+        (``'PPM'``, ``'GIF'``...).
     height, width, bands : int
         Shape of the pixel array, ``(height, width, bands)``.
     dtype : numpy.dtype
         Sample type of the pixel array, one of :data:`SAMPLE_DTYPES` (float16 files are
-        promoted to float32, 1-bit files to uint8 0/255).
+        promoted to float32, 1-bit files to uint8 0/255, ENVI's 64-bit integers to float64).
     layout : str
         How the file stores the samples: ``'interleaved'`` (pixel by pixel), ``'planar'``
-        (band after band, TIFF PlanarConfiguration 2) or ``'single band'``.
+        (band after band, TIFF PlanarConfiguration 2) or ``'single band'``; for ENVI, its
+        interleave: ``'bsq'``, ``'bil'`` or ``'bip'``.
     tile : (int, int) or None
         TIFF tile ``(height, width)`` in pixels; None for strips and non-TIFF files.
     compression : str
@@ -111,12 +119,18 @@ class RasterInfo:
     loads_whole : bool
         True when the image has to be decoded whole at once (Pillow formats, PNG, and TIFFs
         whose layout cannot be decoded by strips or tiles: see :mod:`chanmix.io.tiff`); False
-        for ``.npy`` and most TIFFs, whose rows :func:`~chanmix.io.open_raster` reads a block
-        at a time.
+        for ``.npy``, ENVI and most TIFFs, whose rows :func:`~chanmix.io.open_raster` reads
+        a block at a time.
     wavelengths : tuple of float or None
         One centre wavelength per band, in nanometres (NaN where a band has none recorded),
-        from GDAL_METADATA ``wavelength`` / ``wavelength_units`` or ``CENTRAL_WAVELENGTH_UM``
-        items (see :func:`~chanmix.io.geotiff.band_wavelengths`); None when no band has one.
+        from an ENVI header's ``wavelength`` and ``wavelength units``, or GDAL_METADATA
+        ``wavelength`` / ``wavelength_units`` or ``CENTRAL_WAVELENGTH_UM`` items (see
+        :func:`~chanmix.io.geotiff.band_wavelengths`); None when no band has one.
+    fwhm : tuple of float or None
+        Full width at half maximum of each band in nanometres (NaN where unknown), from an
+        ENVI header's ``fwhm``; None when the file records none.
+    description : str or None
+        The file's free-text description (an ENVI header's ``description``).
     band_nodata : tuple of (float or None), or None
         One nodata value per band (None for a band without one), when the bands do not share
         one value: an image stacked from files with different nodata values
@@ -147,6 +161,8 @@ class RasterInfo:
     loads_whole: bool
     wavelengths: tuple[float, ...] | None = None
     band_nodata: tuple[float | None, ...] | None = None
+    fwhm: tuple[float, ...] | None = None
+    description: str | None = None
 
     @property
     def nodata_sample(self) -> np.generic | None:

@@ -2,7 +2,11 @@
 
 The first bytes of the file decide, not its extension: TIFF and BigTIFF (either byte
 order) go to tifffile, PNG to libpng through imagecodecs, NumPy ``.npy`` to
-:func:`numpy.load` (never unpickled), anything else to Pillow.
+:func:`numpy.load` (never unpickled). An ENVI header (a ``.hdr`` file) and a file with an
+ENVI header beside it (:func:`~chanmix.io.envi_files.header_beside`) go to the ENVI reader;
+anything else to Pillow. So a TIFF beside a ``.hdr`` that describes it for ENVI is read as
+TIFF; an ENVI cube whose raw samples happen to begin like a TIFF is read as ENVI when its
+header is named.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import os
 import numpy as np
 
 from ..errors import DataError, UsageError
+from .envi_files import header_beside, is_header_name
+from .envi_rows import read_envi
 from .pillow import page_message, read_pillow
 from .png import PNG_SIGNATURE, read_png
 from .raster import Raster, as_sample_array, reason, whole_image_info
@@ -31,7 +37,8 @@ def read_raster(path: str | os.PathLike, *, page: int = 0) -> Raster:
     Parameters
     ----------
     path : str or os.PathLike
-        TIFF/BigTIFF, PNG, JPEG, BMP, PPM/PGM, GIF, WebP (anything Pillow reads) or ``.npy``.
+        TIFF/BigTIFF, PNG, JPEG, BMP, PPM/PGM, GIF, WebP (anything Pillow reads), ``.npy``,
+        or an ENVI raster (its header or its data file).
     page : int, optional
         0-based image of a multi-image file (TIFF pages, GIF/APNG frames). Default the first.
 
@@ -59,6 +66,8 @@ def read_raster(path: str | os.PathLike, *, page: int = 0) -> Raster:
         array = load_npy(name, page)
         pixels = as_sample_array(array, name)
         return Raster(pixels, whole_image_info(name, "NPY", pixels, loads_whole=False))
+    if kind == "envi":
+        return read_envi(name, page)
     return read_pillow(name, page)
 
 
@@ -83,7 +92,7 @@ def image_number(path: str | os.PathLike, page: int = 0, series: int | None = No
 
 
 def sniff(name: str, page: int) -> str:
-    """Which reader a file needs: ``'tiff'``, ``'png'``, ``'npy'`` or ``'pillow'``.
+    """Which reader a file needs: ``'tiff'``, ``'png'``, ``'npy'``, ``'envi'`` or ``'pillow'``.
 
     Raises
     ------
@@ -95,12 +104,16 @@ def sniff(name: str, page: int) -> str:
     if page < 0:
         raise UsageError(f"{name}: the image number must be 0 or more, not {page}")
     head = _head(name)
+    if is_header_name(name):
+        return "envi"
     if head.startswith(_TIFF_SIGNATURES):
         return "tiff"
     if head.startswith(PNG_SIGNATURE):
         return "png"
     if head.startswith(_NPY_SIGNATURE):
         return "npy"
+    if header_beside(name) is not None:
+        return "envi"
     return "pillow"
 
 

@@ -4,6 +4,8 @@
   default, ``(th, tw)`` tiles when asked (the pipeline asks for 512 x 512 on large outputs),
   at most one strip or tile row buffered.
 - ``.npy`` is written incrementally too: the header, then each band's bytes.
+- ENVI (``.img``, ``.dat``, ``.bsq``, ``.bil``, ``.bip``) too: each band's samples where
+  the interleave puts them, then the ``.hdr`` header (:mod:`chanmix.io.envi_write`).
 - PNG and JPEG encoders need the whole image: the bands are gathered into one
   ``(H, W, M)`` array first, so those outputs are held in memory whole, after a check of
   what that takes against the memory budget (:func:`check_encode`).
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import BinaryIO
 
 import numpy as np
@@ -26,6 +28,7 @@ from numpy.typing import DTypeLike
 from ..budget import check_whole, shape_text
 from ..errors import DataError, UsageError
 from .atomic import Outputs, atomic_output
+from .envi_write import write_envi_blocks
 from .formats import check_output, normalized_compression
 from .pillow import jpeg_encode_bytes, save_jpeg
 from .png import encode_bytes as png_encode_bytes
@@ -52,6 +55,8 @@ def write_raster_blocks(
     alpha: bool = False,
     like: RasterInfo | None = None,
     nodata: float | None = None,
+    wavelengths: Sequence[float] | None = None,
+    fwhm: Sequence[float] | None = None,
     compression: str | None = None,
     tile: tuple[int, int] | None = None,
     tiles: bool = False,
@@ -65,8 +70,9 @@ def write_raster_blocks(
     Parameters
     ----------
     path : str or os.PathLike
-        Output file: ``.tif``/``.tiff``, ``.png``, ``.jpg``/``.jpeg`` or ``.npy`` (see
-        :mod:`chanmix.io.formats` for what each holds).
+        Output file: ``.tif``/``.tiff``, ``.png``, ``.jpg``/``.jpeg``, ``.npy`` or ENVI
+        (``.img``, ``.dat``, ``.bsq``, ``.bil``, ``.bip``; see :mod:`chanmix.io.formats` for
+        what each holds).
     bands : iterable of (h_i, W, M) ndarray
         Consecutive row bands whose heights sum to `height`; any heights, any byte order.
         ``(h_i, W)`` is accepted when M = 1. Samples are written as they are (no scaling).
@@ -75,14 +81,18 @@ def write_raster_blocks(
     dtype : numpy dtype
         Sample type of every band.
     band_names : sequence of M str, optional
-        Band descriptions (TIFF GDAL_METADATA).
+        Band descriptions (TIFF GDAL_METADATA, ENVI band names).
     alpha : bool
         The last channel is alpha (TIFF ExtraSamples unassociated alpha; PNG LA/RGBA).
     like : RasterInfo, optional
         The input whose metadata to carry: resolution and ICC profile (TIFF, PNG, JPEG);
-        GeoTIFF tags and dataset-level GDAL metadata (TIFF).
+        GeoTIFF tags and dataset-level GDAL metadata (TIFF); georeferencing as map info
+        (ENVI).
     nodata : float, optional
-        Nodata value (TIFF GDAL_NODATA).
+        Nodata value (TIFF GDAL_NODATA, ENVI data ignore value).
+    wavelengths, fwhm : sequence of M float, optional
+        Centre wavelength and width of each band in nanometres, NaN where unknown (ENVI;
+        ignored for other formats).
     compression : {None, 'none', 'deflate', 'lzw', 'zstd'}
         TIFF compression, with the predictor suited to the dtype; ignored for other formats.
     tile : (int, int), optional
@@ -121,7 +131,8 @@ def write_raster_blocks(
         name, channels=channels, dtype=dt, alpha=alpha, compression=compression, height=height, width=width
     )
     codec = normalized_compression(name, fmt, compression)
-    _check_request(name, (height, width, channels), band_names, tile, bigtiff, workers)
+    per_band = {"band names": band_names, "wavelengths": wavelengths, "fwhm values": fwhm}
+    _check_request(name, (height, width, channels), per_band, tile, bigtiff, workers)
     check_encode(name, fmt, (height, width, channels), dt)
     if fmt == "tiff" and bigtiff == "no" and codec is None:
         if height * width * channels * dt.itemsize > BIGTIFF_LIMIT:
@@ -132,6 +143,20 @@ def write_raster_blocks(
         rows = _checked_tiles(name, bands, (height, width, channels), tile, dt)
     else:
         rows = _checked_rows(name, bands, (height, width, channels), dt)
+    if fmt == "envi":
+        write_envi_blocks(
+            name,
+            rows,
+            shape=(height, width, channels),
+            dtype=dt,
+            like_geo=like.geo if like is not None else None,
+            band_names=band_names,
+            nodata=nodata,
+            wavelengths=wavelengths,
+            fwhm=fwhm,
+            together=together,
+        )
+        return
     uncompressed = fmt == "npy" or (fmt == "tiff" and codec is None)
     reserve = height * width * channels * dt.itemsize if uncompressed else 0
     try:
@@ -192,7 +217,7 @@ def check_encode(
 def _check_request(
     name: str,
     shape: tuple[int, int, int],
-    band_names: Sequence[str] | None,
+    per_band: Mapping[str, Sequence | None],
     tile: tuple[int, int] | None,
     bigtiff: str,
     workers: int,
@@ -201,8 +226,9 @@ def _check_request(
     height, width, channels = shape
     if height < 1 or width < 1:
         raise UsageError(f"{name}: an image needs at least one row and one column, not {height}x{width}")
-    if band_names is not None and len(band_names) != channels:
-        raise UsageError(f"{name}: {len(band_names)} band names for {channels} channels")
+    for what, values in per_band.items():
+        if values is not None and len(values) != channels:
+            raise UsageError(f"{name}: {len(values)} {what} for {channels} channels")
     if tile is not None and (len(tile) != 2 or any(t < 16 or t % 16 for t in tile)):
         raise UsageError(f"{name}: TIFF tiles must be two positive multiples of 16, not {tile}")
     if bigtiff not in _BIGTIFF_CHOICES:

@@ -27,6 +27,8 @@ def write_raster(
     alpha: bool = False,
     like: RasterInfo | None = None,
     nodata: float | None = None,
+    wavelengths: Sequence[float] | None = None,
+    fwhm: Sequence[float] | None = None,
     compression: str | None = None,
 ) -> None:
     """Write an image; the file appears complete or not at all.
@@ -57,5 +59,7 @@ def write_raster(
         alpha=alpha,
         like=like,
         nodata=nodata,
+        wavelengths=wavelengths,
+        fwhm=fwhm,
         compression=compression,
     )
