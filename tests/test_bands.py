@@ -3,6 +3,7 @@ read from GeoTIFFs written by rasterio (GDAL)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -280,7 +281,7 @@ def test_the_band_of_the_nearest_wavelength():
     assert resolve("865nm,665nm,560nm") == (8, 4, 3)
     assert resolve("0.865um, 0.665\u00b5m,0.56\u03bcm") == (8, 4, 3)
     assert resolve("850 nm") == (7,)  # 842 is 8 nm away, 865 15 nm
-    assert resolve("2200nm,300nm") == (8, 1)  # outside the recorded range: the nearest end
+    assert resolve("880nm,400nm") == (8, 1)  # beyond the ends, within the edge bands' reach
     assert resolve("B8A,865nm,8") == (8, 8, 8)
 
 
@@ -466,3 +467,43 @@ def test_items_of_no_band_are_ignored(tmp_path):
     with open_raster(path) as reader:
         assert reader.info.band_names == ("", "nir")
         assert same(reader.info.wavelengths, (math.nan, 865.0))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "400nm",
+            "400nm is beyond the wavelengths of x.tif (490nm to 865nm): "
+            "the nearest, band 1 (490nm), is 90nm away",
+        ),
+        (
+            "2000nm",
+            "2000nm is beyond the wavelengths of x.tif (490nm to 865nm): "
+            "the nearest, band 3 (865nm), is 1135nm away",
+        ),
+    ],
+)
+def test_a_wavelength_beyond_the_outermost_bands_is_refused(text, expected):
+    info = image(3, wavelengths=(490.0, 560.0, 865.0))
+    with pytest.raises(UsageError) as caught:
+        resolve(text, info)
+    assert str(caught.value) == f"bands: {expected}"
+
+
+def test_a_wavelength_just_beyond_an_edge_band_is_its_band():
+    info = image(3, wavelengths=(490.0, 560.0, 865.0))
+    assert resolve("420nm", info) == (1,)  # 70nm below 490nm: within the 70nm to 560nm
+    assert resolve("1100nm", info) == (3,)  # within the 305nm to 560nm
+    assert resolve("700nm", info) == (2,)  # between bands: always the nearest
+
+
+def test_an_edge_band_reaches_as_far_as_its_fwhm():
+    info = dataclasses.replace(image(2, wavelengths=(490.0, 500.0)), fwhm=(60.0, 60.0))
+    assert resolve("550nm", info) == (2,)  # 50nm beyond, within the 60nm FWHM
+    with pytest.raises(UsageError, match="beyond the wavelengths"):
+        resolve("570nm", info)
+
+
+def test_a_lone_band_of_unknown_width_is_any_wavelength():
+    assert resolve("2000nm", image(1, wavelengths=(865.0,))) == (1,)

@@ -11,7 +11,8 @@ like any other. Items are separated by commas; each is, in this order:
 - anything else a band's name (``info`` lists them), compared exactly, else ignoring case;
 - if no band has that name and the item is a number with ``nm``, ``um``, ``µm`` or ``μm``
   (``865nm``, ``865 nm``, ``0.865um``), the band whose centre wavelength is nearest.
-  When two bands are equally near, the selection is refused: give a number.
+  When two bands are equally near, or the wavelength lies beyond the outermost bands by more
+  than the edge band's FWHM or its distance to its neighbour, the selection is refused.
 
 A band may be selected more than once. Spaces around items are ignored, as are empty items.
 When an item names no band (or is a wavelength the image cannot give), the whole text is
@@ -248,7 +249,26 @@ def _nearest(item: Wavelength, info: RasterInfo) -> int:
             f"{item.text} is as near to band {first + 1} ({_nm(w1)}) as to band {second + 1} ({_nm(w2)}) "
             f"of {info.path}; give a band number"
         )
-    return nearest[0][0]
+    band, centre = nearest[0]
+    low, high = min(w for _, w in recorded), max(w for _, w in recorded)
+    if not low <= item.nm <= high and best > _reach(band, centre, recorded, info):
+        raise UsageError(
+            f"{item.text} is beyond the wavelengths of {info.path} ({_nm(low)} to {_nm(high)}): "
+            f"the nearest, band {band + 1} ({_nm(centre)}), is {_nm(best)} away"
+        )
+    return band
+
+
+def _reach(band: int, centre: float, recorded: list[tuple[int, float]], info: RasterInfo) -> float:
+    """How far beyond an outermost band (`band`, at `centre`) a wavelength may be and still
+    pick it: its FWHM or the distance to the nearest other band's centre, whichever is larger
+    (unlimited for a lone band of unknown width), so that a wavelength the file does not
+    cover (2000nm of a 443-865nm image) is refused."""
+    fwhm = info.fwhm[band] if info.fwhm and not math.isnan(info.fwhm[band]) else 0.0
+    gaps = [abs(w - centre) for b, w in recorded if b != band and w != centre]
+    if not gaps and not fwhm:
+        return math.inf
+    return max(fwhm, min(gaps, default=0.0))
 
 
 def _nm(wavelength: float) -> str:
