@@ -7,7 +7,7 @@ quantize reflectance [1]_ [2]_. With ``DN`` a band's sample:
 - Level-2A, BOA (surface) reflectance: ``rho = (DN + BOA_ADD_OFFSET) / BOA_QUANTIFICATION_VALUE``.
 
 ``QUANTIFICATION_VALUE`` is 10000 in every product so far. The offsets (-1000 in every band)
-came with processing baseline 04.00 (January 2022); products of earlier baselines have no
+came with processing baseline 04.00 (25 January 2022); products of earlier baselines have no
 offset list, and their offset is 0. Each band is rescaled on its own, so the mix is diagonal.
 chanmix reads a uint16 sample as ``x = DN / 65535``, so the weight is ``65535 / Q`` and the bias
 ``offset / Q``; apply the mix with a float output type (reflectances leave 0..1, the offset makes
@@ -41,11 +41,13 @@ but no sun angle (the granule's ``MTD_TL.xml`` has them, on a 5 km grid).
 
 References
 ----------
-.. [1] ESA, "Sentinel-2 Products Specification Document" (S2-PDGS-TAS-DI-PSD), issue 14.9,
-   sections "Level-1C" and "Level-2A" product metadata (QUANTIFICATION_VALUE,
-   Radiometric_Offset_List, BOA_ADD_OFFSET_VALUES_LIST).
-.. [2] ESA, "Copernicus Sentinel-2: Major Products Upgrade Upon Deployment of Processing Baseline
-   04.00" (2021): the offset of -1000 added to the DN of Level-1C and Level-2A products.
+.. [1] ESA, "Sentinel-2 Products Specification Document" (S2-PDGS-TAS-DI-PSD): the Level-1C
+   and Level-2A user product metadata (QUANTIFICATION_VALUE, Radiometric_Offset_List,
+   QUANTIFICATION_VALUES_LIST, BOA_ADD_OFFSET_VALUES_LIST).
+.. [2] ESA, Sentinel Online, "Sentinel-2 MSI: Processing Baseline", baseline 04.00 (in
+   operations from 25 January 2022): L1C_TOA = (L1C_DN + RADIO_ADD_OFFSET) /
+   QUANTIFICATION_VALUE, L2A_BOA = (L2A_DN + BOA_ADD_OFFSET) / QUANTIFICATION_VALUE, DN 0
+   remaining the no-data value; https://sentinels.copernicus.eu/web/sentinel/technical-guides/sentinel-2-msi/processing-baseline
 """
 
 from __future__ import annotations
@@ -150,7 +152,7 @@ def sentinel2_mix(root: Element, origin: str, options: CalibrationOptions) -> Mi
         ``bands`` the product does not have.
     DataError
         Naming the file and the key: a key missing, given twice or not a finite number, a
-        quantification value not above 0, a baseline 04.00 or later product without offsets.
+        quantification value not positive, a baseline 04.00 or later product without offsets.
     """
     kind = _ROOTS.get(local_name(root.tag))
     if kind is None:
@@ -164,7 +166,7 @@ def sentinel2_mix(root: Element, origin: str, options: CalibrationOptions) -> Mi
     q_name, quantification = _quantification(meta, image, kind)
     offsets = meta.offsets(image, kind)
     baseline = product["processing_baseline"]
-    if offsets is None and _baseline(baseline) >= OFFSET_BASELINE:
+    if offsets is None and tuple(int(part) for part in baseline.split(".")) >= OFFSET_BASELINE:
         raise DataError(
             f"{origin}: no {kind.offsets} in {_IMAGE}, which products of processing baseline "
             f"04.00 and later have (this one is {baseline})"
@@ -252,14 +254,8 @@ def _product(meta: _Metadata, kind: _Level) -> dict[str, str]:
     return found
 
 
-def _baseline(text: str) -> tuple[int, int]:
-    """``"05.09"`` -> (5, 9), of a baseline :func:`_product` checked."""
-    major, minor = text.split(".")
-    return int(major), int(minor)
-
-
 def _quantification(meta: _Metadata, image: Element, kind: _Level) -> tuple[str, float]:
-    """The key (its path) and value of the quantification value, checked to be above 0."""
+    """The key (its path) and value of the quantification value, checked to be positive."""
     where = "/".join((_IMAGE, *kind.quantification[:-1]))
     parent = meta.element(where) if len(kind.quantification) > 1 else image
     key = kind.quantification[-1]
