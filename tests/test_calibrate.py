@@ -313,7 +313,11 @@ HOSTILE = {
         "XML with a document type declaration",
     ),
     "bad XML": ("a_MTL.xml", C2_XML_TEXT[:5000], "not well-formed XML"),
-    "other XML": ("a_MTL.xml", "<svg><g/></svg>", "not a Landsat MTL file (XML root element svg)"),
+    "other XML": (
+        "a_MTL.xml",
+        "<svg><g/></svg>",
+        "not a Landsat MTL file or Sentinel-2 product metadata (XML root element svg)",
+    ),
     "XML key twice": (
         "a_MTL.xml",
         _edit(C2_XML_TEXT, "<SUN_AZIMUTH>", "<SUN_ELEVATION>1</SUN_ELEVATION><SUN_AZIMUTH>"),

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePath
 from typing import Any
 
@@ -106,9 +106,10 @@ def landsat_mix(groups: Groups, options: CalibrationOptions) -> Mix:
     groups : Groups
         The MTL file, Collection 1 or 2, ODL or XML (see :mod:`chanmix.calibration.metadata`).
     options : CalibrationOptions
-        ``to`` reflectance or radiance; ``level`` 1 (TOA) or 2 (surface reflectance);
-        ``bands``: the sensor's band numbers, by default 1-9 for TOA reflectance, every band
-        with radiance coefficients (1-11) for radiance, 1-7 for surface reflectance.
+        ``to`` reflectance or radiance; ``level`` 1 (TOA, also when None) or 2 (surface
+        reflectance); ``bands``: the sensor's band numbers (or names ``B2``), by default 1-9
+        for TOA reflectance, every band with radiance coefficients (1-11) for radiance, 1-7
+        for surface reflectance.
 
     Returns
     -------
@@ -129,6 +130,8 @@ def landsat_mix(groups: Groups, options: CalibrationOptions) -> Mix:
         finite number, the sun below the horizon.
     """
     origin = groups.origin
+    if options.level is None:
+        options = replace(options, level=1)
     layout = _LAYOUTS.get(groups.root)
     if layout is None:
         raise DataError(
@@ -144,8 +147,7 @@ def landsat_mix(groups: Groups, options: CalibrationOptions) -> Mix:
     if not ids:
         groups.text(*layout.ids[0])  # raises, naming the key
     group, prefix, default, sun = _source(groups, layout, options)
-    bands = options.bands if options.bands is not None else default
-    _check_bands(bands, default, groups, group, prefix, options)
+    bands = _check_bands(options.bands, default, groups, group, prefix, options)
     divisor = 1.0 if sun is None else math.sin(math.radians(sun))
     weights, bias, keys = [], [], {}
     for band in bands:
@@ -212,17 +214,22 @@ def _source(
 
 
 def _check_bands(
-    bands: tuple[int, ...],
+    bands: tuple[int | str, ...] | None,
     default: tuple[int, ...],
     groups: Groups,
     group: str,
     prefix: str,
     options: CalibrationOptions,
-) -> None:
-    """UsageError for a band the sensor, or this product and quantity, does not have."""
+) -> tuple[int, ...]:
+    """The band numbers to calibrate (`default` when `bands` is None); UsageError for a band the
+    sensor, or this product and quantity, does not have."""
+    if bands is None:
+        return default
+    numbers = []
     for band in bands:
-        if band not in SENSOR_BANDS:
+        if not isinstance(band, int) or band not in SENSOR_BANDS:
             raise UsageError(f"bands: Landsat 8 and 9 have bands 1 to 11, not {band}", parameter="bands")
+        numbers.append(band)
         if band in default or groups.has(group, f"{prefix}_MULT_BAND_{band}"):
             continue
         if options.level == 2:
@@ -235,6 +242,7 @@ def _check_bands(
                 "coefficients (calibrate it to radiance)",
                 parameter="bands",
             )
+    return tuple(numbers)
 
 
 def _quantity(options: CalibrationOptions) -> str:

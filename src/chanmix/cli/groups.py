@@ -15,7 +15,7 @@ object                 options                                          commands
                        --sample, --seed, --page, --series
 :class:`Destination`   -o, -O, --save-matrix, --format                  apply
 :class:`BatchOptions`  --skip-existing, --newer, -q                     apply
-CalibrationOptions     --to, --bands (sensor band numbers), --level     matrix calibrate
+CalibrationOptions     --to, --bands (sensor bands), --level            matrix calibrate
 =====================  ===============================================  =================
 
 :func:`collect` builds each object with a builder of this module (:func:`mix_source`,
@@ -266,7 +266,9 @@ fit_opts = stack(
 )
 
 
-def calibration_options(to: str, bands: tuple[int, ...] | None, level: int) -> CalibrationOptions:
+def calibration_options(
+    to: str, bands: tuple[int | str, ...] | None, level: int | None
+) -> CalibrationOptions:
     """What ``matrix calibrate`` computes, from its options."""
     from ..calibration import CalibrationOptions
 

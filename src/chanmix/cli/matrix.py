@@ -100,7 +100,7 @@ def invert_cmd(path: str, output: str, n_inputs: int | None) -> None:
 @groups.calibration_opts
 @groups.collect(options=groups.calibration_options)
 def calibrate_cmd(mtl: str, output: str, options: CalibrationOptions) -> None:
-    """Write the mix that turns Landsat 8/9 DN into reflectance or radiance, from an MTL file.
+    """Write the mix that turns Landsat 8/9 or Sentinel-2 DN into reflectance (or radiance).
 
     MTL is a Landsat 8/9 metadata file: Collection 1 or 2 text (_MTL.txt) or Collection 2
     XML (_MTL.xml). Each band is rescaled on its own (a diagonal mix): TOA reflectance (the
@@ -111,10 +111,19 @@ def calibrate_cmd(mtl: str, output: str, options: CalibrationOptions) -> None:
     units (a uint16 DN is read as DN / 65535): weight 65535 * M and bias A, both divided by
     the sine for TOA reflectance.
 
-    The mix reads the bands in --bands order and names its outputs B<n>. Its results are
-    not in 0..1 (negative offsets, radiances in the hundreds): apply it with --dtype float32.
-    Landsat fills the edges of a scene with DN 0: add --nodata 0 unless the file says it.
-    The JSON records the scene, the MTL file, the sun elevation and every MTL key used.
+    MTL may instead be a Sentinel-2 product's MTD_MSIL1C.xml (TOA reflectance) or
+    MTD_MSIL2A.xml (surface reflectance), from the top of its .SAFE folder: reflectance is
+    (DN + offset) / QUANTIFICATION_VALUE, with RADIO_ADD_OFFSET or BOA_ADD_OFFSET of each band
+    (processing baseline 04.00 on; 0 before), so weight 65535 / Q and bias offset / Q. The
+    file gives the level (a --level that contradicts it is refused); --to radiance is refused.
+    --bands takes band numbers and names: 2-4,8A or B2,B3,B4,B8A; default every band of the
+    product (Level-2A has no B10).
+
+    The mix reads the bands in --bands order and names its outputs B<n> (B8A). Its results
+    are not in 0..1 (negative offsets, radiances in the hundreds): apply it with --dtype
+    float32. Both fill the edges of a scene with DN 0: add --nodata 0 unless the file says it.
+    The JSON records the scene or product, the file, the sun elevation (Landsat) or the
+    processing baseline (Sentinel-2), and every key used with its value.
 
     \b
     Examples:
@@ -123,6 +132,7 @@ def calibrate_cmd(mtl: str, output: str, options: CalibrationOptions) -> None:
           -m preset:landsat8-tasseled-cap --dtype float32 -o tasseled-cap.tif
       chanmix matrix calibrate LC09_..._MTL.xml --to radiance --bands 10,11 -o thermal.json
       chanmix matrix calibrate LC08_L2SP_..._MTL.txt --level 2 -o sr.json
+      chanmix matrix calibrate S2B_MSIL1C_....SAFE/MTD_MSIL1C.xml --bands 2-4,8 -o s2cal.json
     """
     from ..calibration import calibration_mix  # NumPy: only when it runs
 

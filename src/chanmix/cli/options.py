@@ -39,9 +39,10 @@ option                 value                                       commands
 --max-memory SIZE      budget for images held whole (512M, 8G);     apply, info, fit
                        also CHANMIX_MAX_MEMORY
 --to QUANTITY          reflectance | radiance                       matrix calibrate
---bands LIST           sensor band numbers, e.g. ``2-7``            matrix calibrate
+--bands LIST           sensor band numbers or names, e.g. ``2-7``,  matrix calibrate
+                       ``2-4,8A``
 --level 1|2            1: Level-1 DN, 2: Level-2 surface            matrix calibrate
-                       reflectance DN
+                       reflectance DN (Sentinel-2: the file's)
 =====================  ==========================================  ==============
 
 Each callback returns a clean typed value or raises :class:`click.BadParameter`, so commands
@@ -55,6 +56,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from typing import TYPE_CHECKING
 
 import click
@@ -86,24 +88,34 @@ def parse_bands(
 
 def parse_band_numbers(
     ctx: click.Context | None, param: click.Parameter | None, value: str | None
-) -> tuple[int, ...] | None:
+) -> tuple[int | str, ...] | None:
     """``"2-7"`` or ``"2,3,4,5,6,7"`` (or ``"2-4,7"``) -> (2, 3, 4, 5, 6, 7): a sensor's band
-    numbers, in the order given."""
+    numbers, in the order given; names such as ``B8A``, ``8A`` or ``B02`` are kept as text, for
+    the calibration to resolve (ranges are of numbers only)."""
     if value is None:
         return None
-    bands: list[int] = []
+    bands: list[int | str] = []
     for item in value.replace(" ", "").split(","):
         first, dash, last = item.partition("-")
+        if not dash and _BAND_NAME.fullmatch(item) and not item.isdigit():
+            bands.append(item)
+            continue
         try:
             low, high = int(first), int(last if dash else first)
         except ValueError:
-            raise click.BadParameter(f"{value!r}: expected band numbers like 2-7 or 2,3,4") from None
+            raise click.BadParameter(
+                f"{value!r}: expected band numbers like 2-7 or 2,3,4, or names like B8A"
+            ) from None
         if low > high:
             raise click.BadParameter(f"{value!r}: a range goes up, as in {high}-{low}")
         if high - low > 1000:
             raise click.BadParameter(f"{value!r}: {item} is more bands than a sensor has")
         bands.extend(range(low, high + 1))
     return tuple(bands)
+
+
+#: A band name ``parse_band_numbers`` passes on: ``B8A``, ``8a``, ``B02``.
+_BAND_NAME = re.compile(r"[Bb]?[0-9]{1,3}[Aa]?")
 
 
 def parse_percentiles(
@@ -398,22 +410,22 @@ to_opt = click.option(
     default="reflectance",
     show_default=True,
     help="TOA reflectance (sun-elevation corrected; surface reflectance at --level 2) or TOA "
-    "radiance in W/(m2 sr um).",
+    "radiance in W/(m2 sr um) (Landsat only).",
 )
 band_numbers_opt = click.option(
     "--bands",
     callback=parse_band_numbers,
     metavar="LIST",
-    help="The sensor's band numbers, in this order, e.g. 2-7 or 2,3,4 (default: 1-9 for "
-    "reflectance, every band for radiance, 1-7 at --level 2).",
+    help="The sensor's bands, in this order: numbers, ranges or names, e.g. 2-7, 2,3,4 or "
+    "2-4,8A (default: Landsat 1-9 for reflectance, every band for radiance, 1-7 at --level 2; "
+    "Sentinel-2 every band of the product).",
 )
 level_opt = click.option(
     "--level",
     type=click.IntRange(1, 2),
     metavar="1|2",
-    default=1,
-    show_default=True,
-    help="1: Level-1 DN; 2: Level-2 surface reflectance DN (Collection 2 Level-2 MTL files).",
+    help="1: Level-1 DN (Landsat's default); 2: Level-2 surface reflectance DN (Collection 2 "
+    "Level-2 MTL files). A Sentinel-2 file says its level: another is refused.",
 )
 quiet_opt = click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
 json_opt = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
