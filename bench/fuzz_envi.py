@@ -299,7 +299,7 @@ ENVI_HEADER = {
 def envi_data(data: bytes | None, rng: random.Random) -> tuple[str, bytes | None]:
     """The data file truncated, extended, emptied or missing (None)."""
     assert data is not None
-    what = rng.randrange(5)
+    what = rng.randrange(5) if data else rng.choice((1, 3))  # an emptied file: extend or drop
     if what == 0:
         return "data-truncate", data[: rng.randrange(len(data))]
     if what == 1:
