@@ -2,11 +2,14 @@
 
     python bench/fuzz.py --cases 2000 --seed 1 --jobs 2 --out fuzz-failures/
     python bench/fuzz.py --seed 1 --case 17 --case 933     # re-run cases by id, verbosely
+    python bench/fuzz.py --cases 3000 --seed 6 --kinds envi,mtl   # only these inputs
 
 Each case mutates one seed (bench/fuzz_inputs.py: generated images and matrices, tests/data/,
 a sample of ../shared/corpus) and runs ``python -m chanmix`` from this checkout's src/ on it:
 ``info``, ``apply`` or ``fit pca`` on an image file, ``apply -m`` or ``matrix show`` on a
-matrix file, or ``apply -`` with the image on stdin. Each process runs in its own folder
+matrix file, ``apply -`` with the image on stdin, ``info``, ``apply`` (to TIFF or ENVI) or
+``fit pca`` on an ENVI raster (a header and its data file, either named), or ``matrix
+calibrate`` on a Landsat MTL file (text or XML). Each process runs in its own folder
 (in/, out/, and tmp/ as TMPDIR) under an address-space limit (RLIMIT_AS) and a timeout; a
 file with known bytes (a sentinel) stands at every output path before the run.
 
@@ -23,7 +26,8 @@ A case fails on (categories, in the order one is reported as primary):
 
 Case ``i`` of seed ``S`` is drawn from ``random.Random(f"chanmix-fuzz:{S}:{i}")`` over the
 seed list, so it is reproducible by id for the same seed list (same corpus presence, same
-tests/data/); ``--out`` saves each failing case as files plus the command that reproduces it.
+tests/data/) and the same ``--kinds``; ``--out`` saves each failing case as files plus the
+command that reproduces it.
 """
 
 from __future__ import annotations
@@ -50,11 +54,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fuzz_check import CATEGORIES, SENTINEL, check  # noqa: E402
-from fuzz_inputs import CORPUS, DATA, ROOT, Seed, all_seeds, mutate  # noqa: E402
+from fuzz_inputs import CORPUS, DATA, ROOT, Seed, all_seeds, mutate, mutate_envi  # noqa: E402
 
 SRC = ROOT / "src"
 GiB = 1 << 30
 _MATRIX_IMAGES = ("tiled.tif", "rgb8.png")  # 3-band generated seeds that -m matrices are applied to
+#: What a case feeds chanmix, and how often: an image file, a matrix file, an image on stdin,
+#: an ENVI raster (header + data file), a Landsat MTL file (matrix calibrate). ``--kinds``
+#: restricts a campaign to some of them.
+TARGETS = {"image": 60, "matrix": 25, "stdin": 15, "envi": 15, "mtl": 10}
 
 
 @dataclass(frozen=True)
@@ -64,9 +72,9 @@ class Case:
     id: int
     seed: str
     kind: str  # table row: the input's format, "matrix <fmt>" or "stdin <fmt>"
-    command: str  # info, apply, fit pca, matrix show
+    command: str  # info, apply, fit pca, matrix show, matrix calibrate
     mutation: str
-    files: dict[str, bytes]  # path relative to the case folder -> bytes
+    files: dict[str, bytes]  # path relative to the case folder -> bytes (an ENVI pair: two)
     argv: tuple[str, ...]  # arguments after "python -m chanmix"
     stdin: str | None = None  # a file of `files` fed on stdin
     outputs: tuple[str, ...] = ()
@@ -108,11 +116,71 @@ def _apply_args(rng: random.Random, bands: int | None) -> tuple[list[str], str]:
     return args, "out/out" + ext
 
 
-def make_case(seeds: Sequence[Seed], seed: int, index: int) -> Case:
-    """Case `index` of campaign `seed`: deterministic for a given seed list."""
+def _envi_case(s: Seed, rng: random.Random, index: int) -> Case:
+    """An ENVI pair (header and data file, either named as INPUT) through info, apply (to a
+    TIFF or an ENVI .img/.bil, whose header out/out.hdr is an output too) or fit pca."""
+    assert s.companion is not None
+    mutation, header, raw = mutate_envi(s, rng)
+    data_name = s.companion[0]
+    files = {"in/" + s.name: header}
+    if raw is not None:
+        files["in/" + data_name] = raw
+    path = "in/" + rng.choice((s.name, data_name))
+    command = rng.choice(("info", "apply", "fit pca"))
+    if command == "info":
+        argv: tuple[str, ...] = ("info", path) + (("--json",) if rng.random() < 0.5 else ())
+        return Case(index, s.name, "envi", command, mutation, files, argv)
+    if command == "fit pca":
+        k = rng.choice(("1", "1", "2", "0.9"))
+        argv = ("fit", "pca", path, "-k", k, "-o", "out/pca.json")
+        return Case(index, s.name, "envi", command, mutation, files, argv, outputs=("out/pca.json",))
+    ext = rng.choice((".tif", ".img", ".bil"))
+    args = ["-c", _coeffs(rng, rng.choice((1, 2, 3)), s.bands or 1)]
+    if rng.random() < 0.3:
+        args += ["--dtype", rng.choice(("float32", "uint16", "int16", "uint8"))]
+    if rng.random() < 0.2:
+        args += ["--rescale", rng.choice(("minmax", "percentile"))]
+    outputs = ("out/out" + ext,) + (("out/out.hdr",) if ext != ".tif" else ())
+    argv = ("apply", path, *args, "-o", outputs[0])
+    return Case(index, s.name, "envi", command, mutation, files, argv, outputs=outputs)
+
+
+_MTL_BANDS = (None, None, "2-7", "1-9", "10,11", "4", "1-11", "0", "12", "7,7", "2-7,10")
+
+
+def _mtl_case(s: Seed, rng: random.Random, index: int) -> Case:
+    """A Landsat MTL file through matrix calibrate (--to, --bands, --level at random)."""
+    mutation, data = mutate(s, rng)
+    argv = ["matrix", "calibrate", "in/" + s.name, "-o", "out/cal.json"]
+    if bands := rng.choice(_MTL_BANDS):
+        argv += ["--bands", bands]
+    if rng.random() < 0.3:
+        argv += ["--to", "radiance"]
+    elif rng.random() < 0.3:
+        argv += ["--level", "2"]
+    return Case(
+        index,
+        s.name,
+        s.fmt,
+        "matrix calibrate",
+        mutation,
+        {"in/" + s.name: data},
+        tuple(argv),
+        outputs=("out/cal.json",),
+    )
+
+
+def make_case(seeds: Sequence[Seed], seed: int, index: int, kinds: Sequence[str] | None = None) -> Case:
+    """Case `index` of campaign `seed`: deterministic for a given seed list (and `kinds`, the
+    keys of :data:`TARGETS` to draw from; None: all)."""
     rng = random.Random(f"chanmix-fuzz:{seed}:{index}")
     images = [s for s in seeds if s.role == "image"]
-    target = rng.choices(("image", "matrix", "stdin"), (60, 25, 15))[0]
+    targets = [t for t in TARGETS if kinds is None or t in kinds]
+    target = rng.choices(targets, [TARGETS[t] for t in targets])[0]
+    if target == "envi":
+        return _envi_case(rng.choice([s for s in seeds if s.role == "envi"]), rng, index)
+    if target == "mtl":
+        return _mtl_case(rng.choice([s for s in seeds if s.role == "mtl"]), rng, index)
     if target == "matrix":
         s = rng.choice([s for s in seeds if s.role == "matrix"])
         mutation, data = mutate(s, rng)
@@ -302,7 +370,7 @@ class Report:
         return [r for r in self.results if r.failures]
 
     def table(self) -> str:
-        commands = ("info", "apply", "fit pca", "matrix show")
+        commands = ("info", "apply", "fit pca", "matrix show", "matrix calibrate")
         rows: dict[str, Counter] = defaultdict(Counter)
         for r in self.results:
             rows[r.case.kind][r.case.command] += 1
@@ -311,13 +379,13 @@ class Report:
             f"{len(self.results)} cases (seed {self.seed}) in {self.seconds:.1f} s, "
             f"{len(self.failures)} failed",
             "",
-            f"{'input kind':<16}{'cases':>7}" + "".join(f"{c:>13}" for c in commands) + f"{'failed':>8}",
+            f"{'input kind':<16}{'cases':>7}" + "".join(f"{c:>17}" for c in commands) + f"{'failed':>8}",
         ]
         for kind in sorted(rows):
             c = rows[kind]
             out.append(
                 f"{kind:<16}{sum(c[k] for k in commands):>7}"
-                + "".join(f"{c[k]:>13}" for k in commands)
+                + "".join(f"{c[k]:>17}" for k in commands)
                 + f"{c['failed']:>8}"
             )
         by_category: dict[str, list[Result]] = defaultdict(list)
@@ -379,12 +447,14 @@ def fuzz(
     corpus: Path | None = CORPUS,
     data: Path = DATA,
     ids: Sequence[int] | None = None,
+    kinds: Sequence[str] | None = None,
     **options,
 ) -> Report:
-    """Run cases 0..n-1 (or `ids`) of campaign `seed`; options as :func:`campaign`."""
+    """Run cases 0..n-1 (or `ids`) of campaign `seed`, drawn from `kinds` (keys of
+    :data:`TARGETS`; None: all); options as :func:`campaign`."""
     seeds = all_seeds(corpus, data)
     chosen = ids if ids is not None else range(n)
-    return campaign((make_case(seeds, seed, i) for i in chosen), seed=seed, **options)
+    return campaign((make_case(seeds, seed, i, kinds) for i in chosen), seed=seed, **options)
 
 
 def save(result: Result, folder: Path, src: Path = SRC) -> Path:
@@ -442,7 +512,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-corpus", action="store_true", help="generated and tests/data seeds only")
     parser.add_argument("--src", type=Path, default=SRC, help="the chanmix sources to fuzz")
     parser.add_argument("--out", type=Path, help="save each failing case (inputs + repro.sh) here")
+    parser.add_argument(
+        "--kinds",
+        type=lambda text: [k.strip() for k in text.split(",") if k.strip()],
+        help=f"draw cases only from these inputs, comma-separated: {','.join(TARGETS)} (default all)",
+    )
     args = parser.parse_args(argv)
+    if args.kinds is not None and (not args.kinds or set(args.kinds) - set(TARGETS)):
+        parser.error(f"--kinds: choose from {','.join(TARGETS)}")
     verbose = args.case is not None
     done = [0]
 
@@ -466,6 +543,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.seed,
         corpus=None if args.no_corpus else args.corpus,
         ids=args.case,
+        kinds=args.kinds,
         jobs=args.jobs,
         timeout=args.timeout,
         memory=args.memory,

@@ -46,6 +46,8 @@ def _readable(path: Path) -> str | None:
             import numpy as np
 
             np.load(path, mmap_mode="r", allow_pickle=False)
+        elif path.suffix in (".img", ".bil", ".hdr"):
+            _envi_readable(path)
         elif path.suffix in (".tif", ".tiff"):
             import tifffile
 
@@ -60,6 +62,27 @@ def _readable(path: Path) -> str | None:
     except Exception as exc:  # noqa: BLE001
         return f"{path.name} unreadable ({type(exc).__name__}: {str(exc)[:100]})"
     return None
+
+
+def _envi_readable(path: Path) -> None:
+    """An ENVI output: a header beginning ``ENVI`` whose sizes and data type match the data
+    file's length exactly (out.img / out.bil beside out.hdr)."""
+    header = path if path.suffix == ".hdr" else path.with_suffix(".hdr")
+    text = header.read_text(encoding="utf-8")
+    if not text.startswith("ENVI"):
+        raise ValueError("header does not begin with ENVI")
+    fields = dict(
+        (k.strip().lower(), v.strip())
+        for k, v in (line.split("=", 1) for line in text.splitlines() if "=" in line)
+    )
+    size = {1: 1, 2: 2, 3: 4, 4: 4, 5: 8, 12: 2, 13: 4, 14: 8, 15: 8}[int(fields["data type"])]
+    count = int(fields["samples"]) * int(fields["lines"]) * int(fields["bands"])
+    data = [p for p in path.parent.iterdir() if p.suffix in (".img", ".bil")]
+    if len(data) != 1:
+        raise ValueError(f"{len(data)} data files beside the header")
+    want = int(fields.get("header offset", "0")) + count * size
+    if data[0].stat().st_size != want:
+        raise ValueError(f"data file of {data[0].stat().st_size} bytes, header says {want}")
 
 
 def check(result: Result, folder: Path) -> None:

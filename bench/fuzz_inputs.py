@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from fuzz_envi import ENVI_HEADER, MTL_AWARE, envi_data, envi_seeds
 from fuzz_formats import AWARE, zip_archive
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,11 +68,14 @@ class Seed:
     """One valid (or once-breaking) input file."""
 
     name: str  #: file name, with the extension chanmix sees
-    fmt: str  #: tiff, png, jpeg, bmp, pnm, npy (images); json, csv, tsv, txt, npy, npz (matrices)
-    role: str  #: "image" or "matrix"
+    fmt: str  #: tiff, png, jpeg, bmp, pnm, npy (images); json, csv, tsv, txt, npy, npz (matrices);
+    #: envi (a header, its data file the companion); mtl txt, mtl xml (Landsat metadata)
+    role: str  #: "image", "matrix", "envi" or "mtl"
     data: bytes
     bands: int | None = None  #: bands a matrix must have columns for; None = use --bands 1
     origin: str = "generated"  #: generated, tests/data, corpus
+    #: a second file that goes with `data` (an ENVI header's data file): (name, bytes)
+    companion: tuple[str, bytes] | None = None
 
 
 # ---------------------------------------------------------------------------- seeds
@@ -237,8 +241,27 @@ def corpus_seeds(corpus: Path | None = CORPUS) -> list[Seed]:
     return seeds
 
 
+def envi_pairs() -> list[Seed]:
+    """Generated ENVI rasters: the header as the seed's data, the data file its companion."""
+    return [
+        Seed(hdr, "envi", "envi", header, bands, companion=(name, raw))
+        for name, hdr, header, raw, bands in envi_seeds()
+    ]
+
+
+def mtl_seeds(data: Path = DATA) -> list[Seed]:
+    """Landsat MTL files: the sample's and those of tests/data/mtl/."""
+    paths = [ROOT / "sample_images" / "landsat" / "l8_MTL.txt"]
+    paths += sorted(p for p in (data / "mtl").glob("*") if p.suffix in (".txt", ".xml"))
+    return [
+        Seed(p.name, "mtl " + p.suffix[1:], "mtl", p.read_bytes(), origin=str(p.parent.relative_to(ROOT)))
+        for p in paths
+        if p.is_file()
+    ]
+
+
 def all_seeds(corpus: Path | None = CORPUS, data: Path = DATA) -> list[Seed]:
-    return generated_seeds() + data_seeds(data) + corpus_seeds(corpus)
+    return generated_seeds() + data_seeds(data) + corpus_seeds(corpus) + envi_pairs() + mtl_seeds(data)
 
 
 # ---------------------------------------------------------------------------- generic mutations
@@ -305,7 +328,7 @@ def mutate(seed: Seed, rng: random.Random) -> tuple[str, bytes]:
     """One to three mutations of `seed` (3 % of cases: none). Returns (name, bytes)."""
     if rng.random() < 0.03:
         return "none", seed.data
-    aware = AWARE.get((seed.role, seed.fmt), {})
+    aware = MTL_AWARE if seed.role == "mtl" else AWARE.get((seed.role, seed.fmt), {})
     data, names = seed.data, []
     for _ in range(rng.choices((1, 2, 3), (80, 15, 5))[0]):
         pool = aware if aware and rng.random() < (0.6 if seed.role == "matrix" else 0.5) else GENERIC
@@ -319,6 +342,29 @@ def mutate(seed: Seed, rng: random.Random) -> tuple[str, bytes]:
     return "+".join(names), data
 
 
+def mutate_envi(seed: Seed, rng: random.Random) -> tuple[str, bytes, bytes | None]:
+    """One to three mutations of an ENVI pair: (name, header, data file or None when missing).
+    Two in three mutate the header (mostly header-aware), one in three the data file."""
+    assert seed.companion is not None
+    header, raw = seed.data, seed.companion[1]
+    if rng.random() < 0.03:
+        return "none", header, raw
+    names = []
+    for _ in range(rng.choices((1, 2, 3), (80, 15, 5))[0]):
+        if rng.random() < 1 / 3 and raw is not None:
+            name, raw = envi_data(raw, rng)
+        else:
+            pool = ENVI_HEADER if rng.random() < 0.8 else GENERIC
+            name = rng.choice(sorted(pool))
+            try:
+                header = pool[name](header, rng)
+            except Exception:  # noqa: BLE001
+                name = "truncate"
+                header = truncate(header, rng)
+        names.append(name)
+    return "+".join(names), header, raw
+
+
 __all__ = [
     "AWARE",
     "CORPUS",
@@ -330,6 +376,9 @@ __all__ = [
     "corpus_seeds",
     "data_seeds",
     "generated_seeds",
+    "envi_pairs",
+    "mtl_seeds",
     "mutate",
+    "mutate_envi",
     "sniff",
 ]

@@ -392,3 +392,24 @@ def test_docstring_example(monkeypatch):
     monkeypatch.chdir(ROOT)
     result = doctest.testmod(chanmix.calibration)
     assert result.failed == 0 and result.attempted >= 1, result
+
+
+@pytest.mark.parametrize("where", ["group", "end_group", "key"])
+def test_a_huge_name_makes_a_short_message(run, tmp_path, where):
+    # fuzz seed 6 case 448: a GROUP of 100,000 characters came back whole in the one error line
+    name = "A" * 100_000
+    text = C2_TXT.read_text()
+    if where == "group":
+        text = text.replace("GROUP = PRODUCT_CONTENTS", f"GROUP = {name}", 1)
+    elif where == "end_group":
+        text = text.replace("END_GROUP = PRODUCT_CONTENTS", f"END_GROUP = {name}", 1)
+    else:
+        text = text.replace(
+            "GROUP = PRODUCT_CONTENTS", f"GROUP = PRODUCT_CONTENTS\n    {name} = 1\n    {name} = 2", 1
+        )
+    mtl = tmp_path / "MTL.txt"
+    mtl.write_text(text)
+    line = error_line(run("matrix", "calibrate", mtl, "-o", tmp_path / "c.json"), 1)
+    assert len(line) < 300 + len(str(mtl)), line[:400]
+    assert "(100,000 characters)" in line
+    assert not (tmp_path / "c.json").exists()

@@ -695,3 +695,23 @@ def test_reading_a_cube_leaves_none_of_its_pages_mapped(tmp_path):
             means += band.sum(axis=(0, 1))
         assert mapped_file_kb() - before < 2048
     np.testing.assert_array_equal(means / (height * width), np.arange(bands))
+
+
+@pytest.mark.parametrize(
+    ("command", "what"),
+    [(["fit", "pca", "-k", "1"], "covariance"), (["fit", "pca", "-k", "1", "--no-center"], "second moment")],
+)
+def test_values_whose_squares_overflow_are_one_error_without_a_warning(run, tmp_path, command, what):
+    # fuzz seed 6 case 483: float64 samples near 1e300 (damaged bytes) overflowed the scatter
+    # matrix: NumPy's "overflow encountered in matmul" as a Warning line, then a NaN matrix
+    pixels = cube((6, 7, 2), "float64")
+    pixels[2, 3, 0], pixels[4, 1, 1] = 3e300, -2e250
+    data = tmp_path / "big.img"
+    pixels.transpose(2, 0, 1).astype("<f8").tofile(data)
+    write_header(tmp_path / "big.hdr", raw_header(samples=7, lines=6, bands=2, data_type=5))
+    out = tmp_path / "pca.json"
+    line = error_line(run(*command[:2], data, *command[2:], "-o", out), 1)
+    assert (
+        line == f"Error: the pixels' {what} overflows float64: values too large (beyond about 1e154) to fit"
+    )
+    assert not out.exists()

@@ -54,11 +54,33 @@ def test_harness_is_deterministic_and_covers_every_input_kind():
         "matrix txt",
         "matrix npy",
         "matrix npz",
+        "envi",
+        "mtl txt",
+        "mtl xml",
     ):
         assert kind in kinds
     assert any(k.startswith("stdin ") for k in kinds)
-    assert {c.command for c in first} >= {"info", "apply", "fit pca"}
+    assert {c.command for c in first} >= {"info", "apply", "fit pca", "matrix show", "matrix calibrate"}
     assert any(s.origin == "tests/data" for s in seeds)
+    envi = [c for c in first if c.kind == "envi"]
+    # an ENVI case: a header and its data file (or the header alone when the data file is
+    # missing), named as INPUT by either; apply writes TIFF or ENVI, its header an output too
+    assert {c.command for c in envi} == {"info", "apply", "fit pca"}
+    assert any(len(c.files) == 2 for c in envi) and any(len(c.files) == 1 for c in envi)
+    named = {c.argv[1].endswith(".hdr") for c in envi}
+    assert named == {True, False}
+    assert {Path(c.outputs[0]).suffix for c in envi if c.command == "apply"} >= {".tif", ".img", ".bil"}
+    assert all(
+        "out/out.hdr" in c.outputs for c in envi if c.command == "apply" and c.outputs[0][-4:] != ".tif"
+    )
+
+
+def test_kinds_restrict_a_campaign():
+    seeds = fuzz.all_seeds()
+    cases = [fuzz.make_case(seeds, 6, i, ["envi", "mtl"]) for i in range(100)]
+    assert {c.kind for c in cases} == {"envi", "mtl txt", "mtl xml"}
+    assert {c.command for c in cases if c.kind != "envi"} == {"matrix calibrate"}
+    assert all(c.outputs == ("out/cal.json",) for c in cases if c.kind != "envi")
 
 
 #: A stand-in for chanmix that misbehaves as its first argument says.

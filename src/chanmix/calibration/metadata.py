@@ -167,26 +167,34 @@ def parse_odl(text: str, origin: str) -> Groups:
             if len(stack) == _MAX_DEPTH:
                 raise DataError(f"{where}: groups nested more than {_MAX_DEPTH} deep")
             if value in groups:
-                raise DataError(f"{where}: group {value} given twice")
+                raise DataError(f"{where}: group {_name(value)} given twice")
             stack.append(value)
             groups[value] = {}
         elif key == "END_GROUP":
             if not stack or stack[-1] != value:
-                open_group = f"group {stack[-1]} is open" if stack else "no group is open"
-                raise DataError(f"{where}: END_GROUP = {value[:40]} but {open_group}")
+                open_group = f"group {_name(stack[-1])} is open" if stack else "no group is open"
+                raise DataError(f"{where}: END_GROUP = {_name(value)} but {open_group}")
             stack.pop()
         elif not stack:
-            raise DataError(f"{where}: {key} outside any GROUP")
+            raise DataError(f"{where}: {_name(key)} outside any GROUP")
         elif key in groups[stack[-1]]:
-            raise DataError(f"{where}: {key} given twice in group {stack[-1]}")
+            raise DataError(f"{where}: {_name(key)} given twice in group {_name(stack[-1])}")
         else:
             groups[stack[-1]][key] = value
     if stack:
-        raise DataError(f"{origin}: group {stack[-1]} is not closed (no END_GROUP = {stack[-1]})")
+        raise DataError(
+            f"{origin}: group {_name(stack[-1])} is not closed (no END_GROUP = {_name(stack[-1])})"
+        )
     if not groups:
         raise DataError(f"{origin}: no GROUP found; not an ODL metadata file")
     root = next(iter(groups))
     return Groups(origin, root, MappingProxyType({k: MappingProxyType(v) for k, v in groups.items()}))
+
+
+def _name(text: str, limit: int = 60) -> str:
+    """A group or key name as an error message shows it: cut after `limit` characters, so that
+    a damaged file's 100,000-character name makes no 100,000-character message."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 def _unquote(value: str) -> str:
@@ -225,12 +233,12 @@ def xml_groups(root: Element, origin: str) -> Groups:
     for group in root:
         name = local_name(group.tag)
         if name in groups:
-            raise DataError(f"{origin}: group {name} given twice")
+            raise DataError(f"{origin}: group {_name(name)} given twice")
         keys: dict[str, str] = {}
         for item in group:
             key = local_name(item.tag)
             if key in keys:
-                raise DataError(f"{origin}: {key} given twice in group {name}")
+                raise DataError(f"{origin}: {_name(key)} given twice in group {_name(name)}")
             if len(item) == 0:  # a key; deeper structure is not an MTL's
                 keys[key] = (item.text or "").strip()
         groups[name] = MappingProxyType(keys)

@@ -82,7 +82,8 @@ def _chunk_stats(x: np.ndarray, ones: np.ndarray) -> tuple[int, np.ndarray, np.n
         return 0, np.zeros(x.shape[1]), np.zeros((x.shape[1], x.shape[1]))
     mean = total / count
     x -= mean
-    return count, mean, x.T @ x  # one operand, transposed: numpy calls BLAS syrk
+    with np.errstate(over="ignore", invalid="ignore"):  # values near 1e154 and beyond: inf,
+        return count, mean, x.T @ x  # refused by covariance(); one operand: BLAS syrk
 
 
 def _merge(
@@ -96,8 +97,9 @@ def _merge(
     if na == 0:
         return b
     n = na + nb
-    delta = mb - ma
-    return n, ma + delta * (nb / n), sa + sb + np.outer(delta, delta * (na * nb / n))
+    with np.errstate(over="ignore", invalid="ignore"):  # inf: refused by covariance()
+        delta = mb - ma
+        return n, ma + delta * (nb / n), sa + sb + np.outer(delta, delta * (na * nb / n))
 
 
 def _accumulate(parts: list[np.ndarray], mask: np.ndarray | None) -> tuple[int, np.ndarray, np.ndarray]:
@@ -184,7 +186,8 @@ class Moments:
         """The statistics of the pixels multiplied band by band by ``factors`` (N,) or a scalar:
         how raw integer samples become normalized units."""
         f = np.broadcast_to(np.asarray(factors, dtype=np.float64), self.mean.shape)
-        return type(self)(self.count, self.mean * f, self.scatter * np.outer(f, f))
+        with np.errstate(over="ignore", invalid="ignore"):  # inf: refused by covariance()
+            return type(self)(self.count, self.mean * f, self.scatter * np.outer(f, f))
 
     def covariance(self, ddof: int = 1) -> np.ndarray:
         """The (N, N) covariance matrix ``scatter / (count - ddof)``.
@@ -192,11 +195,11 @@ class Moments:
         Raises
         ------
         DataError
-            When ``count <= ddof``.
+            When ``count <= ddof``, or the pixels' spread overflows float64.
         """
         if self.count <= ddof:
             raise DataError(f"need at least {ddof + 1} valid pixels, got {self.count}")
-        return self.scatter / (self.count - ddof)
+        return _finite(self.scatter / (self.count - ddof), "covariance")
 
     def constant_bands(self) -> np.ndarray:
         """(N,) bool: the bands that do not vary, up to the round-off of the statistics.
@@ -212,11 +215,21 @@ class Moments:
         Raises
         ------
         DataError
-            When no pixel counted.
+            When no pixel counted, or the moment overflows float64.
         """
         if self.count == 0:
             raise DataError("no valid pixels")
-        return self.scatter / self.count + np.outer(self.mean, self.mean)
+        with np.errstate(over="ignore", invalid="ignore"):
+            moment = self.scatter / self.count + np.outer(self.mean, self.mean)
+        return _finite(moment, "second moment")
+
+
+def _finite(matrix: np.ndarray, what: str) -> np.ndarray:
+    """`matrix`, or a DataError when it holds NaN or inf: pixel values so large (beyond about
+    1e154) that their products overflow float64 (sums of squares of finite values)."""
+    if not np.all(np.isfinite(matrix)):
+        raise DataError(f"the pixels' {what} overflows float64: values too large (beyond about 1e154) to fit")
+    return matrix
 
 
 @dataclass(frozen=True, eq=False)
