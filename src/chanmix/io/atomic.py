@@ -162,7 +162,9 @@ def _claim_part(target: Path, create: Callable[[str], _T]) -> tuple[str, _T]:
             return name, create(name)
         except FileExistsError:
             _REGISTRY.remove(name)
-        except BaseException:
+        except BaseException:  # an interruption may land after `create` made the file
+            with suppress(OSError):
+                os.unlink(name)
             _REGISTRY.remove(name)
             raise
 
