@@ -160,7 +160,7 @@ cli.main(["presets", "sepia"])
 
 
 @pytest.mark.parametrize("signal_lands", ["after the name is made", "before the name is made"])
-def test_an_interruption_while_a_part_name_is_claimed_leaves_no_file(tmp_path, monkeypatch, signal_lands):
+def test_an_interruption_while_a_part_name_is_claimed_leaves_no_file(tmp_path, signal_lands):
     # SIGTERM raises in whatever Python runs: here, right after (or before) the .part file is
     # made, before its name is handed back to be cleaned up (seen once in 40 loaded runs)
     from chanmix.cli.main import Interrupted
