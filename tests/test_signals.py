@@ -175,3 +175,23 @@ def test_an_interruption_while_a_part_name_is_claimed_leaves_no_file(tmp_path, s
         atomic._claim_part(tmp_path / "out.png", create)
     assert list(tmp_path.iterdir()) == []
     assert not atomic._REGISTRY.names  # nothing registered is left for abandon_outputs
+
+
+def test_a_signal_inside_the_import_machinery_is_taken_again_later(monkeypatch):
+    # raised in importlib's module-lock callback, Interrupted was dropped ("Exception
+    # ignored") and left the lock half released: batch workers importing hung for ever
+    from types import SimpleNamespace
+
+    from chanmix.cli import main
+
+    sent = []
+    monkeypatch.setattr(main.os, "kill", lambda pid, signum: sent.append((pid, signum)))
+    code = SimpleNamespace(co_filename="<frozen importlib._bootstrap>")
+    inner = SimpleNamespace(
+        f_code=code, f_back=SimpleNamespace(f_code=SimpleNamespace(co_filename="x.py"), f_back=None)
+    )
+    main._interrupt(signal.SIGTERM, inner)  # does not raise there
+    time.sleep(0.2)
+    assert sent == [(os.getpid(), signal.SIGTERM)]
+    with pytest.raises(main.Interrupted):
+        main._interrupt(signal.SIGTERM, inner.f_back)  # anywhere else: raised at once

@@ -48,6 +48,15 @@ class Interrupted(BaseException):
 
 
 def _interrupt(signum: int, frame: Any) -> None:
+    """Raise :class:`Interrupted` where the main thread is, unless that is inside Python's
+    import machinery: an exception raised in its module-lock callbacks is dropped ("Exception
+    ignored") and leaves the lock half released, so that every thread importing waits forever.
+    There, the signal is sent again a moment later, to be taken where it is safe."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            threading.Timer(0.01, os.kill, (os.getpid(), signum)).start()
+            return
+        frame = frame.f_back
     raise Interrupted
 
 
