@@ -34,3 +34,18 @@ def pillow_array(path, mode: str | None = None) -> np.ndarray:
 
     with Image.open(path) as image:
         return np.asarray(image.convert(mode) if mode else image)
+
+
+def damaged(data: bytes, rng, kind: int) -> bytes:
+    """`data` damaged the `kind`-th of four ways (0: bytes flipped, 1: a line dropped, 2: a line
+    repeated, 3: truncated), at places drawn from `rng` (a random.Random)."""
+    if kind == 0:
+        out = bytearray(data)
+        for _ in range(rng.randint(1, 20)):
+            out[rng.randrange(len(out))] = rng.randrange(256)
+        return bytes(out)
+    if kind in (1, 2):
+        lines = data.split(b"\n")
+        i = rng.randrange(len(lines))
+        return b"\n".join(lines[:i] + [lines[i]] * (0 if kind == 1 else 2) + lines[i + 1 :])
+    return data[: rng.randrange(len(data))]

@@ -24,7 +24,7 @@ from chanmix import load_matrix
 from chanmix.calibration import CalibrationOptions, calibration_mix
 from chanmix.calibration.metadata import MAX_BYTES
 from chanmix.errors import ChanmixError, UsageError
-from helpers import error_line, ok
+from helpers import damaged, error_line, ok
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Collection 1 layout (a pre-collection file of 2015): the sample copy of the corpus's MTL.
@@ -364,22 +364,7 @@ def test_mutated_mtl_files_fail_cleanly(tmp_path):
     seeds = [C1.read_bytes(), C2_TXT.read_bytes(), C2_XML.read_bytes()]
     path = tmp_path / "m_MTL"
     for case in range(300):
-        data = bytearray(rng.choice(seeds))
-        kind = case % 4
-        if kind == 0:
-            for _ in range(rng.randint(1, 20)):
-                data[rng.randrange(len(data))] = rng.randrange(256)
-        elif kind == 1:
-            lines = bytes(data).split(b"\n")
-            del lines[rng.randrange(len(lines))]
-            data = bytearray(b"\n".join(lines))
-        elif kind == 2:
-            lines = bytes(data).split(b"\n")
-            i = rng.randrange(len(lines))
-            data = bytearray(b"\n".join(lines[:i] + [lines[i]] * 2 + lines[i + 1 :]))
-        else:
-            data = data[: rng.randrange(len(data))]
-        path.write_bytes(bytes(data))
+        path.write_bytes(damaged(rng.choice(seeds), rng, case % 4))
         options = CalibrationOptions(to=rng.choice(["reflectance", "radiance"]), level=1)
         try:
             calibration_mix(path, options)

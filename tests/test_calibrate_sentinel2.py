@@ -25,7 +25,7 @@ from chanmix.calibration import CalibrationOptions, calibration_mix
 from chanmix.calibration.metadata import MAX_BYTES
 from chanmix.cli.options import parse_band_numbers
 from chanmix.errors import ChanmixError, UsageError
-from helpers import error_line, ok
+from helpers import damaged, error_line, ok
 
 S2 = Path(__file__).resolve().parent / "data" / "s2"
 L1C = S2 / "S2B_MSIL1C_20230823T095559_N0509_R122_T34UCF_20230823T120234.SAFE" / "MTD_MSIL1C.xml"
@@ -423,22 +423,7 @@ def test_mutated_mtd_files_fail_cleanly(tmp_path):
     seeds = [path.read_bytes() for path in ALL]
     path = tmp_path / "MTD_MSIL1C.xml"
     for case in range(300):
-        data = bytearray(rng.choice(seeds))
-        kind = case % 4
-        if kind == 0:
-            for _ in range(rng.randint(1, 20)):
-                data[rng.randrange(len(data))] = rng.randrange(256)
-        elif kind == 1:
-            lines = bytes(data).split(b"\n")
-            del lines[rng.randrange(len(lines))]
-            data = bytearray(b"\n".join(lines))
-        elif kind == 2:
-            lines = bytes(data).split(b"\n")
-            i = rng.randrange(len(lines))
-            data = bytearray(b"\n".join(lines[:i] + [lines[i]] * 2 + lines[i + 1 :]))
-        else:
-            data = data[: rng.randrange(len(data))]
-        path.write_bytes(bytes(data))
+        path.write_bytes(damaged(rng.choice(seeds), rng, case % 4))
         options = CalibrationOptions(bands=rng.choice([None, (2, "8A"), (10,)]))
         try:
             calibration_mix(path, options)

@@ -38,7 +38,16 @@ from ..errors import DataError
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
 
-__all__ = ["MAX_BYTES", "Groups", "local_name", "parse_odl", "parse_xml", "read_text", "xml_groups"]
+__all__ = [
+    "MAX_BYTES",
+    "Groups",
+    "finite_number",
+    "local_name",
+    "parse_odl",
+    "parse_xml",
+    "read_text",
+    "xml_groups",
+]
 
 #: The largest metadata file read: real MTL files take 8-40 kB, Sentinel-2 MTD files 60 kB.
 MAX_BYTES = 1 << 21
@@ -126,13 +135,18 @@ class Groups:
             Naming the file and the key, when the key is missing or not a finite number.
         """
         text = self.text(group, key)
-        try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
-        if not math.isfinite(value):
-            raise DataError(f"{self.origin}: {key} = {text[:40]!r} in group {group} is not a finite number")
-        return value
+        return finite_number(text, self.origin, f"{key} = {text[:40]!r} in group {group}")
+
+
+def finite_number(text: str, origin: str, what: str) -> float:
+    """`text` as a finite number, else a DataError ``"<origin>: <what> is not a finite number"``."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise DataError(f"{origin}: {what} is not a finite number")
+    return value
 
 
 def parse_odl(text: str, origin: str) -> Groups:

@@ -62,7 +62,7 @@ import numpy as np
 
 from ..errors import DataError, UsageError
 from ..mix import Mix
-from .metadata import local_name
+from .metadata import finite_number, local_name
 from .options import CalibrationOptions
 
 if TYPE_CHECKING:
@@ -342,16 +342,7 @@ class _Metadata:
 
     def number(self, parent: Element, where: str, name: str) -> float:
         text = self.text(parent, where, name)
-        return self._finite(text, f"{name} = {text[:40]!r} in {where}")
-
-    def _finite(self, text: str, what: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
-        if not math.isfinite(value):
-            raise DataError(f"{self.origin}: {what} is not a finite number")
-        return value
+        return finite_number(text, self.origin, f"{name} = {text[:40]!r} in {where}")
 
     def band_ids(self, image: Element) -> dict[str, int]:
         """physicalBand -> bandId, from the Spectral_Information_List, in band id order."""
@@ -386,7 +377,7 @@ class _Metadata:
                 raise DataError(f"{self.origin}: {kind.offset} with band_id {band_id} given twice in {where}")
             text = (item.text or "").strip()
             what = f"{kind.offset}[@band_id={band_id}] = {text[:40]!r} in {where}"
-            values[band_id] = self._finite(text, what)
+            values[band_id] = finite_number(text, self.origin, what)
         return values
 
     def _band_id(self, text: str | None, where: str) -> int:

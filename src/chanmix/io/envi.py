@@ -41,7 +41,7 @@ from ..errors import DataError
 from .envi_files import data_beside, data_candidates, header_beside, is_header_name
 from .envi_spectral import spectral_values
 from .geotiff import parse_nodata
-from .raster import reason
+from .raster import read_start, reason
 
 __all__ = [
     "DATA_TYPES",
@@ -173,15 +173,7 @@ def read_envi_header(path: str) -> EnviHeader:
 
 
 def _header_text(path: str) -> str:
-    try:
-        with open(path, "rb") as file:
-            data = file.read(MAX_HEADER_BYTES + 1)
-    except FileNotFoundError as exc:
-        raise DataError(f"{path}: no such file") from exc
-    except IsADirectoryError as exc:
-        raise DataError(f"{path}: is a folder, not an ENVI header") from exc
-    except OSError as exc:
-        raise DataError(f"{path}: cannot open ({exc.strerror or reason(exc)})") from exc
+    data = read_start(path, MAX_HEADER_BYTES + 1, "an ENVI header")
     if len(data) > MAX_HEADER_BYTES:
         raise DataError(
             f"{path}: over {MAX_HEADER_BYTES >> 20} MiB, too large for an ENVI header"

@@ -23,6 +23,7 @@ __all__ = [
     "RasterInfo",
     "as_sample_array",
     "icc_fits",
+    "read_start",
     "reason",
     "whole_image_info",
 ]
@@ -248,6 +249,20 @@ def reason(exc: BaseException) -> str:
     if len(text) > 200:
         text = text[:197] + "..."
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def read_start(path: str, size: int, kind: str) -> bytes:
+    """Up to `size` bytes from the start of the file `path`; a DataError naming it when it is
+    missing, a folder (not `kind`, e.g. "an image file") or cannot be opened."""
+    try:
+        with open(path, "rb") as file:
+            return file.read(size)
+    except FileNotFoundError as exc:
+        raise DataError(f"{path}: no such file") from exc
+    except IsADirectoryError as exc:
+        raise DataError(f"{path}: is a folder, not {kind}") from exc
+    except OSError as exc:
+        raise DataError(f"{path}: cannot open ({exc.strerror or reason(exc)})") from exc
 
 
 def as_sample_array(pixels: np.ndarray, path: str) -> np.ndarray:

@@ -20,7 +20,7 @@ from .envi_files import header_beside, is_header_name
 from .envi_rows import read_envi
 from .pillow import page_message, read_pillow
 from .png import PNG_SIGNATURE, read_png
-from .raster import Raster, as_sample_array, reason, whole_image_info
+from .raster import Raster, as_sample_array, read_start, reason, whole_image_info
 from .tiff import read_tiff, tiff_errors
 from .tiff_chain import open_tiff
 from .tiff_pages import series_image
@@ -119,15 +119,7 @@ def sniff(name: str, page: int) -> str:
 
 def _head(name: str) -> bytes:
     """The first 8 bytes of a file, or a DataError saying why it cannot be read."""
-    try:
-        with open(name, "rb") as file:
-            head = file.read(8)
-    except FileNotFoundError as exc:
-        raise DataError(f"{name}: no such file") from exc
-    except IsADirectoryError as exc:
-        raise DataError(f"{name}: is a folder, not an image file") from exc
-    except OSError as exc:
-        raise DataError(f"{name}: cannot open ({exc.strerror or reason(exc)})") from exc
+    head = read_start(name, 8, "an image file")
     if not head:
         raise DataError(f"{name}: empty file")
     return head
