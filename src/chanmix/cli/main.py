@@ -103,46 +103,53 @@ class ChanmixGroup(click.Group):
     # them by keyword only and always runs with standalone_mode=False, hence the narrower signature.
     def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:  # type: ignore[override]
         extra.pop("standalone_mode", None)
-        if threading.current_thread() is threading.main_thread():
-            # kill/timeout send SIGTERM: unwind like Ctrl-C, so no temporary file stays behind
-            signal.signal(signal.SIGTERM, _interrupt)
-            signal.signal(signal.SIGINT, _interrupt)
-        with _quiet_libraries():
-            try:
-                code = super().main(args, prog_name, standalone_mode=False, **extra)
-            except click.exceptions.NoArgsIsHelpError as exc:
-                click.echo(exc.format_message(), err=True)
-                sys.exit(exc.exit_code)
-            except (Interrupted, KeyboardInterrupt, click.exceptions.Abort):
+        try:  # a signal may land anywhere from here on, in setting up the run too
+            if threading.current_thread() is threading.main_thread():
+                # kill/timeout send SIGTERM: unwind like Ctrl-C, so no temporary file stays behind
+                signal.signal(signal.SIGTERM, _interrupt)
+                signal.signal(signal.SIGINT, _interrupt)
+            with _quiet_libraries():
+                self._run(args, prog_name, extra)
+        except (Interrupted, KeyboardInterrupt):
+            interrupted()
+
+    def _run(self, args: Any, prog_name: str | None, extra: dict[str, Any]) -> None:
+        """Run the command and end the process with its exit code (one line on any error)."""
+        try:
+            code = super().main(args, prog_name, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.format_message(), err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:  # Click's own Ctrl-C, in a prompt
+            interrupted()
+        except click.ClickException as exc:
+            fail(exc.format_message(), exc.exit_code)
+        except CommandError as exc:
+            fail(exc.message, exc.exit_code)
+        except ChanmixError as exc:  # outside any command (see invoke)
+            fail(flag_message(exc), exc.exit_code)
+        except BrokenPipeError:  # the reader of stdout went away: nothing to say to it
+            silence_stdout()
+            sys.exit(1)
+        except MemoryError:
+            fail("out of memory (a lower --max-memory refuses such images before reading them)", 1)
+        except OSError as exc:  # writing stdout (a full disk, /dev/full), or an I/O error unnamed
+            silence_stdout()
+            where = os.fsdecode(exc.filename) if exc.filename else "stdout"
+            fail(f"{where}: cannot write ({exc.strerror or exc})", 1)
+        except Exception as exc:
+            if _caused_by_interrupt(exc):  # Python 3.11 wraps it, raised in __set_name__, say
                 interrupted()
-            except click.ClickException as exc:
-                fail(exc.format_message(), exc.exit_code)
-            except CommandError as exc:
-                fail(exc.message, exc.exit_code)
-            except ChanmixError as exc:  # outside any command (see invoke)
-                fail(flag_message(exc), exc.exit_code)
-            except BrokenPipeError:  # the reader of stdout went away: nothing to say to it
-                silence_stdout()
-                sys.exit(1)
-            except MemoryError:
-                fail("out of memory (a lower --max-memory refuses such images before reading them)", 1)
-            except OSError as exc:  # writing stdout (a full disk, /dev/full), or an I/O error unnamed
-                silence_stdout()
-                where = os.fsdecode(exc.filename) if exc.filename else "stdout"
-                fail(f"{where}: cannot write ({exc.strerror or exc})", 1)
-            except Exception as exc:
-                if _caused_by_interrupt(exc):  # Python 3.11 wraps it, raised in __set_name__, say
-                    interrupted()
-                raise
-            try:
-                sys.stdout.flush()  # here, where a failure can still be reported in one line
-            except BrokenPipeError:
-                silence_stdout()
-                sys.exit(1)
-            except OSError as exc:
-                silence_stdout()
-                fail(f"stdout: cannot write ({exc.strerror or exc})", 1)
-            sys.exit(code if isinstance(code, int) else 0)
+            raise
+        try:
+            sys.stdout.flush()  # here, where a failure can still be reported in one line
+        except BrokenPipeError:
+            silence_stdout()
+            sys.exit(1)
+        except OSError as exc:
+            silence_stdout()
+            fail(f"stdout: cannot write ({exc.strerror or exc})", 1)
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 def _caused_by_interrupt(exc: BaseException) -> bool:
