@@ -143,5 +143,6 @@ def test_apply_lists_its_options_in_this_order():
         "--format",
         "--jobs",
         "--max-memory",
+        "--scheduler",
         "--quiet",
     ]

@@ -2,4 +2,5 @@
 
 from .cli.main import cli
 
-cli(prog_name="chanmix")
+if __name__ == "__main__":  # not when a worker process started by --scheduler local imports it
+    cli(prog_name="chanmix")

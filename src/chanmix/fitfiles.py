@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
-from typing import Literal, overload
+from typing import Literal, cast, overload
 
 import numpy as np
 
@@ -34,11 +34,11 @@ from .fit import (
     fit_mnf,
     fit_pca,
 )
-from .io import BlockReader, open_image, open_raster
+from .io import BlockReader, open_image, open_raster, shared_reader
 from .kernel import nodata_mask
 from .mix import Mix
 from .nodata import Nodata, select_nodata
-from .pipeline import NodataChoice, effective_nodata
+from .pipeline import NodataChoice, OrderedMap, effective_nodata, source_key
 
 __all__ = ["FitOptions", "pca_from_files", "mnf_from_files", "lstsq_from_files"]
 
@@ -119,6 +119,16 @@ def _open(
     parameter: str = "bands",
 ) -> _Source:
     reader = stack.enter_context(open_image(image, page=options.page, series=options.series))
+    return _source(reader, options, bands, parameter)
+
+
+def _source(
+    reader: BlockReader,
+    options: FitOptions,
+    bands: BandSpec | tuple[int, ...] | None,
+    parameter: str = "bands",
+) -> _Source:
+    """An open input's fitted bands and nodata, as `options` and `bands` choose them."""
     info = reader.info
     alpha_mode = "mix" if options.alpha == "mix" else "drop"
     chosen = select_bands(bands, info, parameter)
@@ -135,11 +145,14 @@ def _mask_rows(mask: _Source | None, start: int, stop: int) -> np.ndarray | None
 def _open_mask(stack: ExitStack, options: FitOptions, like: _Source) -> _Source | None:
     if options.mask is None:
         return None
-    reader = stack.enter_context(open_raster(options.mask))
+    return _mask_source(stack.enter_context(open_raster(options.mask)), like)
+
+
+def _mask_source(reader: BlockReader, like: _Source) -> _Source:
     info, size = reader.info, like.reader.info
     if (info.height, info.width) != (size.height, size.width):
         raise UsageError(
-            f"mask: {options.mask} is {info.width} x {info.height} pixels, "
+            f"mask: {info.path} is {info.width} x {info.height} pixels, "
             f"{size.path} is {size.width} x {size.height}",
             parameter="mask",
         )
@@ -158,28 +171,111 @@ def _both(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
     return b if a is None else a if b is None else a & b
 
 
-def _blocks(
-    sources: Sequence[_Source], options: FitOptions, stack: ExitStack
-) -> Iterator[tuple[int, int, np.ndarray, np.ndarray | None]]:
-    """(input index, first row, raw pixels (h, W, N), valid (h, W) or None) over every input's
-    row bands, in order."""
+@dataclass(frozen=True)
+class _Band:
+    """Rows [start, stop) of input `index`, whose first pixel is pixel `first` of the fit (in
+    reading order, file after file: where the sample's draw stands)."""
+
+    index: int
+    start: int
+    stop: int
+    first: int
+
+
+def _bands(sources: Sequence[_Source]) -> list[_Band]:
+    """Every input's row bands, in reading order, in the reader's natural band height."""
+    bands, offset = [], 0
+    for index, source in enumerate(sources):
+        info, rows = source.reader.info, source.reader.block_rows
+        for start in range(0, info.height, rows):
+            bands.append(_Band(index, start, min(start + rows, info.height), offset + start * info.width))
+        offset += source.pixels
+    return bands
+
+
+#: What a row band gives: (Moments, NoiseMoments or None), or (CrossMoments, None).
+_Stats = tuple[Moments | CrossMoments, NoiseMoments | None]
+
+
+def _band_stats(
+    band: _Band,
+    source: _Source,
+    mask: _Source | None,
+    goal: _Source | None,
+    sample: SampleMask | None,
+    noise: bool,
+) -> _Stats:
+    """The raw statistics of one row band: of its pixels (and their horizontal differences
+    when `noise` is set), or, with a `goal`, of its pixels and the goal's together."""
+    x, valid = source.rows(band.start, band.stop)
+    valid = _both(valid, _mask_rows(mask, band.start, band.stop))
+    if sample is not None:
+        drawn = sample.mask(band.first, band.first + x.shape[0] * x.shape[1])
+        valid = _both(valid, drawn.reshape(x.shape[:2]))
+    if goal is not None:
+        y, y_valid = goal.rows(band.start, band.stop)
+        return CrossMoments.of(x, y, _both(valid, y_valid)), None
+    return Moments.of(x, valid), NoiseMoments.of(x, valid) if noise else None
+
+
+@dataclass(frozen=True)
+class BandStatsJob:
+    """What any process needs to compute a row band's statistics by itself: called with a
+    band, it opens the inputs once per process (:func:`~chanmix.io.shared_reader`) and
+    returns what :func:`_band_stats` does. The task a cluster's workers run for a fit."""
+
+    images: tuple[str | tuple[str, ...], ...]
+    targets: tuple[str | tuple[str, ...], ...] | None
+    options: FitOptions
+    target_bands: BandSpec | tuple[int, ...] | None
+    sample: SampleMask | None
+    noise: bool
+
+    def __call__(self, band: _Band) -> _Stats:
+        options = self.options
+        opened = shared_reader(self.images[band.index], page=options.page, series=options.series)
+        source = _source(opened, options, options.bands)
+        mask = None if options.mask is None else _mask_source(shared_reader(options.mask), source)
+        goal = None
+        if self.targets is not None:
+            target = shared_reader(self.targets[band.index], page=options.page, series=options.series)
+            goal = _source(target, options, self.target_bands, "target_bands")
+        return _band_stats(band, source, mask, goal, self.sample, self.noise)
+
+
+def _all_stats(
+    images: Sequence[str | tuple[str, ...]],
+    sources: Sequence[_Source],
+    options: FitOptions,
+    stack: ExitStack,
+    *,
+    noise: bool = False,
+    targets: tuple[Sequence[str | tuple[str, ...]], Sequence[_Source], BandSpec | tuple[int, ...] | None]
+    | None = None,
+    map_bands: OrderedMap | None = None,
+) -> Iterator[tuple[int, _Stats]]:
+    """(input index, raw statistics) of every row band of the inputs (`images`, opened as
+    `sources`), in reading order: computed here, or by a :class:`BandStatsJob` through
+    `map_bands` (a cluster's ordered map) -- the same values either way, merged by the caller
+    in the same order. `targets` are a least-squares fit's (images, opened, bands chosen)."""
     total = sum(s.pixels for s in sources)
     sample = None if options.sample is None else SampleMask(total, options.sample, options.seed)
-    offset = 0
-    for index, source in enumerate(sources):
-        mask = _open_mask(stack, options, source)
-        info = source.reader.info
-        rows = source.reader.block_rows
-        for start in range(0, info.height, rows):
-            stop = min(start + rows, info.height)
-            x, valid = source.rows(start, stop)
-            valid = _both(valid, _mask_rows(mask, start, stop))
-            if sample is not None:
-                first = offset + start * info.width
-                drawn = sample.mask(first, first + (stop - start) * info.width)
-                valid = _both(valid, drawn.reshape(x.shape[:2]))
-            yield index, start, x, valid
-        offset += source.pixels
+    bands = _bands(sources)
+    if map_bands is not None:
+        job = BandStatsJob(
+            tuple(source_key(image) for image in images),
+            None if targets is None else tuple(source_key(image) for image in targets[0]),
+            options,
+            None if targets is None else targets[2],
+            sample,
+            noise,
+        )
+        yield from zip((band.index for band in bands), map_bands(job, bands))
+        return
+    masks = [_open_mask(stack, options, source) for source in sources]
+    for band in bands:
+        goal = None if targets is None else targets[1][band.index]
+        yield band.index, _band_stats(band, sources[band.index], masks[band.index], goal, sample, noise)
 
 
 def _fitted_bands(sources: Sequence[_Source], options: FitOptions) -> list[int] | list[list[int]] | None:
@@ -213,30 +309,31 @@ def _provenance(
 
 @overload
 def _moments(
-    paths: Sequence[str], options: FitOptions, *, noise: Literal[True]
+    paths: Sequence[str], options: FitOptions, *, noise: Literal[True], map_bands: OrderedMap | None
 ) -> tuple[Moments, NoiseMoments, list[_Source]]: ...
 
 
 @overload
 def _moments(
-    paths: Sequence[str], options: FitOptions, *, noise: Literal[False]
+    paths: Sequence[str], options: FitOptions, *, noise: Literal[False], map_bands: OrderedMap | None
 ) -> tuple[Moments, None, list[_Source]]: ...
 
 
 def _moments(
-    paths: Sequence[str], options: FitOptions, *, noise: bool
+    paths: Sequence[str], options: FitOptions, *, noise: bool, map_bands: OrderedMap | None
 ) -> tuple[Moments, NoiseMoments | None, list[_Source]]:
     """The statistics of the pixels of ``paths`` in normalized units, those of their horizontal
     differences when ``noise`` is set (else None), and the inputs as they were read (closed)."""
     with ExitStack() as stack:
-        sources = [_open(stack, image, options, options.bands) for image in _images(paths, options)]
+        images = _images(paths, options)
+        sources = [_open(stack, image, options, options.bands) for image in images]
         n = _check_bands(sources)
         raw = [Moments.empty(n) for _ in sources]
         raw_noise = [NoiseMoments.empty(n) for _ in sources]
-        for index, _, x, valid in _blocks(sources, options, stack):
-            raw[index] = raw[index] + Moments.of(x, valid)
-            if noise:
-                raw_noise[index] = raw_noise[index] + NoiseMoments.of(x, valid)
+        for index, (m, e) in _all_stats(images, sources, options, stack, noise=noise, map_bands=map_bands):
+            raw[index] = raw[index] + cast(Moments, m)
+            if e is not None:
+                raw_noise[index] = raw_noise[index] + e
         moments, noise_moments = Moments.empty(n), NoiseMoments.empty(n)
         for source, m, e in zip(sources, raw, raw_noise):
             moments, noise_moments = moments + m.scaled(source.scale), noise_moments + e.scaled(source.scale)
@@ -254,18 +351,29 @@ def pca_from_files(
     center: bool = True,
     whiten: bool = False,
     options: FitOptions = FitOptions(),
+    map_bands: OrderedMap | None = None,
 ) -> PCAFit:
-    """Principal components of the pixels of ``paths`` taken together (normalized units)."""
-    moments, _, sources = _moments(paths, options, noise=False)
+    """Principal components of the pixels of ``paths`` taken together (normalized units).
+
+    With `map_bands` (a cluster's :meth:`~chanmix.cluster.Cluster.ordered_map`), each row
+    band's statistics are computed elsewhere and merged here in the same order: the same fit.
+    So for the other fits."""
+    moments, _, sources = _moments(paths, options, noise=False, map_bands=map_bands)
     if moments.count == 0:
         raise _no_pixels(paths)
     fit = fit_pca(moments, k, center=center, whiten=whiten)
     return replace(fit, mix=_provenance(fit.mix, paths, options, moments.count, sources))
 
 
-def mnf_from_files(paths: Sequence[str], k: int | float, *, options: FitOptions = FitOptions()) -> MNFFit:
+def mnf_from_files(
+    paths: Sequence[str],
+    k: int | float,
+    *,
+    options: FitOptions = FitOptions(),
+    map_bands: OrderedMap | None = None,
+) -> MNFFit:
     """Minimum noise fraction components of the pixels of ``paths`` taken together."""
-    moments, noise, sources = _moments(paths, options, noise=True)
+    moments, noise, sources = _moments(paths, options, noise=True, map_bands=map_bands)
     if moments.count == 0:
         raise _no_pixels(paths)
     fit = fit_mnf(moments, noise, k)
@@ -280,6 +388,7 @@ def lstsq_from_files(
     ridge: float = 0.0,
     options: FitOptions = FitOptions(),
     target_bands: BandSpec | tuple[int, ...] | None = None,
+    map_bands: OrderedMap | None = None,
 ) -> LstsqFit:
     """Least squares from the bands of each input to the bands of its target, over all pixels.
 
@@ -293,8 +402,9 @@ def lstsq_from_files(
             f"targets: give one per input ({len(inputs)} inputs, {len(targets)} targets)", parameter="targets"
         )
     with ExitStack() as stack:
-        sources = [_open(stack, image, options, options.bands) for image in _images(inputs, options)]
-        goals = [_open(stack, t, options, target_bands, "target_bands") for t in _images(targets, options)]
+        images, target_images = _images(inputs, options), _images(targets, options)
+        sources = [_open(stack, image, options, options.bands) for image in images]
+        goals = [_open(stack, t, options, target_bands, "target_bands") for t in target_images]
         n, m = _check_bands(sources), _check_bands(goals)
         for source, goal in zip(sources, goals):
             a, b = source.reader.info, goal.reader.info
@@ -304,9 +414,10 @@ def lstsq_from_files(
                     parameter="targets",
                 )
         raw = [CrossMoments.empty(n, m) for _ in sources]
-        for index, start, x, valid in _blocks(sources, options, stack):
-            y, y_valid = goals[index].rows(start, start + x.shape[0])
-            raw[index] = raw[index] + CrossMoments.of(x, y, _both(valid, y_valid))
+        paired = (target_images, goals, target_bands)
+        stats = _all_stats(images, sources, options, stack, targets=paired, map_bands=map_bands)
+        for index, (part, _) in stats:
+            raw[index] = raw[index] + cast(CrossMoments, part)
         cross = CrossMoments.empty(n, m)
         for source, goal, part in zip(sources, goals, raw):
             cross = cross + part.scaled(source.scale, goal.scale)

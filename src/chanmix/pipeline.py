@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +28,7 @@ from .io import (
     check_encode,
     check_output,
     open_image,
+    shared_reader,
     write_raster_blocks,
 )
 from .matrixfiles import MatrixSource, matrix_json
@@ -38,6 +40,8 @@ __all__ = [
     "ApplyOptions",
     "MixRecipe",
     "NodataChoice",
+    "OrderedMap",
+    "WindowJob",
     "apply_file",
     "band_rows",
     "by_tiles",
@@ -60,6 +64,11 @@ BAND_BYTES = 16 << 20
 #: outputs of tiled inputs in the input's tiles).
 _AUTO_TILE_PIXELS = 1 << 26
 _AUTO_TILE = (256, 256)
+
+#: ``(function, items) -> iterator of function(item)``, in the items' order: the windows of an
+#: image mixed on threads (:func:`~chanmix.blockmix.ordered_map`) or on the workers of a
+#: cluster (:meth:`chanmix.cluster.Cluster.ordered_map`).
+OrderedMap = Callable[[Callable[[Any], Any], Sequence[Any]], Iterator[Any]]
 
 
 @dataclass(frozen=True)
@@ -181,6 +190,53 @@ def band_rows(reader: BlockReader, out_row_bytes: int) -> int:
     return max(1, min(natural, BAND_BYTES // per_row))
 
 
+@dataclass(frozen=True)
+class WindowJob:
+    """What any process needs to read and mix a window of an image by itself.
+
+    Called with a window ``(start, stop, left, right)`` it returns the mixed ``(h, w, M [+1])``
+    block, the image opened once per process (:func:`~chanmix.io.shared_reader`): the task a
+    cluster's workers run. :meth:`mix` does the same with a reader already open.
+
+    Attributes
+    ----------
+    source : str or tuple of str
+        The image: a file, or files stacked as one.
+    page, series : int
+        Which image of the file(s).
+    order : tuple of int, optional
+        The channels to mix, in order (then a kept alpha channel); None for all as stored.
+    mixer : Mixer
+        The compiled mix.
+    """
+
+    source: str | tuple[str, ...]
+    page: int
+    series: int | None
+    order: tuple[int, ...] | None
+    mixer: Mixer
+
+    def mix(self, reader: BlockReader, window: tuple[int, int, int, int]) -> np.ndarray:
+        """The mixed block of ``window`` read from ``reader``."""
+        block = reader.read_window(*window)
+        if self.order is not None:
+            block = block[:, :, self.order]
+        try:
+            return self.mixer(block)
+        except DataError as exc:  # samples this mix cannot compute
+            raise DataError(f"{reader.info.path}: {exc}") from exc
+
+    def __call__(self, window: tuple[int, int, int, int]) -> np.ndarray:
+        return self.mix(shared_reader(self.source, page=self.page, series=self.series), window)
+
+
+def source_key(source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> str | tuple[str, ...]:
+    """An image source as plain strings: a path, or a tuple of paths for a stack."""
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    return tuple(os.fspath(s) for s in source)
+
+
 def apply_file(
     source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     target: str | os.PathLike[str],
@@ -189,6 +245,7 @@ def apply_file(
     progress: Callable[[int, int, int], None] | None = None,
     *,
     together: Outputs | None = None,
+    map_windows: OrderedMap | None = None,
 ) -> Mix:
     """Mix one image file into another, a row band at a time; returns the mix applied.
 
@@ -203,6 +260,10 @@ def apply_file(
     image (for TIFF and .npy; other formats are decoded or encoded whole). The target is
     written through a temporary file and renamed, so a failure leaves no partial output and an
     existing target untouched; with `together`, it is committed with that group's other outputs.
+
+    With `map_windows` (a cluster's :meth:`~chanmix.cluster.Cluster.ordered_map`), the windows
+    are read and mixed elsewhere by a :class:`WindowJob` and written here, in order: the same
+    bytes.
     """
     with open_image(source, page=options.page, series=options.series) as reader:
         info = reader.info
@@ -255,15 +316,14 @@ def apply_file(
         names = output_names(mix, mixed_names, kept is not None)
         sources = [None if k is None else mixed_bands[k] for k in mix.copies] + [None] * (kept is not None)
 
-        def mixed(window: tuple[int, int, int, int]) -> np.ndarray:
-            block = read(window)
-            try:
-                return mixer(block)
-            except DataError as exc:  # samples this mix cannot compute
-                raise DataError(f"{info.path}: {exc}") from exc
+        chosen = None if identity else tuple(order)
+        job = WindowJob(source_key(source), options.page, options.series, chosen, mixer)
 
         def blocks() -> Iterator[np.ndarray]:
-            mixed_blocks = ordered_map(mixed, ranges, options.jobs)
+            if map_windows is None:
+                mixed_blocks = ordered_map(lambda window: job.mix(reader, window), ranges, options.jobs)
+            else:
+                mixed_blocks = map_windows(job, ranges)
             for (start, stop, _, right), block in zip(ranges, mixed_blocks):
                 yield block
                 if progress is not None and right == info.width:

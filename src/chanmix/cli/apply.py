@@ -13,15 +13,18 @@ from ..errors import DataError
 from ..io import Outputs, output_format
 from ..io.guard import check_run_files
 from ..matrixfiles import is_preset, parse_coeffs, resolve_matrix
-from ..pipeline import ApplyOptions, MixRecipe, apply_file, plan_outputs, save_mix
+from ..pipeline import ApplyOptions, MixRecipe, OrderedMap, apply_file, plan_outputs, save_mix
 from ..presets import get_preset
 from . import groups
 from . import options as opt
-from .batch import Source, run_batch
+from .batch import Feed, Source, run_batch
+from .scheduler import scheduled
 from .stdio import piped
 
 if TYPE_CHECKING:
+    from ..cluster import Cluster
     from ..fitfiles import FitOptions
+    from ..mix import Mix
 
 _SIGNED_HINT = (
     "Note: principal components are signed and centred on 0; with an integer output type the "
@@ -50,13 +53,14 @@ class Fits:
         *,
         quiet: bool,
         signed_hint: bool,
+        map_bands: OrderedMap | None = None,
     ) -> None:
         if source.targets and len(source.targets) != len(inputs) and not options.stack:
             raise click.UsageError(
                 f"--fit: give one TARGET per INPUT ({len(inputs)} inputs, {len(source.targets)} targets)"
             )
         self.inputs, self.source, self.options = inputs, source, options
-        self.quiet, self.signed_hint = quiet, signed_hint
+        self.quiet, self.signed_hint, self.map_bands = quiet, signed_hint, map_bands
         every = list(range(len(inputs)))
         self.shared = None if source.per_image and not options.stack else self._fit(every)
 
@@ -66,12 +70,12 @@ class Fits:
 
         paths = [self.inputs[i] for i in indices]
         if self.source.pca is not None:
-            pca = pca_from_files(paths, self.source.pca, options=self.options)
+            pca = pca_from_files(paths, self.source.pca, options=self.options, map_bands=self.map_bands)
             mix, report = pca.mix, pca_report(pca)
         else:
             stacked = self.options.stack
             targets = list(self.source.targets) if stacked else [self.source.targets[i] for i in indices]
-            lstsq = lstsq_from_files(paths, targets, options=self.options)
+            lstsq = lstsq_from_files(paths, targets, options=self.options, map_bands=self.map_bands)
             mix, report = lstsq.mix, lstsq_report(lstsq)
             for warning in lstsq.warnings:
                 click.echo(f"Warning: {warning}", err=True)
@@ -86,15 +90,21 @@ class Fits:
 
 
 def recipes(
-    inputs: Sequence[str], source: groups.MixSource, options: ApplyOptions, quiet: bool, stack: bool
+    inputs: Sequence[str],
+    source: groups.MixSource,
+    options: ApplyOptions,
+    quiet: bool,
+    stack: bool,
+    map_bands: OrderedMap | None = None,
 ) -> Callable[[int], MixRecipe]:
-    """The mix of each input (by its index): given (-m, -p, -c), or fitted (see :class:`Fits`)."""
+    """The mix of each input (by its index): given (-m, -p, -c), or fitted (see :class:`Fits`),
+    each row band's statistics through `map_bands` when given (a cluster's ordered map)."""
     if not source.fitted:
         given = _given_recipe(source)
         return lambda index: given
     signed_hint = options.dtype in ("same", "uint8", "uint16", "uint32") and options.rescale.mode == "clip"
     fit_options = source.fit_options(options, stack=stack)
-    fits = Fits(inputs, source, fit_options, quiet=quiet, signed_hint=signed_hint)
+    fits = Fits(inputs, source, fit_options, quiet=quiet, signed_hint=signed_hint, map_bands=map_bands)
     return fits.for_input
 
 
@@ -111,6 +121,7 @@ def recipes(
 @opt.format_opt
 @opt.jobs_opt
 @opt.max_memory_opt
+@opt.scheduler_opt
 @opt.quiet_opt
 @groups.collect(
     source=groups.mix_source,
@@ -125,6 +136,7 @@ def apply_cmd(
     destination: groups.Destination,
     options: ApplyOptions,
     batch: groups.BatchOptions,
+    scheduler: str | None,
 ) -> None:
     """Mix the channels of INPUT images: out = W @ in + b, pixel by pixel.
 
@@ -185,25 +197,46 @@ def apply_cmd(
                 os.makedirs(outdir, exist_ok=True)
             except OSError as exc:
                 raise DataError(f"{outdir}: cannot create the output folder ({exc.strerror})") from exc
-        recipe_for = recipes(inputs, source, options, batch.quiet, stack)
-        # One input: its image and --save-matrix are committed together, or neither is.
-        # Several: each image is committed when it is done, the matrix after all of them.
-        with Outputs() as together:
-            outcomes = run_batch(
-                pairs,
-                lambda index, path, target, file_jobs, progress: apply_file(
-                    path,
-                    target,
-                    recipe_for(index),
-                    replace(options, jobs=file_jobs),
-                    progress,
-                    together=together if len(pairs) == 1 else None,
-                ),
-                jobs=options.jobs,
-                skip_existing=batch.skip_existing,
-                newer=batch.newer,
-                quiet=batch.quiet,
+        with scheduled(scheduler, workers=options.jobs) as cluster:
+            _run(inputs, pairs, source, options, batch, stack, save_matrix, cluster)
+
+
+def _run(
+    inputs: Sequence[str],
+    pairs: list[tuple[Source, str]],
+    source: groups.MixSource,
+    options: ApplyOptions,
+    batch: groups.BatchOptions,
+    stack: bool,
+    save_matrix: str | None,
+    cluster: Cluster | None,
+) -> None:
+    """Mix every (input, output) pair, here or on `cluster`: one input has its windows mixed
+    by the workers and written here, in order; several are one job each on the workers."""
+    map_windows = None if cluster is None else cluster.ordered_map
+    recipe_for = recipes(inputs, source, options, batch.quiet, stack, map_windows)
+    # One input: its image and --save-matrix are committed together, or neither is.
+    # Several: each image is committed when it is done, the matrix after all of them.
+    with Outputs() as together:
+
+        def job(index: int, path: Source, target: str, file_jobs: int, progress: Feed | None) -> Mix:
+            recipe = recipe_for(index)
+            if cluster is not None and len(pairs) > 1:  # the whole file on a worker
+                return cluster.call(apply_file, path, target, recipe, replace(options, jobs=1))
+            one = together if len(pairs) == 1 else None
+            file_options = replace(options, jobs=file_jobs)
+            return apply_file(
+                path, target, recipe, file_options, progress, together=one, map_windows=map_windows
             )
-            used = next((o.result for o in outcomes if o.status == "done"), None)
-            if save_matrix and used is not None:
-                save_mix(used, save_matrix, together=together)
+
+        outcomes = run_batch(
+            pairs,
+            job,
+            jobs=options.jobs if cluster is None else cluster.threads,
+            skip_existing=batch.skip_existing,
+            newer=batch.newer,
+            quiet=batch.quiet,
+        )
+        used = next((o.result for o in outcomes if o.status == "done"), None)
+        if save_matrix and used is not None:
+            save_mix(used, save_matrix, together=together)

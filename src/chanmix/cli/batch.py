@@ -23,8 +23,10 @@ from .stdio import shown
 
 #: An input: a file, or the files stacked as one image.
 Source = str | tuple[str, ...]
+#: A progress callback: (rows written, image height, image width).
+Feed = Callable[[int, int, int], None]
 #: A file's job: (index, source, target, jobs inside it, progress callback) -> a result.
-Job = Callable[[int, Source, str, int, Callable[[int, int, int], None] | None], Any]
+Job = Callable[[int, Source, str, int, Feed | None], Any]
 
 
 @dataclass(frozen=True)

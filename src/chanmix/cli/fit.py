@@ -14,14 +14,19 @@ from ..io.guard import check_run_files
 from ..pipeline import save_mix
 from . import groups
 from . import options as opt
+from .scheduler import scheduled
 
 _BAR_WIDTH = 30
 
 
 #: The options every fit shares: which pixels and bands count (given to the command as one
-#: FitOptions, ``options``), the memory budget, -q.
+#: FitOptions, ``options``), the memory budget, the cluster, -q.
 fit_options = groups.stack(
-    groups.fit_opts, opt.max_memory_opt, opt.quiet_opt, groups.collect(options=groups.fit_options)
+    groups.fit_opts,
+    opt.max_memory_opt,
+    opt.scheduler_opt,
+    opt.quiet_opt,
+    groups.collect(options=groups.fit_options),
 )
 
 
@@ -92,6 +97,7 @@ def pca_cmd(
     output: str,
     center: bool,
     whiten: bool,
+    scheduler: str | None,
     quiet: bool,
     options: FitOptions,
 ) -> None:
@@ -109,7 +115,9 @@ def pca_cmd(
       chanmix fit pca --stack sample_images/landsat/l8_B*.tif -k 3 -o pca.json
     """
     check_fit_files(inputs, output, options.mask)
-    fit = pca_from_files(inputs, k, center=center, whiten=whiten, options=options)
+    with scheduled(scheduler) as cluster:
+        map_bands = None if cluster is None else cluster.ordered_map
+        fit = pca_from_files(inputs, k, center=center, whiten=whiten, options=options, map_bands=map_bands)
     save_mix(fit.mix, output)
     if not quiet:
         click.echo(pca_report(fit))
@@ -127,7 +135,14 @@ def pca_cmd(
 )
 @click.option("-o", "--output", required=True, metavar="MATRIX.json", help="Where to write the matrix.")
 @fit_options
-def mnf_cmd(inputs: tuple[str, ...], k: int | float, output: str, quiet: bool, options: FitOptions) -> None:
+def mnf_cmd(
+    inputs: tuple[str, ...],
+    k: int | float,
+    output: str,
+    scheduler: str | None,
+    quiet: bool,
+    options: FitOptions,
+) -> None:
     """Minimum noise fraction: components ordered by signal-to-noise ratio.
 
     The noise-adjusted PCA of ENVI and Orfeo ToolBox (Green et al. 1988): the noise covariance
@@ -141,7 +156,10 @@ def mnf_cmd(inputs: tuple[str, ...], k: int | float, output: str, quiet: bool, o
       chanmix fit mnf --stack sample_images/landsat/l8_B*.tif -k 2 -o mnf.json
     """
     check_fit_files(inputs, output, options.mask)
-    fit = mnf_from_files(inputs, k, options=options)
+    with scheduled(scheduler) as cluster:
+        fit = mnf_from_files(
+            inputs, k, options=options, map_bands=None if cluster is None else cluster.ordered_map
+        )
     save_mix(fit.mix, output)
     if not quiet:
         click.echo(variance_table(fit.mix.names, fit.explained_variance_ratio, fit.snr, "SNR"))
@@ -183,6 +201,7 @@ def lstsq_cmd(
     bias: bool,
     ridge: float,
     target_bands: BandSpec | None,
+    scheduler: str | None,
     quiet: bool,
     options: FitOptions,
 ) -> None:
@@ -201,9 +220,16 @@ def lstsq_cmd(
       chanmix fit lstsq --stack B2.tif B3.tif B4.tif --target X.tif --target Y.tif -o xy.json
     """
     check_fit_files(inputs, output, options.mask, targets)
-    fit = lstsq_from_files(
-        inputs, targets, bias=bias, ridge=ridge, options=options, target_bands=target_bands
-    )
+    with scheduled(scheduler) as cluster:
+        fit = lstsq_from_files(
+            inputs,
+            targets,
+            bias=bias,
+            ridge=ridge,
+            options=options,
+            target_bands=target_bands,
+            map_bands=None if cluster is None else cluster.ordered_map,
+        )
     save_mix(fit.mix, output)
     for warning in fit.warnings:
         click.echo(f"Warning: {warning}", err=True)

@@ -25,6 +25,7 @@ FLAGS = {
     "rescale": "--rescale",
     "ridge": "--ridge",
     "sample": "--sample",
+    "scheduler": "--scheduler",
     "seed": "--seed",
     "series": "--series",
     "targets": "--target",

@@ -38,6 +38,8 @@ option                 value                                       commands
 --sample N, --seed S   fit on N random pixels, reproducibly         apply, fit
 --max-memory SIZE      budget for images held whole (512M, 8G);     apply, info, fit
                        also CHANMIX_MAX_MEMORY
+--scheduler ADDRESS    run on a dask.distributed cluster, or        apply, fit
+                       ``local``; also CHANMIX_SCHEDULER
 --to QUANTITY          reflectance | radiance                       matrix calibrate
 --bands LIST           sensor band numbers or names, e.g. ``2-7``,  matrix calibrate
                        ``2-4,8A``
@@ -403,6 +405,15 @@ max_memory_opt = click.option(
     help="Memory an image decoded or encoded whole may take (PNG, JPEG...; TIFF, .npy and ENVI are "
     "streamed), e.g. 512M or 8G; more is refused before it is read. Default: half the "
     "available memory.",
+)
+scheduler_opt = click.option(
+    "--scheduler",
+    envvar="CHANMIX_SCHEDULER",
+    show_envvar=True,
+    metavar="ADDRESS",
+    help="Run on a dask.distributed cluster: its scheduler's address (tcp://host:8786), or 'local' "
+    "to start one of processes here (one per -j). Workers read and write the files; outputs are "
+    "byte-identical. Needs pip install 'chanmix[dask]'.",
 )
 to_opt = click.option(
     "--to",

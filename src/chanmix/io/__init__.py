@@ -15,6 +15,7 @@ from .blocks import BlockReader, open_raster
 from .formats import EXTENSIONS, check_output, output_format
 from .raster import SAMPLE_DTYPES, GeoInfo, Raster, RasterInfo
 from .read import image_number, read_raster
+from .shared import shared_reader
 from .stack import open_image, open_stack
 from .stream_write import check_encode, write_raster_blocks
 from .write import write_raster
@@ -37,6 +38,7 @@ __all__ = [
     "open_stack",
     "output_format",
     "read_raster",
+    "shared_reader",
     "write_raster",
     "write_raster_blocks",
 ]
