@@ -39,6 +39,7 @@ SECTIONS = {
     "files": ("bench_files", "run"),
     "startup": ("bench_startup", "run"),
     "envi": ("envi_memory", "run"),
+    "cluster": ("bench_cluster", "run"),
 }
 
 
