@@ -152,6 +152,18 @@ def test_no_scheduler_there_is_one_line(run, images, tmp_path, monkeypatch):
     assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "x.png").exists()
 
 
+def test_a_scheduler_without_workers_is_one_line(run, images, tmp_path, monkeypatch):
+    monkeypatch.setattr(cluster_module, "_TIMEOUT", 1)
+    with LocalCluster(n_workers=0, processes=True, dashboard_address=":0") as empty:
+        args = ("fit", "pca", images / "photo.png", "-k", "2", "-o", tmp_path / "m.json")
+        result = run(*args, "--scheduler", empty.scheduler_address)
+    assert result.exit_code == 1 and not (tmp_path / "m.json").exists()
+    assert (
+        result.stderr == f"Error: --scheduler: the scheduler at {empty.scheduler_address} has no worker "
+        "(none joined within 1 s)\n"
+    )
+
+
 def test_without_the_dask_extra_the_scheduler_is_refused(run, images, tmp_path, monkeypatch):
     import sys
 

@@ -125,7 +125,7 @@ def connect(address: str, *, workers: int | None = None) -> Iterator[Cluster]:
     UsageError
         When the dask extra is not installed.
     DataError
-        When no scheduler answers at ``address`` within 10 s.
+        When no scheduler answers at ``address`` within 10 s, or no worker joins it.
     """
     try:
         import dask  # noqa: F401
@@ -155,6 +155,13 @@ def connect(address: str, *, workers: int | None = None) -> Iterator[Cluster]:
             f"scheduler: cannot reach a scheduler at {address} ({_one_line(exc)})", parameter="scheduler"
         ) from exc
     try:
+        try:
+            client.wait_for_workers(1, timeout=_TIMEOUT)
+        except TimeoutError as exc:
+            raise DataError(
+                f"scheduler: the scheduler at {address} has no worker (none joined within {_TIMEOUT} s)",
+                parameter="scheduler",
+            ) from exc
         yield Cluster(client, address)
     finally:
         client.close()
