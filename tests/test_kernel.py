@@ -259,6 +259,14 @@ def test_alpha_can_be_mixed_like_a_band_and_converted_when_kept():
     np.testing.assert_array_equal(kept16[0, 0], [65535, 128 * 257])
 
 
+@pytest.mark.parametrize("alpha", [3, -1])
+def test_an_alpha_channel_the_image_does_not_have_is_a_usage_error(alpha):
+    """It was an IndexError (3), or -1 kept the last channel twice, mixed and passed through."""
+    message = f"alpha: the image has channels 0 to 2, there is no channel {alpha}$"
+    with pytest.raises(UsageError, match=message):
+        apply(np.zeros((2, 2, 3), dtype=np.uint8), Mix.identity(3), alpha=alpha)
+
+
 def test_wrong_channel_count_and_bad_options_are_usage_errors():
     img = np.zeros((2, 2, 3), dtype=np.uint8)
     with pytest.raises(MatrixError, match="reads 4 channels but the image has 3"):

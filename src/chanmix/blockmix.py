@@ -213,6 +213,11 @@ class ApplyRequest:
             raise UsageError(
                 f"alpha_mode: expected one of {modes}, not {alpha_mode!r}", parameter="alpha_mode"
             )
+        if alpha is not None and not 0 <= alpha < shape[2]:
+            raise UsageError(
+                f"alpha: the image has channels 0 to {shape[2] - 1}, there is no channel {alpha}",
+                parameter="alpha",
+            )
         out_dtype = output_dtype(dtype, in_dtype)
         mixed, kept = band_selection(shape[2], alpha, None, alpha_mode, "the image")
         if len(mixed) != mix.n_inputs:
