@@ -267,6 +267,12 @@ def test_an_alpha_channel_the_image_does_not_have_is_a_usage_error(alpha):
         apply(np.zeros((2, 2, 3), dtype=np.uint8), Mix.identity(3), alpha=alpha)
 
 
+def test_per_band_nodata_values_are_one_per_mixed_band():
+    """Two values for three bands was NumPy's ValueError from inside the mix."""
+    with pytest.raises(UsageError, match="nodata: 2 values, one per band, for 3 bands"):
+        apply(np.zeros((2, 2, 4), dtype=np.uint8), Mix.identity(3), nodata=(0.0, 1.0), alpha=3)
+
+
 def test_wrong_channel_count_and_bad_options_are_usage_errors():
     img = np.zeros((2, 2, 3), dtype=np.uint8)
     with pytest.raises(MatrixError, match="reads 4 channels but the image has 3"):

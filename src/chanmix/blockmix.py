@@ -19,7 +19,7 @@ from .dtypes import output_dtype, value_range
 from .errors import MatrixError, UsageError
 from .kernel import Plan, compile_plan, mix_block, nodata_mask
 from .mix import Mix
-from .nodata import Nodata, recorded_nodata
+from .nodata import Nodata, check_nodata, recorded_nodata
 from .rescale import Rescale, rescale_map
 
 __all__ = ["ALPHA_MODES", "ApplyRequest", "Mixer", "apply", "band_selection", "ordered_map", "output_nodata"]
@@ -190,6 +190,7 @@ class ApplyRequest:
         *,
         dtype: DTypeLike | str | None,
         rescale: Rescale | str,
+        nodata: Nodata | None,
         alpha: int | None,
         alpha_mode: str,
     ) -> ApplyRequest:
@@ -199,8 +200,9 @@ class ApplyRequest:
         Raises
         ------
         UsageError
-            A shape that is not (H, W, C), an unknown rescale, alpha mode or output type, or
-            an alpha channel the image does not have.
+            A shape that is not (H, W, C), an unknown rescale, alpha mode or output type, an
+            alpha channel the image does not have, or per-band nodata values that are not one
+            per mixed band.
         MatrixError
             When the mix does not read as many channels as are mixed.
         """
@@ -222,6 +224,7 @@ class ApplyRequest:
         mixed, kept = band_selection(shape[2], alpha, None, alpha_mode, "the image")
         if len(mixed) != mix.n_inputs:
             raise MatrixError(f"the matrix reads {mix.n_inputs} channels but the image has {len(mixed)}")
+        check_nodata(nodata, len(mixed))
         order = mixed + ([kept] if kept is not None else [])
         return cls(order, len(mixed), kept is not None, out_dtype, rescale)
 
@@ -271,7 +274,14 @@ def apply(
     if image.ndim == 2:
         image = image[:, :, None]
     request = ApplyRequest.of(
-        image.shape, image.dtype, mix, dtype=dtype, rescale=rescale, alpha=alpha, alpha_mode=alpha_mode
+        image.shape,
+        image.dtype,
+        mix,
+        dtype=dtype,
+        rescale=rescale,
+        nodata=nodata,
+        alpha=alpha,
+        alpha_mode=alpha_mode,
     )
     if request.order != list(range(image.shape[2])):
         image = image[:, :, request.order]
