@@ -24,6 +24,9 @@ from helpers import ok  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
+#: rioxarray multiplies affine transforms with ``*``, which affine 3 deprecates for ``@``.
+pytestmark = pytest.mark.filterwarnings("ignore:Use `@` matmul:PendingDeprecationWarning")
+
 
 @pytest.fixture
 def rioxarray():
