@@ -79,7 +79,7 @@ def check(array: np.ndarray, chunks, mix: Mix, **options) -> np.ndarray:
 
 CHUNKINGS = [
     (1, 13, 3),  # one row per chunk
-    ((5, 1, 11), (2, 9, 2), 3),  # uneven
+    ((5, 1, 0, 11), (2, 9, 0, 2), 3),  # uneven, with empty chunks
     (4, 5, 1),  # channels split over chunks
     (17, 13, 3),  # one chunk
 ]

@@ -11,6 +11,7 @@ from hypothesis.extra import numpy as hnp
 
 import chanmix
 from chanmix import Mix, Rescale, apply
+from chanmix.blockmix import Mixer
 from chanmix.errors import MatrixError, UsageError
 from chanmix.transfer import decode_srgb, encode_srgb
 from helpers import pillow_array
@@ -257,6 +258,14 @@ def test_alpha_can_be_mixed_like_a_band_and_converted_when_kept():
     assert out[0, 0, 0] == 128
     kept16 = apply(rgba, Mix([[1.0, 0, 0]]), alpha=3, dtype="uint16")
     np.testing.assert_array_equal(kept16[0, 0], [65535, 128 * 257])
+
+
+@pytest.mark.parametrize("shape", [(0, 4, 4), (3, 0, 4)])
+def test_an_empty_block_mixes_into_an_empty_block(shape):
+    """A Mixer given no pixels (an empty dask chunk) raised "out must be reshapeable"."""
+    mixer = Mixer.build(Mix(np.ones((2, 3))), np.uint8, np.float32, alpha=True, nodata=0.0)
+    out = mixer(np.zeros(shape, dtype=np.uint8))
+    assert out.shape == shape[:2] + (3,) and out.dtype == np.float32
 
 
 @pytest.mark.parametrize("alpha", [3, -1])
