@@ -11,6 +11,7 @@ from hypothesis.extra import numpy as hnp
 
 import chanmix
 from chanmix import Mix, Rescale, apply
+from chanmix.blockmix import Mixer
 from chanmix.errors import MatrixError, UsageError
 from chanmix.transfer import decode_srgb, encode_srgb
 from helpers import pillow_array
@@ -257,6 +258,28 @@ def test_alpha_can_be_mixed_like_a_band_and_converted_when_kept():
     assert out[0, 0, 0] == 128
     kept16 = apply(rgba, Mix([[1.0, 0, 0]]), alpha=3, dtype="uint16")
     np.testing.assert_array_equal(kept16[0, 0], [65535, 128 * 257])
+
+
+@pytest.mark.parametrize("shape", [(0, 4, 4), (3, 0, 4)])
+def test_an_empty_block_mixes_into_an_empty_block(shape):
+    """A Mixer given no pixels (an empty dask chunk) raised "out must be reshapeable"."""
+    mixer = Mixer.build(Mix(np.ones((2, 3))), np.uint8, np.float32, alpha=True, nodata=0.0)
+    out = mixer(np.zeros(shape, dtype=np.uint8))
+    assert out.shape == shape[:2] + (3,) and out.dtype == np.float32
+
+
+@pytest.mark.parametrize("alpha", [3, -1])
+def test_an_alpha_channel_the_image_does_not_have_is_a_usage_error(alpha):
+    """It was an IndexError (3), or -1 kept the last channel twice, mixed and passed through."""
+    message = f"alpha: the image has channels 0 to 2, there is no channel {alpha}$"
+    with pytest.raises(UsageError, match=message):
+        apply(np.zeros((2, 2, 3), dtype=np.uint8), Mix.identity(3), alpha=alpha)
+
+
+def test_per_band_nodata_values_are_one_per_mixed_band():
+    """Two values for three bands was NumPy's ValueError from inside the mix."""
+    with pytest.raises(UsageError, match="nodata: 2 values, one per band, for 3 bands"):
+        apply(np.zeros((2, 2, 4), dtype=np.uint8), Mix.identity(3), nodata=(0.0, 1.0), alpha=3)
 
 
 def test_wrong_channel_count_and_bad_options_are_usage_errors():

@@ -11,6 +11,10 @@ array([[ 76, 150]], dtype=uint8)
 >>> mix = chanmix.Mix([[0.5, 0.5, 0.0]], bias=[0.1])
 >>> chanmix.apply(rgb, mix, dtype="float32")[..., 0]
 array([[0.6, 0.6]], dtype=float32)
+
+With the dask extra (``pip install 'chanmix[dask]'``), two submodules that ``import chanmix``
+never loads: ``import chanmix.dask`` mixes and fits dask arrays chunk by chunk, and
+``import chanmix.xarray`` mixes xarray DataArrays along their band dimension.
 """
 
 from __future__ import annotations

@@ -19,10 +19,10 @@ from .dtypes import output_dtype, value_range
 from .errors import MatrixError, UsageError
 from .kernel import Plan, compile_plan, mix_block, nodata_mask
 from .mix import Mix
-from .nodata import Nodata, recorded_nodata
+from .nodata import Nodata, check_nodata, recorded_nodata
 from .rescale import Rescale, rescale_map
 
-__all__ = ["ALPHA_MODES", "Mixer", "apply", "band_selection", "ordered_map", "output_nodata"]
+__all__ = ["ALPHA_MODES", "ApplyRequest", "Mixer", "apply", "band_selection", "ordered_map", "output_nodata"]
 
 
 #: Rows of a block of an in-memory image: at least this many pixels at a time per worker...
@@ -156,6 +156,79 @@ def _row_slices(height: int, width: int, jobs: int) -> list[slice]:
     return [slice(r, min(r + rows, height)) for r in range(0, height, rows)]
 
 
+@dataclass(frozen=True)
+class ApplyRequest:
+    """What :func:`apply` makes of its arguments for an image: checked, resolved, ready to mix.
+
+    Attributes
+    ----------
+    order : list of int
+        0-based channels of the image in the order a :class:`Mixer` reads them: the N mixed
+        channels, then a kept alpha channel.
+    n_colour : int
+        N, the channels mixed (the first N of ``order``).
+    keep_alpha : bool
+        Whether the last of ``order`` is an alpha channel passed through.
+    out_dtype : numpy.dtype
+        The output sample type.
+    rescale : Rescale
+        How mixed values map onto the output range.
+    """
+
+    order: list[int]
+    n_colour: int
+    keep_alpha: bool
+    out_dtype: np.dtype
+    rescale: Rescale
+
+    @classmethod
+    def of(
+        cls,
+        shape: tuple[int, ...],
+        in_dtype: DTypeLike,
+        mix: Mix,
+        *,
+        dtype: DTypeLike | str | None,
+        rescale: Rescale | str,
+        nodata: Nodata | None,
+        alpha: int | None,
+        alpha_mode: str,
+    ) -> ApplyRequest:
+        """Check :func:`apply`'s arguments for an image of ``shape`` (H, W, C) and sample type
+        ``in_dtype``; the other parameters are :func:`apply`'s.
+
+        Raises
+        ------
+        UsageError
+            A shape that is not (H, W, C), an unknown rescale, alpha mode or output type, an
+            alpha channel the image does not have, or per-band nodata values that are not one
+            per mixed band.
+        MatrixError
+            When the mix does not read as many channels as are mixed.
+        """
+        if len(shape) != 3:
+            raise UsageError(f"expected an (H, W) or (H, W, N) array, got shape {tuple(shape)}")
+        if isinstance(rescale, str):
+            rescale = Rescale(rescale)
+        if alpha_mode not in ALPHA_MODES:
+            modes = ", ".join(ALPHA_MODES)
+            raise UsageError(
+                f"alpha_mode: expected one of {modes}, not {alpha_mode!r}", parameter="alpha_mode"
+            )
+        if alpha is not None and not 0 <= alpha < shape[2]:
+            raise UsageError(
+                f"alpha: the image has channels 0 to {shape[2] - 1}, there is no channel {alpha}",
+                parameter="alpha",
+            )
+        out_dtype = output_dtype(dtype, in_dtype)
+        mixed, kept = band_selection(shape[2], alpha, None, alpha_mode, "the image")
+        if len(mixed) != mix.n_inputs:
+            raise MatrixError(f"the matrix reads {mix.n_inputs} channels but the image has {len(mixed)}")
+        check_nodata(nodata, len(mixed))
+        order = mixed + ([kept] if kept is not None else [])
+        return cls(order, len(mixed), kept is not None, out_dtype, rescale)
+
+
 def apply(
     image: np.ndarray,
     mix: Mix,
@@ -200,30 +273,32 @@ def apply(
     image = np.asarray(image)
     if image.ndim == 2:
         image = image[:, :, None]
-    if image.ndim != 3:
-        raise UsageError(f"expected an (H, W) or (H, W, N) array, got shape {image.shape}")
-    if isinstance(rescale, str):
-        rescale = Rescale(rescale)
-    if alpha_mode not in ALPHA_MODES:
-        modes = ", ".join(ALPHA_MODES)
-        raise UsageError(f"alpha_mode: expected one of {modes}, not {alpha_mode!r}", parameter="alpha_mode")
-    out_dtype = output_dtype(dtype, image.dtype)
-    mixed, kept = band_selection(image.shape[2], alpha, None, alpha_mode, "the image")
-    order = mixed + ([kept] if kept is not None else [])
-    if order != list(range(image.shape[2])):
-        image = image[:, :, order]
-    keep_alpha = kept is not None
-    n_colour = len(mixed)
-    if n_colour != mix.n_inputs:
-        raise MatrixError(f"the matrix reads {mix.n_inputs} channels but the image has {n_colour}")
-    slices = _row_slices(image.shape[0], image.shape[1], jobs)
-    colour = image[:, :, :n_colour]
-    blocks = lambda: (colour[s] for s in slices)  # noqa: E731
-    scale_offset = rescale_map(blocks, mix, rescale, linear=linear, nodata=nodata)
-    mixer = Mixer.build(
-        mix, image.dtype, out_dtype, linear=linear, scale_offset=scale_offset, nodata=nodata, alpha=keep_alpha
+    request = ApplyRequest.of(
+        image.shape,
+        image.dtype,
+        mix,
+        dtype=dtype,
+        rescale=rescale,
+        nodata=nodata,
+        alpha=alpha,
+        alpha_mode=alpha_mode,
     )
-    out = np.empty(image.shape[:2] + (mixer.n_channels,), dtype=out_dtype)
+    if request.order != list(range(image.shape[2])):
+        image = image[:, :, request.order]
+    slices = _row_slices(image.shape[0], image.shape[1], jobs)
+    colour = image[:, :, : request.n_colour]
+    blocks = lambda: (colour[s] for s in slices)  # noqa: E731
+    scale_offset = rescale_map(blocks, mix, request.rescale, linear=linear, nodata=nodata)
+    mixer = Mixer.build(
+        mix,
+        image.dtype,
+        request.out_dtype,
+        linear=linear,
+        scale_offset=scale_offset,
+        nodata=nodata,
+        alpha=request.keep_alpha,
+    )
+    out = np.empty(image.shape[:2] + (mixer.n_channels,), dtype=request.out_dtype)
     for _ in ordered_map(lambda s: mixer(image[s], out[s]), slices, jobs):
         pass
     return out

@@ -301,7 +301,7 @@ def mix_block(
         out = np.empty(lead + (plan.n_outputs,), dtype=plan.out_dtype)
     src = block.reshape(-1, plan.n_inputs)
     dst = out.reshape(-1, plan.n_outputs)
-    if not np.shares_memory(dst, out):
+    if out.size and not np.shares_memory(dst, out):  # (an empty block shares no memory)
         raise ValueError("out must be reshapeable to (pixels, M) without a copy")
     if plan.copies is not None:
         _copy(src, dst, plan.copies)

@@ -14,7 +14,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-__all__ = ["BandNodata", "Nodata", "recorded_nodata", "select_nodata", "uniform"]
+from .errors import UsageError
+
+__all__ = ["BandNodata", "Nodata", "check_nodata", "recorded_nodata", "select_nodata", "uniform"]
 
 #: One nodata value per band, None for a band without one.
 BandNodata = tuple[float | None, ...]
@@ -51,3 +53,18 @@ def recorded_nodata(nodata: Nodata | None) -> float | None:
     if not isinstance(nodata, tuple):
         return nodata
     return next((v for v in nodata if v is not None), None)
+
+
+def check_nodata(nodata: Nodata | None, n_bands: int) -> None:
+    """Refuse a per-band `nodata` that does not hold one value for each of `n_bands` bands.
+
+    Raises
+    ------
+    UsageError
+        Naming ``nodata``.
+    """
+    if isinstance(nodata, tuple) and len(nodata) != n_bands:
+        raise UsageError(
+            f"nodata: {len(nodata)} values, one per band, for {n_bands} band{'s' * (n_bands != 1)}",
+            parameter="nodata",
+        )

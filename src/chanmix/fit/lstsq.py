@@ -39,7 +39,7 @@ from ..errors import DataError, UsageError
 from ..mix import Mix
 from .moments import CONSTANT_RTOL, CrossMoments, frozen_array
 
-__all__ = ["RANK_RTOL", "LstsqFit", "fit_lstsq"]
+__all__ = ["RANK_RTOL", "LstsqFit", "check_ridge", "fit_lstsq"]
 
 #: Eigenvalues of the unit-diagonal Gram matrix under this fraction of the largest count as
 #: zero: a band whose part not explained by the others has under 1e-5 of its spread
@@ -116,8 +116,7 @@ def fit_lstsq(
     UsageError
         A negative or non-finite ridge (the message names ``ridge``).
     """
-    if not (np.isfinite(ridge) and ridge >= 0):
-        raise UsageError(f"ridge must be a finite number >= 0, got {ridge!r}", parameter="ridge")
+    check_ridge(ridge)
     count, n = cross.count, cross.n_inputs
     if count < 2:
         raise DataError(f"least squares needs at least 2 valid pixels, got {count}")
@@ -157,6 +156,18 @@ def fit_lstsq(
     }
     mix = Mix(weights, offset, provenance=provenance)
     return LstsqFit(mix, frozen_array(rmse), frozen_array(r2), rank, groups, warnings, count)
+
+
+def check_ridge(ridge: float) -> None:
+    """Refuse a ridge penalty that is negative or not finite.
+
+    Raises
+    ------
+    UsageError
+        Naming ``ridge``.
+    """
+    if not (np.isfinite(ridge) and ridge >= 0):
+        raise UsageError(f"ridge must be a finite number >= 0, got {ridge!r}", parameter="ridge")
 
 
 def _scaled_eigh(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
