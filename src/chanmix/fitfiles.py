@@ -38,7 +38,8 @@ from .io import BlockReader, open_image, open_raster, shared_reader
 from .kernel import nodata_mask
 from .mix import Mix
 from .nodata import Nodata, select_nodata
-from .pipeline import NodataChoice, OrderedMap, effective_nodata, source_key
+from .pipeline import NodataChoice, effective_nodata
+from .windowjobs import OrderedMap, source_key
 
 __all__ = ["FitOptions", "pca_from_files", "mnf_from_files", "lstsq_from_files"]
 

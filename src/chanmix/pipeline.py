@@ -11,7 +11,6 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -28,20 +27,19 @@ from .io import (
     check_encode,
     check_output,
     open_image,
-    shared_reader,
     write_raster_blocks,
 )
 from .matrixfiles import MatrixSource, matrix_json
 from .mix import Mix, compose
 from .nodata import Nodata, recorded_nodata, select_nodata
-from .rescale import Rescale, rescale_map
+from .rescale import LocalPasses, PassRunner, Rescale, rescale_by_passes
+from .windowjobs import OrderedMap, WindowJob, WindowPasses, WindowSource, source_key
 
 __all__ = [
     "ApplyOptions",
     "MixRecipe",
     "NodataChoice",
     "OrderedMap",
-    "WindowJob",
     "apply_file",
     "band_rows",
     "by_tiles",
@@ -64,11 +62,6 @@ BAND_BYTES = 16 << 20
 #: outputs of tiled inputs in the input's tiles).
 _AUTO_TILE_PIXELS = 1 << 26
 _AUTO_TILE = (256, 256)
-
-#: ``(function, items) -> iterator of function(item)``, in the items' order: the windows of an
-#: image mixed on threads (:func:`~chanmix.blockmix.ordered_map`) or on the workers of a
-#: cluster (:meth:`chanmix.cluster.Cluster.ordered_map`).
-OrderedMap = Callable[[Callable[[Any], Any], Sequence[Any]], Iterator[Any]]
 
 
 @dataclass(frozen=True)
@@ -190,53 +183,6 @@ def band_rows(reader: BlockReader, out_row_bytes: int) -> int:
     return max(1, min(natural, BAND_BYTES // per_row))
 
 
-@dataclass(frozen=True)
-class WindowJob:
-    """What any process needs to read and mix a window of an image by itself.
-
-    Called with a window ``(start, stop, left, right)`` it returns the mixed ``(h, w, M [+1])``
-    block, the image opened once per process (:func:`~chanmix.io.shared_reader`): the task a
-    cluster's workers run. :meth:`mix` does the same with a reader already open.
-
-    Attributes
-    ----------
-    source : str or tuple of str
-        The image: a file, or files stacked as one.
-    page, series : int
-        Which image of the file(s).
-    order : tuple of int, optional
-        The channels to mix, in order (then a kept alpha channel); None for all as stored.
-    mixer : Mixer
-        The compiled mix.
-    """
-
-    source: str | tuple[str, ...]
-    page: int
-    series: int | None
-    order: tuple[int, ...] | None
-    mixer: Mixer
-
-    def mix(self, reader: BlockReader, window: tuple[int, int, int, int]) -> np.ndarray:
-        """The mixed block of ``window`` read from ``reader``."""
-        block = reader.read_window(*window)
-        if self.order is not None:
-            block = block[:, :, self.order]
-        try:
-            return self.mixer(block)
-        except DataError as exc:  # samples this mix cannot compute
-            raise DataError(f"{reader.info.path}: {exc}") from exc
-
-    def __call__(self, window: tuple[int, int, int, int]) -> np.ndarray:
-        return self.mix(shared_reader(self.source, page=self.page, series=self.series), window)
-
-
-def source_key(source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> str | tuple[str, ...]:
-    """An image source as plain strings: a path, or a tuple of paths for a stack."""
-    if isinstance(source, (str, os.PathLike)):
-        return os.fspath(source)
-    return tuple(os.fspath(s) for s in source)
-
-
 def apply_file(
     source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     target: str | os.PathLike[str],
@@ -262,8 +208,8 @@ def apply_file(
     existing target untouched; with `together`, it is committed with that group's other outputs.
 
     With `map_windows` (a cluster's :meth:`~chanmix.cluster.Cluster.ordered_map`), the windows
-    are read and mixed elsewhere by a :class:`WindowJob` and written here, in order: the same
-    bytes.
+    are read and mixed elsewhere by a :class:`~chanmix.windowjobs.WindowJob` (and measured
+    there for a rescale) and written here, in order: the same bytes.
     """
     with open_image(source, page=options.page, series=options.series) as reader:
         info = reader.info
@@ -289,20 +235,17 @@ def apply_file(
         tile = output_tile(options.tile, info) if fmt == "tiff" else None
         ranges = windows(info, band_rows(reader, info.width * channels * out_dtype.itemsize), tile)
 
-        def read(window: tuple[int, int, int, int]) -> np.ndarray:
-            block = reader.read_window(*window)
-            return block if identity else block[:, :, order]
-
+        chosen = None if identity else tuple(order)
+        image = WindowSource(source_key(source), options.page, options.series, chosen)
         nodata = select_nodata(effective_nodata(options.nodata, info), mixed_bands)
         written = recorded_nodata(nodata)
-        colour = (lambda block: block) if kept is None else (lambda block: block[:, :, :-1])
-        scale_offset = rescale_map(
-            lambda: (colour(read(span)) for span in ranges),
-            mix,
-            options.rescale,
-            linear=options.linear,
-            nodata=nodata,
-        )
+        colours = len(mixed_bands)
+        passes: PassRunner
+        if map_windows is None:
+            passes = LocalPasses(lambda: (image.read(reader, span)[:, :, :colours] for span in ranges))
+        else:
+            passes = WindowPasses(map_windows, image, colours, ranges)
+        scale_offset = rescale_by_passes(passes, mix, options.rescale, linear=options.linear, nodata=nodata)
         mixer = Mixer.build(
             mix,
             info.dtype,
@@ -316,8 +259,7 @@ def apply_file(
         names = output_names(mix, mixed_names, kept is not None)
         sources = [None if k is None else mixed_bands[k] for k in mix.copies] + [None] * (kept is not None)
 
-        chosen = None if identity else tuple(order)
-        job = WindowJob(source_key(source), options.page, options.series, chosen, mixer)
+        job = WindowJob(image, mixer)
 
         def blocks() -> Iterator[np.ndarray]:
             if map_windows is None:

@@ -1,0 +1,122 @@
+"""Work on the windows of an image file that any process can do by itself: mix one, measure one.
+
+A local run reads an image's windows (tiles, or bands of rows) from the reader it opened and
+mixes them on threads. On a cluster (``--scheduler``, :mod:`chanmix.cluster`) the same work
+is sent to the workers as small picklable values: a :class:`WindowSource` says which image
+and which of its channels, a :class:`WindowJob` mixes a window of it, and
+:class:`WindowPasses` runs a rescale's measuring passes (:mod:`chanmix.rescale`) window by
+window. A worker opens the image once (:func:`~chanmix.io.shared_reader`) for all the tasks
+it runs on it. The results come back in the windows' order and are merged in that order,
+so that the bytes are those of a local run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+
+from .blockmix import Mixer
+from .errors import DataError
+from .io import BlockReader, shared_reader
+from .rescale import BlockPass
+
+__all__ = ["OrderedMap", "Window", "WindowJob", "WindowPasses", "WindowSource", "source_key"]
+
+#: ``(start, stop, left, right)``: rows [start, stop) and columns [left, right) of an image.
+Window = tuple[int, int, int, int]
+#: ``(function, items) -> iterator of function(item)``, in the items' order: on threads
+#: (:func:`~chanmix.blockmix.ordered_map`) or on a cluster's workers
+#: (:meth:`chanmix.cluster.Cluster.ordered_map`).
+OrderedMap = Callable[[Callable[[Any], Any], Sequence[Any]], Iterator[Any]]
+
+P = TypeVar("P")
+
+
+def source_key(source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> str | tuple[str, ...]:
+    """An image source as plain strings: a path, or a tuple of paths for a stack."""
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    return tuple(os.fspath(s) for s in source)
+
+
+@dataclass(frozen=True)
+class WindowSource:
+    """An image file and the channels taken from it, in order.
+
+    Attributes
+    ----------
+    source : str or tuple of str
+        The image: a file, or files stacked as one (see :func:`~chanmix.io.open_image`).
+    page, series : int
+        Which image of the file(s).
+    order : tuple of int, optional
+        0-based channels, in order (the mixed ones, then a kept alpha channel); None for
+        every channel as stored.
+    """
+
+    source: str | tuple[str, ...]
+    page: int
+    series: int | None
+    order: tuple[int, ...] | None
+
+    def read(self, reader: BlockReader, window: Window) -> np.ndarray:
+        """The ``(h, w, C)`` raw samples of `window`, its channels in order."""
+        block = reader.read_window(*window)
+        return block if self.order is None else block[:, :, self.order]
+
+    def open(self) -> BlockReader:
+        """The image, opened once for this process."""
+        return shared_reader(self.source, page=self.page, series=self.series)
+
+
+@dataclass(frozen=True)
+class WindowJob:
+    """Mixes a window of an image: called with a window, it returns the ``(h, w, M [+1])``
+    mixed block, reading the image where it runs; :meth:`mix` does so from an open reader."""
+
+    image: WindowSource
+    mixer: Mixer
+
+    def mix(self, reader: BlockReader, window: Window) -> np.ndarray:
+        """The mixed block of `window`, read from `reader`."""
+        try:
+            return self.mixer(self.image.read(reader, window))
+        except DataError as exc:  # samples this mix cannot compute
+            raise DataError(f"{reader.info.path}: {exc}") from exc
+
+    def __call__(self, window: Window) -> np.ndarray:
+        return self.mix(self.image.open(), window)
+
+
+@dataclass(frozen=True)
+class _Measure:
+    """One rescale pass's result for one window, its first `colours` channels (the mixed ones)."""
+
+    image: WindowSource
+    colours: int
+    job: BlockPass
+
+    def __call__(self, window: Window) -> Any:
+        return self.job.measure(self.image.read(self.image.open(), window)[:, :, : self.colours])
+
+
+@dataclass(frozen=True)
+class WindowPasses:
+    """A :class:`~chanmix.rescale.PassRunner` whose windows are measured through `map_windows`
+    (a cluster's ordered map) and merged here in the windows' order, as
+    :class:`~chanmix.rescale.LocalPasses` merges them: the same result to the last bit."""
+
+    map_windows: OrderedMap
+    image: WindowSource
+    colours: int
+    windows: Sequence[Window]
+
+    def __call__(self, job: BlockPass[P]) -> P:
+        result = job.empty()
+        for part in self.map_windows(_Measure(self.image, self.colours, job), self.windows):
+            result = job.merge(result, part)
+        return result
