@@ -83,8 +83,9 @@ class WindowJob:
 
     def mix(self, reader: BlockReader, window: Window) -> np.ndarray:
         """The mixed block of `window`, read from `reader`."""
+        block = self.image.read(reader, window)
         try:
-            return self.mixer(self.image.read(reader, window))
+            return self.mixer(block)
         except DataError as exc:  # samples this mix cannot compute
             raise DataError(f"{reader.info.path}: {exc}") from exc
 
