@@ -59,12 +59,17 @@ class GeoInfo:
         values (inside the braces), carried unchanged to ENVI outputs; `tags` then hold the
         same grid (and CRS, when chanmix identifies it) as GeoTIFF tags, for TIFF outputs
         (see :mod:`chanmix.io.envi_geo`). None for other inputs.
+    wkt : str or None
+        The CRS as WKT, where the input states it (a Zarr store's ``crs_wkt``, an ENVI
+        ``coordinate system string``), carried unchanged to Zarr outputs; None otherwise.
+        ``crs`` holds its EPSG code when chanmix identifies one (see :mod:`chanmix.io.crs`).
     """
 
     tags: tuple
     crs: str | None
     transform: tuple[float, float, float, float, float, float] | None
     envi_map: tuple[str, str | None] | None = None
+    wkt: str | None = None
 
 
 @dataclass(frozen=True)
