@@ -29,6 +29,7 @@ FLAGS = {
     "series": "--series",
     "targets": "--target",
     "target_bands": "--target-bands",
+    "tile": "--tile",
     "to": "--to",
 }
 
