@@ -42,11 +42,11 @@ writer cannot make its way back into a store that is being removed.
 
 from __future__ import annotations
 
+import json
 import math
 import os
-import warnings
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, suppress
 from typing import Any
@@ -132,57 +132,67 @@ def create_zarr_store(
             raise UsageError(f"{root}: {len(values)} {what} for {channels} channels")
     codecs = _compressors(zarr, root, compression)
     store: dict[str, Any] = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # zarr's: consolidated metadata is not in the v3 specification
-        group = zarr.create_group(zarr.storage.MemoryStore(store), zarr_format=3)
+    group = zarr.create_group(zarr.storage.MemoryStore(store), zarr_format=3)
 
-        def variable(name: str, values: np.ndarray | None, dims: tuple[str, ...], **options: Any) -> None:
-            array = group.create_array(
+    def variable(name: str, values: np.ndarray | None, dims: tuple[str, ...], **options: Any) -> None:
+        chunks = values.shape if values is not None else ()
+        array = group.create_array(name, dimension_names=dims, compressors=codecs, chunks=chunks, **options)
+        if values is not None:
+            array[...] = values
+
+    coordinates = _variables(variable, (height, width, channels), band_names, geo, root)
+    for name, values in (("wavelength", wavelengths), ("fwhm", fwhm)):
+        if values is not None:
+            array = np.asarray(values, np.float64)
+            units = {"units": "nm"}
+            variable(
                 name,
-                dimension_names=dims,
-                compressors=codecs,
-                chunks=values.shape if values is not None else (),
-                **options,
+                array,
+                ("band",),
+                shape=array.shape,
+                dtype=np.float64,
+                fill_value=np.nan,
+                attributes=units,
             )
-            if values is not None:
-                array[...] = values
+            coordinates.append(name)
+    attributes: dict[str, Any] = {}
+    if nodata is not None:
+        attributes["_FillValue"] = encode_fill_value(nodata, dt)
+    if _GRID_MAPPING in coordinates:
+        attributes["grid_mapping"] = _GRID_MAPPING
+    if coordinates:
+        attributes["coordinates"] = " ".join(coordinates)
+    group.create_array(
+        DATA,
+        shape=(channels, height, width),
+        chunks=(channels, min(chunks[0], height), min(chunks[1], width)),
+        dtype=dt,
+        fill_value=_fill_value(nodata, dt),
+        compressors=codecs,
+        dimension_names=("band", "y", "x"),
+        attributes=attributes,
+    )
+    files = {key: value.to_bytes() for key, value in store.items()}
+    files["zarr.json"] = _consolidated(files)
+    for key in sorted(files):
+        data = files[key]
+        _put(root, key, _stable(data) if compression == "deflate" and not key.endswith("zarr.json") else data)
 
-        coordinates = _variables(variable, (height, width, channels), band_names, geo, root)
-        for name, values in (("wavelength", wavelengths), ("fwhm", fwhm)):
-            if values is not None:
-                array = np.asarray(values, np.float64)
-                variable(
-                    name,
-                    array,
-                    ("band",),
-                    shape=array.shape,
-                    dtype=np.float64,
-                    fill_value=np.nan,
-                    attributes={"units": "nm"},
-                )
-                coordinates.append(name)
-        attributes: dict[str, Any] = {}
-        if nodata is not None:
-            attributes["_FillValue"] = encode_fill_value(nodata, dt)
-        if _GRID_MAPPING in coordinates:
-            attributes["grid_mapping"] = _GRID_MAPPING
-        if coordinates:
-            attributes["coordinates"] = " ".join(coordinates)
-        group.create_array(
-            DATA,
-            shape=(channels, height, width),
-            chunks=(channels, min(chunks[0], height), min(chunks[1], width)),
-            dtype=dt,
-            fill_value=_fill_value(nodata, dt),
-            compressors=codecs,
-            dimension_names=("band", "y", "x"),
-            attributes=attributes,
-        )
-        zarr.consolidate_metadata(group.store)
-    gzip = compression == "deflate"
-    for key in sorted(store):
-        data = store[key].to_bytes()
-        _put(root, key, _stable(data) if gzip and not key.endswith("zarr.json") else data)
+
+def _consolidated(files: Mapping[str, bytes]) -> bytes:
+    """The root group's ``zarr.json`` with every member's metadata inline, as
+    ``zarr.consolidate_metadata`` writes it (and xarray reads it first). Made here because that
+    function warns, from zarr's own thread, that consolidated metadata is not in the v3
+    specification: a warning that a run interrupted then would print after its error."""
+    root = json.loads(files["zarr.json"])
+    members = {
+        key[: -len("/zarr.json")]: json.loads(data)
+        for key, data in files.items()
+        if key.endswith("/zarr.json")
+    }
+    ordered = dict(sorted(members.items(), key=lambda item: item[0].casefold()))
+    root["consolidated_metadata"] = {"kind": "inline", "must_understand": False, "metadata": ordered}
+    return json.dumps(root, indent=2).encode()
 
 
 def _check_store(
