@@ -252,7 +252,7 @@ def apply_file(
         rows = band_rows(reader, info.width * channels * out_dtype.itemsize)
         if fmt == "zarr":
             tile = output_chunks(options.tile, info, str(target))
-            rows = max(tile[0], rows - rows % tile[0])  # whole rows of chunks
+            rows -= rows % tile[0] if rows >= tile[0] else 0  # whole rows of chunks, else gathered
         ranges = windows(info, rows, tile)
 
         def read(window: tuple[int, int, int, int]) -> np.ndarray:

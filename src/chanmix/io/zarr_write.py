@@ -309,16 +309,16 @@ def write_zarr_window(
             f"{root}: a block of shape {block.shape} and type {block.dtype} does not fit window {window},"
             f" {expected} {array.dtype}"
         )
-    array[:, start:stop, left:right] = np.moveaxis(block, -1, 0)
     gzip = any(codec.to_dict().get("name") == "gzip" for codec in array.metadata.codecs)
     for i in range(start // rows, -(-stop // rows)):
-        for j in range(left // columns, -(-right // columns)):
+        for j in range(left // columns, -(-right // columns)):  # a chunk at a time, for memory
+            top, side = i * rows, j * columns
+            part = block[top - start : top + rows - start, side - left : side + columns - left]
             key = array.metadata.encode_chunk_key((0, i, j))
-            part = block[
-                i * rows - start : (i + 1) * rows - start, j * columns - left : (j + 1) * columns - left
-            ]
-            data = store.get(key)
-            if data is None or _all_fill(part, array.fill_value):
+            if not _all_fill(part, array.fill_value):
+                array[:, top : top + len(part), side : side + part.shape[1]] = np.moveaxis(part, -1, 0)
+            data = store.pop(key, None)  # None: all fill value (for zarr too: -0.0 in zarr < 3.1.2)
+            if data is None:
                 with suppress(FileNotFoundError):
                     os.remove(os.path.join(folder, *key.split("/")))
             else:
@@ -409,7 +409,7 @@ def write_zarr_blocks(
     geo, band_names, nodata, wavelengths, fwhm, compression
         As :func:`create_zarr_store` takes them.
     workers : int
-        Threads writing windows, at most ``2 * workers`` windows in flight.
+        Threads writing windows, at most `workers` windows in flight.
     together : Outputs, optional
         Commit the store with that group's other outputs.
 
@@ -498,7 +498,7 @@ def _write_windows(folder: str, windows: Iterable[Window], workers: int) -> None
         for window, block in windows:
             pending.append(pool.submit(write_zarr_window, folder, window, block))
             del block  # held by its task only
-            while len(pending) >= 2 * workers or (pending and pending[0].done()):
+            while len(pending) >= workers or (pending and pending[0].done()):
                 pending.popleft().result()
         while pending:
             pending.popleft().result()
