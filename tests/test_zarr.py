@@ -16,6 +16,7 @@ import signal
 import subprocess
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -565,3 +566,23 @@ def test_safety_an_output_store_may_not_be_read_or_written_twice(run, tmp_path, 
 @pytest.mark.parametrize("name", ["a.zarr", "b.ZARR", "c.zarr/", "x/d.zarr"])
 def test_output_format_of_a_store(name):
     assert output_format(name) == "zarr"
+
+
+def test_a_wkt_without_an_epsg_code_goes_to_zarr_outputs_and_only_the_grid_to_tiffs(run, tmp_path, small):
+    pyproj = pytest.importorskip("pyproj")
+    wkt = pyproj.CRS.from_epsg(2154).to_wkt("WKT1_ESRI")  # Lambert-93, without an authority
+    ok(run("apply", small, "-c", IDENTITY[3], "-o", tmp_path / "in.zarr"))
+    for path, copy in ((Path("spatial_ref", "zarr.json"), False), (Path("zarr.json"), True)):
+
+        def wkt_crs(document, copy=copy):
+            node = document["consolidated_metadata"]["metadata"]["spatial_ref"] if copy else document
+            node["attributes"].update(crs_wkt=wkt, spatial_ref=wkt)
+
+        rewrite(tmp_path / "in.zarr" / path, wkt_crs)
+    assert "CRS: not carried: its WKT names no EPSG code" in ok(run("info", tmp_path / "in.zarr")).stdout
+    ok(run("apply", tmp_path / "in.zarr", "-c", IDENTITY[3], "-o", tmp_path / "out.zarr"))
+    ok(run("apply", tmp_path / "in.zarr", "-c", IDENTITY[3], "-o", tmp_path / "out.tif"))
+    da = opened(tmp_path / "out.zarr")["band_data"]
+    assert da.rio.crs == rasterio.crs.CRS.from_wkt(wkt) and da["spatial_ref"].attrs["crs_wkt"] == wkt
+    with rasterio.open(tmp_path / "out.tif") as out, rasterio.open(small) as src:
+        assert out.crs is None and out.transform == src.transform
