@@ -10,12 +10,13 @@ replacement, and hostile stores.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import random
 import signal
 import subprocess
 import warnings
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -255,7 +256,8 @@ def test_stores_are_the_same_bytes_for_any_jobs_and_any_time(run, tmp_path, monk
     assert [c["name"] for c in codecs] == ["bytes", *expected]
 
 
-def test_windows_written_in_any_order_from_many_threads_make_the_local_writers_store(tmp_path):
+@pytest.mark.parametrize("workers", ["threads", "processes"])
+def test_windows_written_in_any_order_by_many_workers_make_the_local_writers_store(tmp_path, workers):
     pixels = random_pixels((100, 70, 4), "float32")
     geo = georeferencing((30.0, 0.0, 500000.0, 0.0, -30.0, 4200000.0), (True, 32618))
     like = read_raster_info_like(geo)
@@ -287,14 +289,12 @@ def test_windows_written_in_any_order_from_many_threads_make_the_local_writers_s
             compression="zstd",
             **options,
         )
-
-        def write(window):
-            start, stop, left, right = window
-            write_zarr_window(folder, window, pixels[start:stop, left:right])
-
-        with ThreadPoolExecutor(4) as pool:
-            list(pool.map(write, windows))
-        write(windows[0])  # once more, as a retried task
+        blocks = [pixels[start:stop, left:right] for start, stop, left, right in windows]
+        spawn = multiprocessing.get_context("spawn")  # as dask.distributed starts its workers
+        pool = ThreadPoolExecutor(4) if workers == "threads" else ProcessPoolExecutor(2, mp_context=spawn)
+        with pool:  # the functions and their arguments are pickled for processes
+            list(pool.map(write_zarr_window, [folder] * len(windows), windows, blocks))
+        write_zarr_window(folder, windows[0], blocks[0])  # once more, as a retried task
     assert tree(tmp_path / "cluster.zarr") == tree(tmp_path / "local.zarr")
 
 

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -64,9 +63,7 @@ _CODEC_NAMES = {"gzip": "deflate", "zlib": "deflate"}
 def _zarr_errors(name: str, what: str) -> Iterator[None]:
     """Anything zarr raises (but running out of memory) as one DataError naming the store."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # zarr's own: unstable data types, consolidated metadata...
-            yield
+        yield
     except (DataError, UsageError, MemoryError):
         raise
     except Exception as exc:
