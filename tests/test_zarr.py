@@ -333,7 +333,7 @@ def small(tmp_path):
 def test_a_failing_run_leaves_the_old_store_and_no_temporary_folder(run, tmp_path, small, monkeypatch):
     ok(run("apply", small, "-p", "swap-rb", "-o", tmp_path / "out.zarr", "--tile", "16"))
     before = tree(tmp_path / "out.zarr")
-    import chanmix.io.zarr_write as zarr_write
+    import chanmix.io.zarr_blocks as zarr_blocks
 
     calls = []
 
@@ -343,8 +343,8 @@ def test_a_failing_run_leaves_the_old_store_and_no_temporary_folder(run, tmp_pat
             raise DataError("x.tif: a damaged strip")
         real(folder, window, block)
 
-    real = zarr_write.write_zarr_window
-    monkeypatch.setattr(zarr_write, "write_zarr_window", failing)
+    real = zarr_blocks.write_zarr_window
+    monkeypatch.setattr(zarr_blocks, "write_zarr_window", failing)
     for jobs in ("1", "2"):
         calls.clear()
         args = ("-c", IDENTITY[3], "-o", tmp_path / "out.zarr", "--tile", "16", "-j", jobs)

@@ -7,7 +7,7 @@
 - ENVI (``.img``, ``.dat``, ``.bsq``, ``.bil``, ``.bip``) too: each band's samples where
   the interleave puts them, then the ``.hdr`` header (:mod:`chanmix.io.envi_write`).
 - A Zarr store (``.zarr``, a folder) too: a row of chunks at a time, or chunk by chunk when
-  the blocks are its chunks (:mod:`chanmix.io.zarr_write`).
+  the blocks are its chunks (:mod:`chanmix.io.zarr_blocks`).
 - PNG and JPEG encoders need the whole image: the bands are gathered into one
   ``(H, W, M)`` array first, so those outputs are held in memory whole, after a check of
   what that takes against the memory budget (:func:`check_encode`).
@@ -37,7 +37,8 @@ from .png import encode_bytes as png_encode_bytes
 from .png import save_png
 from .raster import RasterInfo, icc_fits, reason
 from .tiff_write import BIGTIFF_LIMIT, write_tiff_blocks
-from .zarr_write import DEFAULT_CHUNKS, write_zarr_blocks
+from .zarr_blocks import write_zarr_blocks
+from .zarr_write import DEFAULT_CHUNKS
 
 __all__ = ["check_encode", "write_raster_blocks"]
 
