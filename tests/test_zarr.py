@@ -450,11 +450,20 @@ def declare(store, key, value) -> None:
         (lambda s: (s / "zarr.json").write_text("{not json"), "not a readable Zarr store"),
         (lambda s: declare(s, "shape", [3, 10**12, 10**12]), "chanmix reads up to 2147483647 rows"),
         (lambda s: declare(s, "chunk_shape", [3, 10**6, 10**6]), "over the memory budget"),
+        (lambda s: declare(s, "chunk_shape", [3, 0, 16]), "do not make a chunk grid"),
         (lambda s: declare(s, "data_type", "int64"), "samples of type int64 are not supported"),
         (lambda s: declare(s, "dimension_names", ["t", "band", "c"]), "several band dimensions"),
         (lambda s: (s / "band_data" / "c" / "0" / "1" / "1").write_bytes(b"\x00" * 10), "cannot read rows"),
     ],
-    ids=["corrupt zarr.json", "absurd shape", "absurd chunks", "int64", "two band axes", "truncated chunk"],
+    ids=[
+        "corrupt zarr.json",
+        "absurd shape",
+        "absurd chunks",
+        "empty chunks",
+        "int64",
+        "two band axes",
+        "truncated",
+    ],
 )
 def test_a_damaged_store_is_one_line_and_exit_1(run, store, tmp_path, damage, message):
     damage(store)

@@ -119,6 +119,8 @@ def open_zarr(name: str, page: int) -> tuple[RasterInfo, ZarrRows]:
     bands = 1 if band is None else array.shape[band]
     if min(height, width, bands) < 1:
         raise DataError(f"{name}: the array is empty ({shape_text(array.shape, raw_dtype)})")
+    if len(chunks) != array.ndim or min(chunks) < 1:
+        raise DataError(f"{name}: chunks of {chunks} do not make a chunk grid of the array")
     if max(height, width) > MAX_SIDE:
         raise DataError(f"{name}: {height} x {width} pixels; chanmix reads up to {MAX_SIDE} rows and columns")
     check_whole(
