@@ -595,3 +595,15 @@ def test_a_wkt_without_an_epsg_code_goes_to_zarr_outputs_and_only_the_grid_to_ti
     assert da.rio.crs == rasterio.crs.CRS.from_wkt(wkt) and da["spatial_ref"].attrs["crs_wkt"] == wkt
     with rasterio.open(tmp_path / "out.tif") as out, rasterio.open(small) as src:
         assert out.crs is None and out.transform == src.transform
+
+
+def test_zarr_is_imported_only_for_a_zarr_store(tmp_path, small):
+    code = (
+        "import sys\nfrom chanmix.cli.main import cli\n"
+        f"try:\n    cli.main(['apply', {str(small)!r}, '-p', 'swap-rb', '-o', {str(tmp_path / 'o.tif')!r}])\n"
+        "except SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('zarr', 'xarray', 'dask', 'numcodecs') if m in sys.modules))"
+    )
+    base, env = command()
+    done = subprocess.run([base[0], "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]" and (tmp_path / "o.tif").exists()
