@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -466,3 +467,19 @@ def test_a_damaged_resolution_is_not_carried_to_png(run, tmp_path):
     assert result.exit_code == 0, result.stderr
     with Image.open(tmp_path / "o.png") as back:
         assert "dpi" not in back.info
+
+
+@pytest.mark.parametrize("role", ["input", "output"])
+def test_a_zarr_store_without_the_zarr_package_is_a_usage_error(run, rgb, tmp_path, monkeypatch, role):
+    monkeypatch.setitem(sys.modules, "zarr", None)  # import zarr fails, as without it
+    store = tmp_path / "x.zarr"
+    if role == "input":
+        result, verb = run("info", store), "reading"
+    else:
+        result, verb = run("apply", rgb, "-p", "sepia", "-o", store), "writing"
+    assert result.exit_code == 2
+    assert (
+        one_line(result)
+        == f"Error: {store}: {verb} Zarr stores needs the zarr package: pip install 'chanmix[dask]'"
+    )
+    assert not store.exists()

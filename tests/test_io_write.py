@@ -75,7 +75,7 @@ def test_unknown_output_format_is_a_usage_error(name):
     with pytest.raises(
         UsageError,
         match=rf"^{name}: unknown output format .*\.tif, \.tiff, \.png, \.jpg, \.jpeg, \.npy, \.img, \.dat,"
-        r" \.bsq, \.bil, \.bip$",
+        r" \.bsq, \.bil, \.bip, \.zarr$",
     ):
         output_format(name)
 

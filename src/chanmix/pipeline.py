@@ -27,8 +27,10 @@ from .io import (
     check_encode,
     check_output,
     open_image,
+    output_format,
     write_raster_blocks,
 )
+from .io.zarr_write import DEFAULT_CHUNKS
 from .matrixfiles import MatrixSource, matrix_json
 from .mix import Mix, compose
 from .nodata import Nodata, recorded_nodata, select_nodata
@@ -46,6 +48,7 @@ __all__ = [
     "carried",
     "effective_nodata",
     "output_compression",
+    "output_chunks",
     "output_names",
     "output_tile",
     "plan_outputs",
@@ -127,9 +130,12 @@ class ApplyOptions:
     bigtiff: str = "auto"
 
 
-def output_compression(choice: str, info: RasterInfo) -> str | None:
-    """``--compress``: ``auto`` keeps a lossless TIFF input's Deflate, LZW or ZSTD."""
+def output_compression(choice: str, info: RasterInfo, fmt: str = "tiff") -> str | None:
+    """``--compress``: ``auto`` keeps a lossless input's Deflate, LZW or ZSTD (a TIFF's, a Zarr
+    store's), and compresses a Zarr output (`fmt` ``'zarr'``) with ZSTD."""
     if choice == "auto":
+        if fmt == "zarr":
+            return "zstd"
         return info.compression if info.compression in _CARRIED_COMPRESSION else None
     return None if choice == "none" else choice
 
@@ -151,6 +157,23 @@ def output_tile(choice: str | tuple[int, int] | None, info: RasterInfo) -> tuple
         fits = all(16 <= side <= 4096 and side % 16 == 0 for side in info.tile)
         return info.tile if fits else _AUTO_TILE
     return _AUTO_TILE if info.height * info.width > _AUTO_TILE_PIXELS else None
+
+
+def output_chunks(choice: str | tuple[int, int] | None, info: RasterInfo, target: str) -> tuple[int, int]:
+    """``--tile`` for a Zarr output `target`: its chunks' height and width, cut to the image:
+    ``auto`` chunks it as the input is tiled or chunked, else in 512 x 512
+    (:data:`~chanmix.io.zarr_write.DEFAULT_CHUNKS`); ``none`` (None) is refused, a store is
+    always chunked. Memory holds a row of chunks unless they are the input's tiles."""
+    if choice is None:
+        raise UsageError(
+            f"tile none does not fit {target}: a Zarr store is always chunked (use auto or a size)",
+            parameter="tile",
+        )
+    if choice == "auto":
+        choice = info.tile or DEFAULT_CHUNKS
+    elif not isinstance(choice, tuple):
+        raise UsageError(f"tile: {choice!r} is not 'auto', None or (height, width)")
+    return min(choice[0], info.height), min(choice[1], info.width)
 
 
 def by_tiles(info: RasterInfo, tile: tuple[int, int] | None) -> bool:
@@ -218,7 +241,7 @@ def apply_file(
         mix = recipe.mix_for(len(mixed_bands))
         out_dtype = output_dtype(options.dtype, info.dtype)
         channels = mix.n_outputs + (kept is not None)
-        compression = output_compression(options.compression, info)
+        compression = output_compression(options.compression, info, output_format(target))
         fmt = check_output(
             target,
             channels=channels,
@@ -233,7 +256,11 @@ def apply_file(
         order = mixed_bands + ([kept] if kept is not None else [])
         identity = order == list(range(info.bands))
         tile = output_tile(options.tile, info) if fmt == "tiff" else None
-        ranges = windows(info, band_rows(reader, info.width * channels * out_dtype.itemsize), tile)
+        rows = band_rows(reader, info.width * channels * out_dtype.itemsize)
+        if fmt == "zarr":
+            tile = output_chunks(options.tile, info, str(target))
+            rows -= rows % tile[0] if rows >= tile[0] else 0  # whole rows of chunks, else gathered
+        ranges = windows(info, rows, tile)
 
         chosen = None if identity else tuple(order)
         image = WindowSource(source_key(source), options.page, options.series, chosen)

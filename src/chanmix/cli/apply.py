@@ -149,7 +149,9 @@ def apply_cmd(
     The output format follows the extension: .tif/.tiff (any bands and type), .png (1-4
     bands, uint8/uint16), .jpg (1 or 3 bands, uint8), .npy (the raw H x W x M array),
     .img/.dat/.bsq (ENVI band sequential), .bil, .bip (ENVI by line, by pixel), each with a
-    .hdr header beside it. ENVI inputs are named by their .hdr header or their data file.
+    .hdr header beside it, .zarr (a Zarr store, a folder, as xarray writes a raster; Zarr
+    needs pip install 'chanmix[dask]'). ENVI inputs are named by their .hdr header or their
+    data file, Zarr stores by their folder.
 
     With --stack, the INPUTs are the bands of ONE image, in the order given (band files of
     one size, sample type and grid), written to one -o OUTPUT georeferenced like the first;
@@ -173,6 +175,8 @@ def apply_cmd(
       chanmix apply --stack sample_images/landsat/l8_B*.tif --pca 3 --dtype float32 -o pcs.tif
       chanmix apply sample_images/hyperspectral/cube.hdr --bands 650nm,550nm,450nm \\
           -c "1,0,0;0,1,0;0,0,1" --dtype uint8 --rescale percentile -o rgb.png
+      chanmix apply sample_images/landsat/l8_stack.tif --bands 4,3,2 \\
+          -c "1,0,0;0,1,0;0,0,1" -o nir.zarr
     """
     output, outdir, save_matrix = destination.output, destination.outdir, destination.save_matrix
     if stack and output is None:

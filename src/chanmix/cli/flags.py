@@ -30,6 +30,7 @@ FLAGS = {
     "series": "--series",
     "targets": "--target",
     "target_bands": "--target-bands",
+    "tile": "--tile",
     "to": "--to",
 }
 

@@ -27,9 +27,12 @@ def _per_band(values: tuple[float, ...] | None, bands: int) -> list[float | None
 
 
 def _crs_note(geo: GeoInfo | None) -> str | None:
-    """What an ENVI map info's CRS comes to, when chanmix does not identify it."""
-    if geo is None or geo.envi_map is None or geo.crs is not None:
+    """What an ENVI map info's (or a WKT's) CRS comes to, when chanmix does not identify it."""
+    if geo is None or geo.crs is not None:
         return None
+    if geo.envi_map is None:
+        kept = "TIFF outputs keep only the pixel grid, Zarr outputs the WKT"
+        return None if geo.wkt is None else f"not carried: its WKT names no EPSG code; {kept}"
     name = projection_name(geo.envi_map[0])
     if name.lower() == "arbitrary":
         return "ENVI map info 'Arbitrary': a pixel grid without a CRS"
@@ -164,9 +167,10 @@ def info_cmd(
 
     Bands are listed with their names, centre wavelengths and FWHM (nanometres, when the file
     records them), as --bands takes them (B8A, 865nm). ENVI rasters (the .hdr header or its data
-    file) also show their map info. Statistics leave out nodata and non-finite samples. With
-    --json, one JSON object per input, one per line. With --stack, the INPUTs are described as
-    the one image they make (bands named by each file's band descriptions, else its name).
+    file) also show their map info; Zarr stores (their folder) their dimensions and chunks.
+    Statistics leave out nodata and non-finite samples. With --json, one JSON object per input,
+    one per line. With --stack, the INPUTs are described as the one image they make (bands
+    named by each file's band descriptions, else its name).
 
     \b
     Examples:

@@ -376,7 +376,8 @@ compress_opt = click.option(
     default="auto",
     show_default=True,
     help="TIFF compression (with the predictor for the data type); auto keeps a TIFF input's "
-    "Deflate, LZW or ZSTD and writes anything else uncompressed.",
+    "Deflate, LZW or ZSTD and writes anything else uncompressed. Zarr outputs: auto is ZSTD, "
+    "deflate is Zarr's gzip, no LZW.",
 )
 tile_opt = click.option(
     "--tile",
@@ -386,7 +387,7 @@ tile_opt = click.option(
     metavar="SIZE",
     help="TIFF tiles: auto keeps a tiled input's tiles (mixed one at a time), tiles 256x256 "
     "outputs over 64 megapixels, else writes strips; none writes strips; 512 or 512x256 "
-    "(height x width).",
+    "(height x width). Zarr chunks: auto keeps a tiled or chunked input's, else 512x512.",
 )
 bigtiff_opt = click.option(
     "--bigtiff",

@@ -1,4 +1,5 @@
-"""Raster input and output: TIFF (tifffile), PNG, JPEG and Pillow's formats, NumPy ``.npy``, ENVI.
+"""Raster input and output: TIFF (tifffile), PNG, JPEG and Pillow's formats, NumPy ``.npy``, ENVI,
+Zarr (the optional zarr package).
 
 Readers return a :class:`Raster`, channels-last ``(H, W, C)`` pixels plus a
 :class:`RasterInfo`; :func:`write_raster` writes ``(H, W, M)`` pixels atomically, carrying
@@ -6,8 +7,12 @@ the metadata of a ``like`` input (georeferencing, resolution, ICC profile).
 
 For images of any size, :func:`open_raster` reads row bands on demand (:class:`BlockReader`)
 and :func:`write_raster_blocks` writes an image from an iterable of row bands; memory is
-then bounded by the band size (TIFF, ``.npy`` and ENVI). :func:`open_stack` reads several files
-as the bands of one image, a window of each at a time.
+then bounded by the band size (TIFF, ``.npy``, ENVI and Zarr). :func:`open_stack` reads several
+files as the bands of one image, a window of each at a time.
+
+A Zarr store can also be written by many workers at once: :func:`zarr_output` (its atomic
+folder), :func:`create_zarr_store` (its metadata), then :func:`write_zarr_window` for each
+window of chunks, from any thread, process or machine (see :mod:`chanmix.io.zarr_write`).
 """
 
 from .atomic import Outputs, abandon_outputs, atomic_output
@@ -19,6 +24,7 @@ from .shared import shared_reader
 from .stack import open_image, open_stack
 from .stream_write import check_encode, write_raster_blocks
 from .write import write_raster
+from .zarr_write import create_zarr_store, write_zarr_window, zarr_output
 
 __all__ = [
     "EXTENSIONS",
@@ -32,6 +38,7 @@ __all__ = [
     "atomic_output",
     "check_encode",
     "check_output",
+    "create_zarr_store",
     "image_number",
     "open_image",
     "open_raster",
@@ -41,4 +48,6 @@ __all__ = [
     "shared_reader",
     "write_raster",
     "write_raster_blocks",
+    "write_zarr_window",
+    "zarr_output",
 ]

@@ -13,7 +13,8 @@ moved onto the target only when the writer returns:
 
 A run that is interrupted (SIGINT, or SIGTERM which the command line turns into
 KeyboardInterrupt) calls :func:`abandon_outputs`: every named temporary file of the process
-is removed and no output commits afterwards, from any thread. Temporary files are named in
+(and every temporary folder: :mod:`chanmix.io.atomic_dir`) is removed and no output commits
+afterwards, from any thread. Temporary files are named in
 a registry under a lock that commits also hold, so an interruption never splits a commit.
 
 Several outputs of one run can be moved into place together (:class:`Outputs`): each is
@@ -34,21 +35,25 @@ from __future__ import annotations
 import errno
 import io
 import os
+import shutil
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import BinaryIO, Protocol, TypeVar
 
 from ..budget import format_size
 
-__all__ = ["Outputs", "abandon_outputs", "atomic_output", "free_space"]
+__all__ = ["Outputs", "Pending", "abandon_outputs", "atomic_output", "free_space", "remove_tree"]
 
 _T = TypeVar("_T")
 
 #: Kept free on top of a reservation, for the file system's own bookkeeping.
 _SPACE_MARGIN = 1 << 20
+#: Passes :func:`remove_tree` makes over a folder that threads may still be writing into.
+_REMOVE_PASSES = 20
 
 
 class _Registry:
@@ -85,9 +90,27 @@ def abandon_outputs() -> None:
     with _REGISTRY.lock:
         _REGISTRY.abandoned = True
         for name in _REGISTRY.names:
-            with suppress(OSError):
-                os.unlink(name)
+            remove_tree(name)
         _REGISTRY.names.clear()
+
+
+def remove_tree(path: str) -> None:
+    """Remove a file, a symbolic link (not what it points to) or a folder and all it holds;
+    nothing when `path` does not exist. Errors are ignored.
+
+    A folder is gone over again while it is still there: a writer thread that was putting a
+    file into one of its subfolders as it was emptied makes that subfolder's removal fail once
+    (and cannot make a subfolder again, see :mod:`chanmix.io.atomic_dir`).
+    """
+    for attempt in range(_REMOVE_PASSES):
+        if os.path.islink(path) or (os.path.lexists(path) and not os.path.isdir(path)):
+            with suppress(OSError):
+                os.unlink(path)
+            return
+        shutil.rmtree(path, ignore_errors=True)
+        if not os.path.lexists(path):
+            return
+        time.sleep(0.001 * attempt)
 
 
 class _Temporary:
@@ -162,9 +185,8 @@ def _claim_part(target: Path, create: Callable[[str], _T]) -> tuple[str, _T]:
             return name, create(name)
         except FileExistsError:
             _REGISTRY.remove(name)
-        except BaseException:  # an interruption may land after `create` made the file
-            with suppress(OSError):
-                os.unlink(name)
+        except BaseException:  # an interruption may land after `create` made the file (or folder)
+            remove_tree(name)
             _REGISTRY.remove(name)
             raise
 
@@ -234,6 +256,19 @@ def _copy_into(fd: int, path: str) -> None:
     os.close(out)
 
 
+class Pending(Protocol):
+    """An output written in full and waiting to be committed (a file, or a folder)."""
+
+    def stage(self) -> None:
+        """Give it a registered ``.part`` name beside its target, if it has none."""
+
+    def rename(self) -> None:
+        """Move it onto its target (call with the registry's lock held)."""
+
+    def discard(self) -> None:
+        """Remove it."""
+
+
 class Outputs:
     """Outputs of one run, committed together when the ``with`` block ends without error.
 
@@ -249,9 +284,9 @@ class Outputs:
     """
 
     def __init__(self) -> None:
-        self._pending: list[_Temporary] = []
+        self._pending: list[Pending] = []
 
-    def add(self, temporary: _Temporary) -> None:
+    def add(self, temporary: Pending) -> None:
         self._pending.append(temporary)
 
     def __enter__(self) -> Outputs:

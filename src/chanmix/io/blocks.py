@@ -12,12 +12,14 @@ order, palette expansion, float16 promotion), and ``reader.info`` equals
 - ``.npy``: memory-mapped; a band reads its rows from the file.
 - ENVI: memory-mapped; a band copies its rows out of the map, then lets the map's pages go
   (:mod:`chanmix.io.envi_rows`).
+- Zarr: only the chunks the rows or window touch (:mod:`chanmix.io.zarr_read`).
 - TIFF layouts that cannot be decoded by segments (``info.loads_whole``: YCbCr without JPEG,
   Old-JPEG, volumetric pages...), PNG, JPEG and Pillow's formats: decoded whole when opened.
 
 :attr:`BlockReader.block_rows` is the natural band height: a TIFF's RowsPerStrip or tile
-height, times the largest factor keeping a band within 4 MiB when strips or tiles are short;
-4 MiB of rows for ``.npy``, ENVI and images decoded whole (served from memory in bands, so that
+height (a Zarr store's chunk height), times the largest factor keeping a band within 4 MiB
+when strips or tiles are short; 4 MiB of rows for ``.npy``, ENVI and images decoded whole
+(served from memory in bands, so that
 what the caller computes on a band -- float64 statistics, a mix -- stays band-sized). A band
 of R rows holds ``R * width * bands * dtype.itemsize`` bytes.
 
@@ -53,6 +55,7 @@ from .tiff import (
 )
 from .tiff_chain import open_tiff
 from .tiff_rows import TiffRows
+from .zarr_read import open_zarr
 
 __all__ = ["BlockReader", "open_raster"]
 
@@ -207,6 +210,10 @@ def open_raster(path: str | os.PathLike, *, page: int = 0) -> BlockReader:
     if kind == "envi":
         info, rows = open_envi(name, page)
         return BlockReader(info, rows, _band_rows(1, info))
+    if kind == "zarr":
+        info, zarr_rows = open_zarr(name, page)
+        unit = info.tile[0] if info.tile else info.height
+        return BlockReader(info, zarr_rows, _band_rows(unit, info), min(unit, info.height))
     return _whole(name, page)
 
 

@@ -14,7 +14,7 @@ affine transform is the one rasterio reports for the ENVI file.
 The CRS is identified without a projection library, where that is certain:
 
 - a ``coordinate system string`` WKT whose top-level ``AUTHORITY["EPSG", "n"]`` names it,
-  for a PROJCS (projected) or GEOGCS (geographic) system;
+  for a PROJCS (projected) or GEOGCS (geographic) system (:func:`~chanmix.io.crs.wkt_system`);
 - else ``UTM`` with a zone, ``North``/``South`` and datum ``WGS-84`` (metres): EPSG
   326zz / 327zz; ``Geographic Lat/Lon`` with datum ``WGS-84`` (degrees): EPSG 4326.
 
@@ -41,19 +41,13 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from dataclasses import replace
 
-from .geotiff import GEO_KEY_DIRECTORY, MODEL_PIXEL_SCALE, MODEL_TIEPOINT, MODEL_TRANSFORMATION, geo_info
+from .crs import System, Transform, georeferencing, wkt_system
 from .raster import GeoInfo
 
 __all__ = ["envi_geo", "envi_map_for", "projection_name"]
 
-Transform = tuple[float, float, float, float, float, float]
-
-_DOUBLE, _SHORT = 12, 3  # TIFF datatypes
 _UTM_NORTH, _UTM_SOUTH, _WGS84 = 32600, 32700, 4326
-_GEOKEY_MODEL, _GEOKEY_RASTER, _GEOKEY_GEOGRAPHIC, _GEOKEY_PROJECTED = 1024, 1025, 2048, 3072
-_AUTHORITY = re.compile(r'\s*"?\s*EPSG\s*"?\s*,\s*"?\s*(\d+)\s*"?\s*', re.IGNORECASE)
 _GCS_WGS84 = (
     'GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984",SPHEROID["WGS_1984",6378137.0,298.257223563]],'
     'PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]]'
@@ -92,39 +86,16 @@ def envi_geo(map_info: str | None, coordinate_system: str | None) -> GeoInfo | N
         return None
     fields = [field.strip() for field in map_info.split(",")]
     transform = _grid(fields)
-    system = _wkt_system(coordinate_system) if coordinate_system else None
+    system = wkt_system(coordinate_system) if coordinate_system else None
     if system is None:
         system = _map_system(fields)
-    tags: dict[int, tuple[int, tuple]] = {}
-    if transform is not None:
-        tags.update(_grid_tags(transform, fields))
-    if system is not None:
-        projected, code = system
-        key = _GEOKEY_PROJECTED if projected else _GEOKEY_GEOGRAPHIC
-        keys = (
-            1,
-            1,
-            0,
-            3,
-            _GEOKEY_MODEL,
-            0,
-            1,
-            1 if projected else 2,
-            _GEOKEY_RASTER,
-            0,
-            1,
-            1,
-            key,
-            0,
-            1,
-            code,
-        )
-        tags[GEO_KEY_DIRECTORY] = (_SHORT, keys)
+    tiepoint = None
+    if transform is not None and transform[1] == transform[3] == 0:
+        x_ref, y_ref, easting, northing = (float(v) for v in fields[1:5])
+        tiepoint = (x_ref - 1, y_ref - 1, easting, northing)  # the reference pixel, as written
     envi_map = (map_info, coordinate_system)
-    geo = geo_info(tags)
-    if geo is None:
-        return GeoInfo(tags=(), crs=None, transform=None, envi_map=envi_map)
-    return replace(geo, envi_map=envi_map)
+    geo = georeferencing(transform, system, tiepoint=tiepoint, wkt=coordinate_system, envi_map=envi_map)
+    return geo if geo is not None else GeoInfo(tags=(), crs=None, transform=None, envi_map=envi_map)
 
 
 def _named(fields: list[str]) -> dict[str, str]:
@@ -155,57 +126,7 @@ def _grid(fields: list[str]) -> Transform | None:
     return (a, b, easting - a * i - b * j, d, e, northing - d * i - e * j)
 
 
-def _grid_tags(transform: Transform, fields: list[str]) -> dict[int, tuple[int, tuple]]:
-    """GeoTIFF tags of a grid: scale and the reference pixel as tiepoint when north up,
-    else ModelTransformation."""
-    a, b, c, d, e, f = transform
-    if b == 0 and d == 0 and a > 0 and e < 0:
-        x_ref, y_ref, easting, northing = (float(v) for v in fields[1:5])
-        return {
-            MODEL_PIXEL_SCALE: (_DOUBLE, (a, -e, 0.0)),
-            MODEL_TIEPOINT: (_DOUBLE, (x_ref - 1, y_ref - 1, 0.0, easting, northing, 0.0)),
-        }
-    matrix = (a, b, 0.0, c, d, e, 0.0, f, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0)
-    return {MODEL_TRANSFORMATION: (_DOUBLE, matrix)}
-
-
-def _wkt_system(wkt: str) -> tuple[bool, int] | None:
-    """(projected, EPSG code) from a WKT's top-level AUTHORITY, for PROJCS and GEOGCS."""
-    keyword = wkt.split("[", 1)[0].strip().upper()
-    if keyword not in ("PROJCS", "GEOGCS"):
-        return None
-    for name, inner in _top_level_items(wkt):
-        match = _AUTHORITY.fullmatch(inner) if name == "AUTHORITY" else None
-        if match is not None and 0 < int(match.group(1)) < 65535:
-            return keyword == "PROJCS", int(match.group(1))
-    return None
-
-
-def _top_level_items(wkt: str) -> list[tuple[str, str]]:
-    """``(KEYWORD, text inside its brackets)`` of each item directly inside the outermost one."""
-    items = []
-    depth, quoted, separator, start = 0, False, 0, 0
-    for index, char in enumerate(wkt):
-        if char == '"':
-            quoted = not quoted
-        elif quoted:
-            continue
-        elif char in "[(":
-            depth += 1
-            if depth == 1:
-                separator = index
-            elif depth == 2:
-                start = index + 1
-        elif char in "])":
-            if depth == 2:
-                items.append((wkt[separator + 1 : start - 1].strip().upper(), wkt[start:index]))
-            depth -= 1
-        elif char == "," and depth == 1:
-            separator = index
-    return items
-
-
-def _map_system(fields: list[str]) -> tuple[bool, int] | None:
+def _map_system(fields: list[str]) -> System | None:
     """(projected, EPSG code) of a WGS 84 UTM or geographic map info, else None."""
     name = fields[0].lower()
     positional = [field for field in fields[7:] if "=" not in field]

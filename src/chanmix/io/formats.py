@@ -11,11 +11,14 @@ extension                 channels                     sample types
 ``.img``, ``.dat``,       any                          as TIFF
 ``.bsq``, ``.bil``,
 ``.bip`` (ENVI)
+``.zarr`` (a folder)      any                          as TIFF
 ========================  ===========================  ===================================
 
 ENVI outputs are a raw data file (band sequential for ``.img``, ``.dat`` and ``.bsq``, band
 interleaved by line or pixel for ``.bil`` and ``.bip``) and a ``.hdr`` header beside it
-(:mod:`chanmix.io.envi_write`).
+(:mod:`chanmix.io.envi_write`). A ``.zarr`` output is a Zarr v3 store, a folder laid out as
+xarray writes a rioxarray raster (:mod:`chanmix.io.zarr_write`); writing it needs the zarr
+package (``pip install 'chanmix[dask]'``), and a path naming one may end with a separator.
 
 Sizes: JPEG outputs hold at most 65500 pixels a side (libjpeg's limit, a little under the
 format's 65535), PNG outputs 1000000 (libpng's default limit, which imagecodecs keeps; the
@@ -24,7 +27,8 @@ checked against the budget (:func:`chanmix.io.stream_write.check_encode`).
 
 Alpha (the last channel) needs another channel beside it; PNG stores it only as the 2nd of 2
 or the 4th of 4 channels (and a 2- or 4-channel PNG always has alpha), JPEG not at all.
-Compression (deflate, lzw, zstd) is a TIFF option, ignored for the other formats.
+Compression (deflate, lzw, zstd) is a TIFF option, ignored for the other formats but Zarr,
+whose chunks are compressed with deflate (Zarr's gzip codec) or zstd, never LZW.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ from numpy.typing import DTypeLike
 from ..errors import UsageError
 from .raster import SAMPLE_DTYPES
 from .tiff_write import TIFF_COMPRESSIONS
+from .zarr_store import is_zarr_path, zarr_module
+from .zarr_write import ZARR_COMPRESSIONS
 
 __all__ = ["EXTENSIONS", "MAX_SIDE", "check_output", "normalized_compression", "output_format"]
 
@@ -53,6 +59,7 @@ EXTENSIONS = {
     ".bsq": "envi",
     ".bil": "envi",
     ".bip": "envi",
+    ".zarr": "zarr",
 }
 _PNG_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16))
 #: SamplesPerPixel is a 16-bit field.
@@ -64,14 +71,19 @@ _FORMAT_NAMES = {"jpeg": "JPEG", "png": "PNG"}
 
 
 def output_format(path: str | os.PathLike) -> str:
-    """The output format for a file name: ``'tiff'``, ``'png'``, ``'jpeg'``, ``'npy'`` or ``'envi'``.
+    """The output format for a file name: ``'tiff'``, ``'png'``, ``'jpeg'``, ``'npy'``, ``'envi'``
+    or ``'zarr'``.
 
     Raises
     ------
     UsageError
-        For any other extension (case is ignored), naming the path and the known extensions.
+        For any other extension (case is ignored), naming the path and the known extensions;
+        for ``.zarr`` when the zarr package is not installed.
     """
     name = os.fspath(path)
+    if is_zarr_path(name):
+        zarr_module(name, "writing")
+        return "zarr"
     extension = os.path.splitext(name)[1]
     try:
         return EXTENSIONS[extension.lower()]
@@ -137,9 +149,9 @@ def check_output(
             f"{name}: {_FORMAT_NAMES[fmt]} output holds at most {limit} pixels a side, not "
             f"{height} x {width}; write a .tif"
         )
-    if fmt in ("tiff", "npy", "envi") and dt not in SAMPLE_DTYPES:
+    if fmt in ("tiff", "npy", "envi", "zarr") and dt not in SAMPLE_DTYPES:
         known = ", ".join(d.name for d in SAMPLE_DTYPES)
-        label = {"tiff": "TIFF", "npy": ".npy output", "envi": "ENVI output"}[fmt]
+        label = {"tiff": "TIFF", "npy": ".npy output", "envi": "ENVI output", "zarr": "Zarr output"}[fmt]
         raise UsageError(f"{name}: {label} holds samples of type {known}, not {dt.name}")
     if alpha:
         _check_alpha(name, fmt, channels)
@@ -159,7 +171,8 @@ def _check_alpha(name: str, fmt: str, channels: int) -> None:
 
 
 def normalized_compression(name: str, fmt: str, compression: str | None) -> str | None:
-    """The compression to write: None, or a key of TIFF_COMPRESSIONS.
+    """The compression to write: None, or a key of TIFF_COMPRESSIONS (of ZARR_COMPRESSIONS
+    for a Zarr output).
 
     A known compression asked for another format is ignored (None): PNG always deflates,
     JPEG and ``.npy`` have their own encoding, so a caller may pass the input's compression
@@ -168,7 +181,7 @@ def normalized_compression(name: str, fmt: str, compression: str | None) -> str 
     Raises
     ------
     UsageError
-        For an unknown compression name.
+        For an unknown compression name, and for LZW asked of a Zarr output.
     """
     if compression is None or compression.lower() == "none":
         return None
@@ -176,4 +189,7 @@ def normalized_compression(name: str, fmt: str, compression: str | None) -> str 
     if key not in TIFF_COMPRESSIONS:
         known = ", ".join(["none", *TIFF_COMPRESSIONS])
         raise UsageError(f"{name}: unknown TIFF compression {compression!r}; use one of {known}")
-    return key if fmt == "tiff" else None
+    if fmt == "zarr" and key not in ZARR_COMPRESSIONS:
+        known = ", ".join(["none", *ZARR_COMPRESSIONS])
+        raise UsageError(f"{name}: Zarr has no {key.upper()} codec; compress a Zarr store with {known}")
+    return key if fmt in ("tiff", "zarr") else None

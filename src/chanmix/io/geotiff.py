@@ -39,6 +39,7 @@ __all__ = [
     "format_nodata",
     "gdal_metadata_xml",
     "geo_info",
+    "geokeys",
     "parse_nodata",
 ]
 
@@ -96,11 +97,11 @@ def geo_info(tags: Mapping[int, tuple[int, Any]]) -> GeoInfo | None:
             carried.append((code, datatype, count, value, True))
     if not carried:
         return None
-    keys = _geokeys(tags)
+    keys = geokeys(tags)
     return GeoInfo(tags=tuple(carried), crs=_crs(keys), transform=_transform(tags, keys))
 
 
-def _geokeys(tags: Mapping[int, tuple[int, Any]]) -> dict[int, Any]:
+def geokeys(tags: Mapping[int, tuple[int, Any]]) -> dict[int, Any]:
     """Decode the GeoKeyDirectory into ``{key id: value}`` (int, float, tuple or str)."""
     if GEO_KEY_DIRECTORY not in tags:
         return {}

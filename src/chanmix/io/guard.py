@@ -12,16 +12,22 @@ so that the message says which two requests collide.
 An ENVI raster is two files: an input counts with its header or data file beside it
 (:func:`~chanmix.io.envi_files.companion_files`), and an ENVI output with the header it gets
 (:func:`~chanmix.io.envi_files.output_header`), so that no run writes an input's header either.
+
+A Zarr output is a folder that replaces what is there: it may be an existing Zarr store
+(never a file or another folder: :func:`~chanmix.io.zarr_store.check_zarr_target`), and no
+file the run reads may be inside it.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 from ..errors import DataError, UsageError
 from .envi_files import companion_files, is_header_name, output_header
 from .envi_write import OUTPUT_INTERLEAVES
+from .zarr_store import check_zarr_target, is_zarr_path
 
 __all__ = ["check_run_files"]
 
@@ -70,13 +76,19 @@ def check_run_files(reads: Iterable[Named], writes: Iterable[Named], *, created:
     Raises
     ------
     UsageError
-        When an output is a file the run reads, or two outputs are the same file (exit 2).
+        When an output is a file the run reads, or two outputs are the same file, or a Zarr
+        output holds a file the run reads (exit 2).
     DataError
-        When an output is a folder, or its folder does not exist (exit 1).
+        When an output is a folder (but a Zarr output's Zarr store), a Zarr output is a file,
+        or an output's folder does not exist (exit 1).
     """
+    reads, writes = list(reads), list(writes)
     seen: dict[tuple, Named] = {}
     for option, shown, path in _with_companions(reads, written=False):
         seen.setdefault(_identity(path), (option, shown))
+    for option, path in writes:
+        if path != "-" and is_zarr_path(path):
+            _check_zarr_output(option, path, reads)
     made = {os.path.realpath(folder) for folder in created}
     written: dict[tuple, Named] = {}
     for option, shown, path in _with_companions(writes, written=True):
@@ -93,9 +105,21 @@ def check_run_files(reads: Iterable[Named], writes: Iterable[Named], *, created:
                 " give each output its own file"
             )
         written[identity] = (option, shown)
-        if os.path.isdir(path):
+        if os.path.isdir(path) and not is_zarr_path(path):
             raise DataError(f"{path}: cannot write (is a folder)")
-        folder = os.path.dirname(path) or "."
+        folder = os.path.dirname(path.rstrip("/" + os.sep)) or "."
         if os.path.realpath(folder) not in made and not os.path.isdir(folder):
             what = "is not a folder" if os.path.exists(folder) else "no such folder"
             raise DataError(f"{path}: cannot write ({what}: {folder})")
+
+
+def _check_zarr_output(option: str, path: str, reads: list[Named]) -> None:
+    """A Zarr output replaces only a Zarr store, and none that holds a file the run reads."""
+    check_zarr_target(Path(path))
+    inside = os.path.realpath(path) + os.sep
+    for read_option, read in reads:
+        if read != "-" and os.path.realpath(read).startswith(inside):
+            raise UsageError(
+                f"{option} {path}: this run reads a file inside it ({read_option} {read}), which"
+                " replacing the store would delete; choose another output"
+            )

@@ -59,12 +59,17 @@ class GeoInfo:
         values (inside the braces), carried unchanged to ENVI outputs; `tags` then hold the
         same grid (and CRS, when chanmix identifies it) as GeoTIFF tags, for TIFF outputs
         (see :mod:`chanmix.io.envi_geo`). None for other inputs.
+    wkt : str or None
+        The CRS as WKT, where the input states it (a Zarr store's ``crs_wkt``, an ENVI
+        ``coordinate system string``), carried unchanged to Zarr outputs; None otherwise.
+        ``crs`` holds its EPSG code when chanmix identifies one (see :mod:`chanmix.io.crs`).
     """
 
     tags: tuple
     crs: str | None
     transform: tuple[float, float, float, float, float, float] | None
     envi_map: tuple[str, str | None] | None = None
+    wkt: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,8 +81,8 @@ class RasterInfo:
     path : str
         The path as given to the reader.
     format : str
-        ``'TIFF'``, ``'PNG'``, ``'JPEG'``, ``'NPY'``, ``'ENVI'``, or Pillow's format name
-        (``'PPM'``, ``'GIF'``...).
+        ``'TIFF'``, ``'PNG'``, ``'JPEG'``, ``'NPY'``, ``'ENVI'``, ``'ZARR'``, or Pillow's format
+        name (``'PPM'``, ``'GIF'``...).
     height, width, bands : int
         Shape of the pixel array, ``(height, width, bands)``.
     dtype : numpy.dtype
@@ -86,9 +91,11 @@ class RasterInfo:
     layout : str
         How the file stores the samples: ``'interleaved'`` (pixel by pixel), ``'planar'``
         (band after band, TIFF PlanarConfiguration 2) or ``'single band'``; for ENVI, its
-        interleave: ``'bsq'``, ``'bil'`` or ``'bip'``.
+        interleave: ``'bsq'``, ``'bil'`` or ``'bip'``; for Zarr, the array's dimensions in
+        storage order, ``'band, y, x'``.
     tile : (int, int) or None
-        TIFF tile ``(height, width)`` in pixels; None for strips and non-TIFF files.
+        TIFF tile, or Zarr chunk, ``(height, width)`` in pixels; None for strips, a Zarr store
+        of one chunk, and other files.
     compression : str
         Lower-case codec name: ``'none'``, ``'deflate'``, ``'lzw'``, ``'jpeg'``, ``'zstd'``,
         ``'packbits'``, ``'webp'``, ``'ojpeg'``...; PNG files report ``'deflate'``.

@@ -24,6 +24,8 @@ from .raster import Raster, as_sample_array, read_start, reason, whole_image_inf
 from .tiff import read_tiff, tiff_errors
 from .tiff_chain import open_tiff
 from .tiff_pages import series_image
+from .zarr_read import read_zarr
+from .zarr_store import is_zarr_path, is_zarr_store
 
 __all__ = ["load_npy", "read_raster", "sniff"]
 
@@ -38,7 +40,8 @@ def read_raster(path: str | os.PathLike, *, page: int = 0) -> Raster:
     ----------
     path : str or os.PathLike
         TIFF/BigTIFF, PNG, JPEG, BMP, PPM/PGM, GIF, WebP (anything Pillow reads), ``.npy``,
-        or an ENVI raster (its header or its data file).
+        an ENVI raster (its header or its data file), or a Zarr store (a folder; see
+        :mod:`chanmix.io.zarr_read`).
     page : int, optional
         0-based image of a multi-image file (TIFF pages, GIF/APNG frames). Default the first.
 
@@ -68,6 +71,8 @@ def read_raster(path: str | os.PathLike, *, page: int = 0) -> Raster:
         return Raster(pixels, whole_image_info(name, "NPY", pixels, loads_whole=False))
     if kind == "envi":
         return read_envi(name, page)
+    if kind == "zarr":
+        return read_zarr(name, page)
     return read_pillow(name, page)
 
 
@@ -92,7 +97,8 @@ def image_number(path: str | os.PathLike, page: int = 0, series: int | None = No
 
 
 def sniff(name: str, page: int) -> str:
-    """Which reader a file needs: ``'tiff'``, ``'png'``, ``'npy'``, ``'envi'`` or ``'pillow'``.
+    """Which reader a file needs: ``'tiff'``, ``'png'``, ``'npy'``, ``'envi'``, ``'zarr'`` (a
+    ``.zarr`` path, or a folder holding a Zarr store) or ``'pillow'``.
 
     Raises
     ------
@@ -103,6 +109,8 @@ def sniff(name: str, page: int) -> str:
     """
     if page < 0:
         raise UsageError(f"{name}: the image number must be 0 or more, not {page}")
+    if is_zarr_path(name) or is_zarr_store(name):
+        return "zarr"
     head = _head(name)
     if is_header_name(name):
         return "envi"

@@ -6,6 +6,8 @@
 - ``.npy`` is written incrementally too: the header, then each band's bytes.
 - ENVI (``.img``, ``.dat``, ``.bsq``, ``.bil``, ``.bip``) too: each band's samples where
   the interleave puts them, then the ``.hdr`` header (:mod:`chanmix.io.envi_write`).
+- A Zarr store (``.zarr``, a folder) too: a row of chunks at a time, or chunk by chunk when
+  the blocks are its chunks (:mod:`chanmix.io.zarr_blocks`).
 - PNG and JPEG encoders need the whole image: the bands are gathered into one
   ``(H, W, M)`` array first, so those outputs are held in memory whole, after a check of
   what that takes against the memory budget (:func:`check_encode`).
@@ -35,6 +37,8 @@ from .png import encode_bytes as png_encode_bytes
 from .png import save_png
 from .raster import RasterInfo, icc_fits, reason
 from .tiff_write import BIGTIFF_LIMIT, write_tiff_blocks
+from .zarr_blocks import write_zarr_blocks
+from .zarr_write import DEFAULT_CHUNKS
 
 __all__ = ["check_encode", "write_raster_blocks"]
 
@@ -70,9 +74,9 @@ def write_raster_blocks(
     Parameters
     ----------
     path : str or os.PathLike
-        Output file: ``.tif``/``.tiff``, ``.png``, ``.jpg``/``.jpeg``, ``.npy`` or ENVI
-        (``.img``, ``.dat``, ``.bsq``, ``.bil``, ``.bip``; see :mod:`chanmix.io.formats` for
-        what each holds).
+        Output file: ``.tif``/``.tiff``, ``.png``, ``.jpg``/``.jpeg``, ``.npy``, ENVI
+        (``.img``, ``.dat``, ``.bsq``, ``.bil``, ``.bip``) or a Zarr store (``.zarr``); see
+        :mod:`chanmix.io.formats` for what each holds.
     bands : iterable of (h_i, W, M) ndarray
         Consecutive row bands whose heights sum to `height`; any heights, any byte order.
         ``(h_i, W)`` is accepted when M = 1. Samples are written as they are (no scaling).
@@ -81,31 +85,34 @@ def write_raster_blocks(
     dtype : numpy dtype
         Sample type of every band.
     band_names : sequence of M str, optional
-        Band descriptions (TIFF GDAL_METADATA, ENVI band names).
+        Band descriptions (TIFF GDAL_METADATA, ENVI band names, the Zarr ``band`` coordinate).
     alpha : bool
         The last channel is alpha (TIFF ExtraSamples unassociated alpha; PNG LA/RGBA).
     like : RasterInfo, optional
         The input whose metadata to carry: resolution and ICC profile (TIFF, PNG, JPEG);
         GeoTIFF tags and dataset-level GDAL metadata (TIFF); georeferencing as map info
-        (ENVI).
+        (ENVI), as CRS and transform attributes (Zarr).
     nodata : float, optional
-        Nodata value (TIFF GDAL_NODATA, ENVI data ignore value).
+        Nodata value (TIFF GDAL_NODATA, ENVI data ignore value, Zarr ``_FillValue``).
     wavelengths, fwhm : sequence of M float, optional
-        Centre wavelength and width of each band in nanometres, NaN where unknown (ENVI;
-        ignored for other formats).
+        Centre wavelength and width of each band in nanometres, NaN where unknown (ENVI,
+        Zarr; ignored for other formats).
     compression : {None, 'none', 'deflate', 'lzw', 'zstd'}
-        TIFF compression, with the predictor suited to the dtype; ignored for other formats.
+        TIFF compression, with the predictor suited to the dtype; Zarr's codec (deflate as
+        gzip; no LZW); ignored for other formats.
     tile : (int, int), optional
-        TIFF tile height and width, multiples of 16; strips when None. Ignored for other formats.
+        TIFF tile height and width, multiples of 16; strips when None. Zarr chunk height and
+        width (any sizes; :data:`~chanmix.io.zarr_write.DEFAULT_CHUNKS` when None). Ignored
+        for other formats.
     tiles : bool
-        `bands` are the TIFF's tiles instead, row by row and left to right, each ``(th, tw,
-        M)`` cut to the image at its right and bottom edges (so the writer holds one tile,
-        whatever the image's width). Needs a TIFF `tile`.
+        `bands` are the TIFF's tiles (the Zarr store's chunks) instead, row by row and left
+        to right, each ``(th, tw, M)`` cut to the image at its right and bottom edges (so the
+        writer holds one tile, whatever the image's width). Needs a TIFF or Zarr `tile`.
     bigtiff : {'auto', 'yes', 'no'}
         TIFF container: ``'auto'`` writes BigTIFF when a classic TIFF could overflow (see
         :mod:`chanmix.io.tiff_write`).
     workers : int
-        Threads compressing TIFF strips or tiles.
+        Threads compressing TIFF strips or tiles, or writing Zarr chunks.
     together : Outputs, optional
         Commit the file with the other outputs of a run (see :class:`~chanmix.io.atomic.Outputs`).
 
@@ -132,17 +139,38 @@ def write_raster_blocks(
     )
     codec = normalized_compression(name, fmt, compression)
     per_band = {"band names": band_names, "wavelengths": wavelengths, "fwhm values": fwhm}
-    _check_request(name, (height, width, channels), per_band, tile, bigtiff, workers)
+    _check_request(name, fmt, (height, width, channels), per_band, tile, bigtiff, workers)
     check_encode(name, fmt, (height, width, channels), dt)
     if fmt == "tiff" and bigtiff == "no" and codec is None:
         if height * width * channels * dt.itemsize > BIGTIFF_LIMIT:
             raise UsageError(f"{name}: {height}x{width}x{channels} {dt.name} samples need a BigTIFF file")
+    if fmt == "zarr":  # chunks no larger than the image
+        chunks = tile or DEFAULT_CHUNKS
+        tile = (min(chunks[0], height), min(chunks[1], width))
     if tiles:
-        if fmt != "tiff" or tile is None:
-            raise UsageError(f"{name}: blocks given as tiles need a tiled TIFF output")
+        if fmt not in ("tiff", "zarr") or tile is None:
+            raise UsageError(f"{name}: blocks given as tiles need a tiled TIFF or a Zarr output")
         rows = _checked_tiles(name, bands, (height, width, channels), tile, dt)
     else:
         rows = _checked_rows(name, bands, (height, width, channels), dt)
+    if fmt == "zarr" and tile is not None:  # (always a tile)
+        write_zarr_blocks(
+            name,
+            rows,
+            shape=(height, width, channels),
+            dtype=dt,
+            chunks=tile,
+            tiles=tiles,
+            geo=like.geo if like is not None else None,
+            band_names=band_names,
+            nodata=nodata,
+            wavelengths=wavelengths,
+            fwhm=fwhm,
+            compression=codec,
+            workers=workers,
+            together=together,
+        )
+        return
     if fmt == "envi":
         write_envi_blocks(
             name,
@@ -216,6 +244,7 @@ def check_encode(
 
 def _check_request(
     name: str,
+    fmt: str,
     shape: tuple[int, int, int],
     per_band: Mapping[str, Sequence | None],
     tile: tuple[int, int] | None,
@@ -229,7 +258,9 @@ def _check_request(
     for what, values in per_band.items():
         if values is not None and len(values) != channels:
             raise UsageError(f"{name}: {len(values)} {what} for {channels} channels")
-    if tile is not None and (len(tile) != 2 or any(t < 16 or t % 16 for t in tile)):
+    if fmt == "zarr" and tile is not None and (len(tile) != 2 or any(t < 1 for t in tile)):
+        raise UsageError(f"{name}: Zarr chunks must be two positive sizes, not {tile}")
+    if fmt != "zarr" and tile is not None and (len(tile) != 2 or any(t < 16 or t % 16 for t in tile)):
         raise UsageError(f"{name}: TIFF tiles must be two positive multiples of 16, not {tile}")
     if bigtiff not in _BIGTIFF_CHOICES:
         raise UsageError(f"{name}: bigtiff must be one of {', '.join(_BIGTIFF_CHOICES)}, not {bigtiff!r}")
