@@ -84,6 +84,51 @@ def test_one_image_mixed_by_window_on_the_cluster_equals_a_local_run(run, images
     assert sorted(os.listdir(tmp_path)) == ["here.tif", "there.tif"]
 
 
+def _store(folder: Path) -> dict[str, bytes]:
+    """Every file of a Zarr store (a folder tree), by its path inside it."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    "source, extra",
+    [("tiled.tif", ()), ("strips.tif", ("--tile", "64x128")), ("strips.tif", ("--rescale", "minmax"))],
+    ids=["chunks-are-tiles", "rows-of-chunks", "minmax"],
+)
+def test_a_zarr_output_written_by_the_workers_equals_a_local_one(
+    run, images, scheduler, tmp_path, monkeypatch, source, extra
+):
+    pytest.importorskip("zarr")
+    from chanmix import pipeline
+
+    elsewhere = []  # stores the client made and committed only: the workers wrote the chunks
+    real = pipeline.write_zarr_elsewhere
+
+    def spy(name, *args, **kwargs):
+        elsewhere.append(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "write_zarr_elsewhere", spy)
+    args = ("apply", images / source, "-c", "0.5,0.25,0.25,0; 0,0,1,0.1", "--bands", "1-3", *extra)
+    here = run(*args, "-o", tmp_path / "here.zarr")
+    there = run(*args, "-o", tmp_path / "there.zarr", "--scheduler", scheduler)
+    assert here.exit_code == there.exit_code == 0, there.stderr
+    assert elsewhere == [str(tmp_path / "there.zarr")]
+    assert _store(tmp_path / "there.zarr") == _store(tmp_path / "here.zarr")
+    assert len(_store(tmp_path / "here.zarr")) > 4
+    assert sorted(os.listdir(tmp_path)) == ["here.zarr", "there.zarr"]  # no .part folder left
+    back = run(
+        "apply",
+        tmp_path / "there.zarr",
+        "-c",
+        "1,0; 0,1",
+        "-o",
+        tmp_path / "back.tif",
+        "--scheduler",
+        scheduler,
+    )
+    assert back.exit_code == 0, back.stderr
+
+
 @pytest.mark.parametrize(
     "fit",
     [

@@ -29,13 +29,15 @@ from .io import (
     open_image,
     output_format,
     write_raster_blocks,
+    write_zarr_elsewhere,
 )
+from .io.formats import normalized_compression
 from .io.zarr_write import DEFAULT_CHUNKS
 from .matrixfiles import MatrixSource, matrix_json
 from .mix import Mix, compose
 from .nodata import Nodata, recorded_nodata, select_nodata
 from .rescale import LocalPasses, PassRunner, Rescale, rescale_by_passes
-from .windowjobs import OrderedMap, WindowJob, WindowPasses, WindowSource, source_key
+from .windowjobs import OrderedMap, WindowJob, WindowPasses, WindowSource, ZarrWindowJob, source_key
 
 __all__ = [
     "ApplyOptions",
@@ -232,7 +234,9 @@ def apply_file(
 
     With `map_windows` (a cluster's :meth:`~chanmix.cluster.Cluster.ordered_map`), the windows
     are read and mixed elsewhere by a :class:`~chanmix.windowjobs.WindowJob` (and measured
-    there for a rescale) and written here, in order: the same bytes.
+    there for a rescale) and written here, in order: the same bytes. A Zarr output is written
+    there too, each window its own chunks (:class:`~chanmix.windowjobs.ZarrWindowJob`), and
+    committed here.
     """
     with open_image(source, page=options.page, series=options.series) as reader:
         info = reader.info
@@ -257,9 +261,13 @@ def apply_file(
         identity = order == list(range(info.bands))
         tile = output_tile(options.tile, info) if fmt == "tiff" else None
         rows = band_rows(reader, info.width * channels * out_dtype.itemsize)
+        by_workers = fmt == "zarr" and map_windows is not None  # each window written where it is mixed
         if fmt == "zarr":
             tile = output_chunks(options.tile, info, str(target))
-            rows -= rows % tile[0] if rows >= tile[0] else 0  # whole rows of chunks, else gathered
+            if by_workers:  # whole rows of chunks, each window written by one worker
+                rows = max(rows - rows % tile[0], tile[0])
+            else:  # whole rows of chunks, else gathered
+                rows -= rows % tile[0] if rows >= tile[0] else 0
         ranges = windows(info, rows, tile)
 
         chosen = None if identity else tuple(order)
@@ -287,6 +295,33 @@ def apply_file(
         sources = [None if k is None else mixed_bands[k] for k in mix.copies] + [None] * (kept is not None)
 
         job = WindowJob(image, mixer)
+        out_nodata = None if written is None else output_nodata(written, out_dtype)
+        wavelengths, fwhm = carried(info.wavelengths, sources), carried(info.fwhm, sources)
+        if by_workers:
+            assert map_windows is not None and tile is not None
+
+            def on_workers(folder: str) -> Iterator[int]:
+                """Each window mixed and written by a worker; its rows as it is done."""
+                for start, stop, _, right in map_windows(ZarrWindowJob(job, folder), ranges):
+                    yield stop - start
+                    if progress is not None and right == info.width:
+                        progress(stop - start, info.height, info.width)
+
+            write_zarr_elsewhere(
+                os.fspath(target),
+                on_workers,
+                shape=(info.height, info.width, channels),
+                dtype=np.dtype(out_dtype).newbyteorder("="),
+                chunks=tile,
+                geo=info.geo,
+                band_names=names,
+                nodata=out_nodata,
+                wavelengths=wavelengths,
+                fwhm=fwhm,
+                compression=normalized_compression(os.fspath(target), fmt, compression),
+                together=together,
+            )
+            return mix
 
         def blocks() -> Iterator[np.ndarray]:
             if map_windows is None:
@@ -309,9 +344,9 @@ def apply_file(
             band_names=names,
             alpha=kept is not None,
             like=info,
-            nodata=None if written is None else output_nodata(written, out_dtype),
-            wavelengths=carried(info.wavelengths, sources),
-            fwhm=carried(info.fwhm, sources),
+            nodata=out_nodata,
+            wavelengths=wavelengths,
+            fwhm=fwhm,
             compression=compression,
             tile=tile,
             tiles=by_tiles(info, tile),

@@ -21,10 +21,10 @@ import numpy as np
 
 from .blockmix import Mixer
 from .errors import DataError
-from .io import BlockReader, shared_reader
+from .io import BlockReader, shared_reader, write_zarr_window
 from .rescale import BlockPass
 
-__all__ = ["OrderedMap", "Window", "WindowJob", "WindowPasses", "WindowSource", "source_key"]
+__all__ = ["OrderedMap", "Window", "WindowJob", "WindowPasses", "WindowSource", "ZarrWindowJob", "source_key"]
 
 #: ``(start, stop, left, right)``: rows [start, stop) and columns [left, right) of an image.
 Window = tuple[int, int, int, int]
@@ -91,6 +91,19 @@ class WindowJob:
 
     def __call__(self, window: Window) -> np.ndarray:
         return self.mix(self.image.open(), window)
+
+
+@dataclass(frozen=True)
+class ZarrWindowJob:
+    """Mixes a window and writes it into a Zarr store's folder where it runs (a window of whole
+    chunks: see :func:`~chanmix.io.write_zarr_window`); returns the window."""
+
+    job: WindowJob
+    folder: str
+
+    def __call__(self, window: Window) -> Window:
+        write_zarr_window(self.folder, window, self.job(window))
+        return window
 
 
 @dataclass(frozen=True)
