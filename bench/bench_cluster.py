@@ -6,7 +6,8 @@ candidates alternating:
 - a batch of 64 files, 1024 x 1024 RGB uint8 TIFFs (3 MB each), mixed 3 -> 3 to TIFF;
 - one image of 2^30 pixels, 32768 x 32768 RGB uint8 in 512 x 512 tiles (3 GB), mixed
   3 -> 1 to a tiled TIFF (1 GB): 4096 windows, mixed on the workers and written by the
-  client in order.
+  client in order; and to a Zarr store in 512 x 512 chunks, which the workers write
+  themselves (compared with the local path to the same store).
 
 Candidates: the local threaded path (``-j 2``); a LocalCluster of 1 and of 2 worker
 processes (one thread each), started once before the runs and reached with ``--scheduler
@@ -151,10 +152,17 @@ def run(quick: bool = False) -> str:
             }
             fixed_results = _runs(fixed_candidates, out, repeats)
             big_args = ["apply", str(folder / "big.tif"), "-c", MIX_31, "-o", str(out / "grey.tif"), "-q"]
+            zarr_args = [*big_args[:-3], "-o", str(out / "grey.zarr"), "-q"]
             big_candidates = {
                 "local, threads (-j 2)": [*big_args, "-j", "2"],
                 "cluster, 1 worker": [*big_args, "--scheduler", clusters[1].scheduler_address],
                 "cluster, 2 workers": [*big_args, "--scheduler", clusters[2].scheduler_address],
+                "to .zarr, local, threads (-j 2)": [*zarr_args, "-j", "2"],
+                "to .zarr, cluster, 2 workers (they write the chunks)": [
+                    *zarr_args,
+                    "--scheduler",
+                    clusters[2].scheduler_address,
+                ],
             }
             big_results = _runs(big_candidates, out, big_repeats)
         finally:
