@@ -75,7 +75,14 @@ def test_a_batch_on_the_cluster_equals_a_local_run(run, images, scheduler, tmp_p
     [(), ("--rescale", "percentile", "--dtype", "uint8"), ("--tile", "none", "--compress", "deflate")],
     ids=["tiles", "percentile", "strips-deflate"],
 )
-def test_one_image_mixed_by_window_on_the_cluster_equals_a_local_run(run, images, scheduler, tmp_path, extra):
+@pytest.mark.parametrize("per_task", ["a task per window", "windows grouped in tasks"])
+def test_one_image_mixed_by_window_on_the_cluster_equals_a_local_run(
+    run, images, scheduler, tmp_path, monkeypatch, extra, per_task
+):
+    from chanmix import windowjobs
+
+    if per_task == "a task per window":
+        monkeypatch.setattr(windowjobs, "TASK_BYTES", 1)
     args = ("apply", images / "tiled.tif", "-c", "0.5,0.5,0,0,0; 0,0,1,-0.25,0.1", *extra)
     here = run(*args, "-o", tmp_path / "here.tif")
     there = run(*args, "-o", tmp_path / "there.tif", "--scheduler", scheduler)
@@ -98,16 +105,17 @@ def test_a_zarr_output_written_by_the_workers_equals_a_local_one(
     run, images, scheduler, tmp_path, monkeypatch, source, extra
 ):
     pytest.importorskip("zarr")
-    from chanmix import pipeline
+    from chanmix import pipeline, windowjobs
 
-    elsewhere = []  # stores the client made and committed only: the workers wrote the chunks
-    real = pipeline.write_zarr_elsewhere
+    elsewhere = []  # stores made here whose windows the workers wrote
+    real = pipeline.write_zarr_store
 
     def spy(name, *args, **kwargs):
         elsewhere.append(name)
         return real(name, *args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "write_zarr_elsewhere", spy)
+    monkeypatch.setattr(pipeline, "write_zarr_store", spy)
+    monkeypatch.setattr(windowjobs, "TASK_BYTES", 1)  # a task per window: both workers write chunks
     args = ("apply", images / source, "-c", "0.5,0.25,0.25,0; 0,0,1,0.1", "--bands", "1-3", *extra)
     here = run(*args, "-o", tmp_path / "here.zarr")
     there = run(*args, "-o", tmp_path / "there.zarr", "--scheduler", scheduler)
@@ -139,7 +147,10 @@ def test_a_zarr_output_written_by_the_workers_equals_a_local_one(
     ],
     ids=["pca", "pca-sample", "mnf", "lstsq"],
 )
-def test_a_fit_on_the_cluster_writes_the_same_matrix(run, images, scheduler, tmp_path, fit):
+def test_a_fit_on_the_cluster_writes_the_same_matrix(run, images, scheduler, tmp_path, monkeypatch, fit):
+    from chanmix import windowjobs
+
+    monkeypatch.setattr(windowjobs, "TASK_BYTES", 200_000)  # a few row bands to a task
     target = tmp_path / "target.tif"
     assert run("apply", images / "tiled.tif", "-c", "0.3,0.3,0.3,0.1; 1,-1,0,0", "-o", target).exit_code == 0
     fit = tuple(str(target) if a == "TARGET" else a for a in fit)

@@ -33,8 +33,11 @@ __all__ = ["ENV", "Cluster", "connect"]
 
 #: The environment variable that gives a scheduler when ``--scheduler`` does not.
 ENV = "CHANMIX_SCHEDULER"
-#: Tasks in flight per worker thread in :meth:`Cluster.ordered_map`: one running, one queued.
+#: Tasks in flight per worker thread in :meth:`Cluster.ordered_map`: one running, one queued...
 _IN_FLIGHT_PER_THREAD = 2
+#: ...and at most this many in all, whatever the cluster's size: the results of the tasks in
+#: flight wait here (at most about 16 MB each, see chanmix.windowjobs.TASK_BYTES).
+_MOST_IN_FLIGHT = 256
 #: Seconds to wait for a scheduler to answer, or a local cluster to start (distributed's default: 30).
 _TIMEOUT = 10
 
@@ -71,12 +74,13 @@ class Cluster:
 
     def ordered_map(self, function: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         """``map(function, items)`` on the workers, in order, with a bounded number of tasks in
-        flight (two per worker thread): memory stays bounded however many items there are.
+        flight (two per worker thread, 256 at most): memory stays bounded however many items
+        there are, and however many workers.
 
         ``function`` is sent to the scheduler once and shared by every task.
         """
         [shared] = self.client.scatter([function], broadcast=False, hash=False)
-        limit = _IN_FLIGHT_PER_THREAD * self.threads
+        limit = min(_IN_FLIGHT_PER_THREAD * self.threads, _MOST_IN_FLIGHT)
         pending: deque[Any] = deque()
         try:
             for item in items:

@@ -39,7 +39,7 @@ from .kernel import nodata_mask
 from .mix import Mix
 from .nodata import Nodata, select_nodata
 from .pipeline import NodataChoice, effective_nodata
-from .windowjobs import OrderedMap, source_key
+from .windowjobs import OrderedMap, grouped, source_key
 
 __all__ = ["FitOptions", "pca_from_files", "mnf_from_files", "lstsq_from_files"]
 
@@ -271,7 +271,11 @@ def _all_stats(
             sample,
             noise,
         )
-        yield from zip((band.index for band in bands), map_bands(job, bands))
+        infos = [source.reader.info for source in sources]
+        widest = max(info.width * info.bands * info.dtype.itemsize for info in infos)
+        rows = max((band.stop - band.start for band in bands), default=1)
+        per_band = rows * widest * (2 if targets is not None else 1)  # with a target's rows too
+        yield from zip((band.index for band in bands), grouped(map_bands, per_band)(job, bands))
         return
     masks = [_open_mask(stack, options, source) for source in sources]
     for band in bands:

@@ -29,7 +29,7 @@ from .io import (
     open_image,
     output_format,
     write_raster_blocks,
-    write_zarr_elsewhere,
+    write_zarr_store,
 )
 from .io.formats import normalized_compression
 from .io.zarr_write import DEFAULT_CHUNKS
@@ -37,7 +37,7 @@ from .matrixfiles import MatrixSource, matrix_json
 from .mix import Mix, compose
 from .nodata import Nodata, recorded_nodata, select_nodata
 from .rescale import LocalPasses, PassRunner, Rescale, rescale_by_passes
-from .windowjobs import OrderedMap, WindowJob, WindowPasses, WindowSource, ZarrWindowJob, source_key
+from .windowjobs import OrderedMap, WindowJob, WindowPasses, WindowSource, ZarrWindowJob, grouped, source_key
 
 __all__ = [
     "ApplyOptions",
@@ -270,6 +270,10 @@ def apply_file(
                 rows -= rows % tile[0] if rows >= tile[0] else 0
         ranges = windows(info, rows, tile)
 
+        if map_windows is not None:  # small windows go several to a task
+            start, stop, left, right = ranges[0]
+            per_pixel = info.bands * info.dtype.itemsize + channels * out_dtype.itemsize
+            map_windows = grouped(map_windows, (stop - start) * (right - left) * per_pixel)
         chosen = None if identity else tuple(order)
         image = WindowSource(source_key(source), options.page, options.series, chosen)
         nodata = select_nodata(effective_nodata(options.nodata, info), mixed_bands)
@@ -300,14 +304,13 @@ def apply_file(
         if by_workers:
             assert map_windows is not None and tile is not None
 
-            def on_workers(folder: str) -> Iterator[int]:
-                """Each window mixed and written by a worker; its rows as it is done."""
+            def on_workers(folder: str, chunks: tuple[int, int]) -> None:
+                """Each window mixed and written into `folder` by a worker."""
                 for start, stop, _, right in map_windows(ZarrWindowJob(job, folder), ranges):
-                    yield stop - start
                     if progress is not None and right == info.width:
                         progress(stop - start, info.height, info.width)
 
-            write_zarr_elsewhere(
+            write_zarr_store(
                 os.fspath(target),
                 on_workers,
                 shape=(info.height, info.width, channels),

@@ -24,7 +24,17 @@ from .errors import DataError
 from .io import BlockReader, shared_reader, write_zarr_window
 from .rescale import BlockPass
 
-__all__ = ["OrderedMap", "Window", "WindowJob", "WindowPasses", "WindowSource", "ZarrWindowJob", "source_key"]
+__all__ = [
+    "TASK_BYTES",
+    "OrderedMap",
+    "Window",
+    "WindowJob",
+    "WindowPasses",
+    "WindowSource",
+    "ZarrWindowJob",
+    "grouped",
+    "source_key",
+]
 
 #: ``(start, stop, left, right)``: rows [start, stop) and columns [left, right) of an image.
 Window = tuple[int, int, int, int]
@@ -34,6 +44,38 @@ Window = tuple[int, int, int, int]
 OrderedMap = Callable[[Callable[[Any], Any], Sequence[Any]], Iterator[Any]]
 
 P = TypeVar("P")
+
+#: Bytes (read plus written) that one task on a cluster should handle at least: a window of
+#: 512 x 512 RGB uint8 pixels is 1 MB, and a task costs the scheduler, the network and the
+#: client a few milliseconds whatever its size (bench/README.md, "On a cluster"), so small
+#: windows go 16 to a task.
+TASK_BYTES = 16 << 20
+
+
+@dataclass(frozen=True)
+class _Each:
+    """``function`` on each item of a group, in order: one task, several items."""
+
+    function: Callable[[Any], Any]
+
+    def __call__(self, group: Sequence[Any]) -> list[Any]:
+        return [self.function(item) for item in group]
+
+
+def grouped(map_items: OrderedMap, item_bytes: int) -> OrderedMap:
+    """`map_items` sending consecutive items in groups of about :data:`TASK_BYTES` (items of
+    `item_bytes` each), one task per group; results still come one per item, in order."""
+    per_task = max(1, TASK_BYTES // max(item_bytes, 1))
+
+    def run(function: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Any]:
+        if per_task == 1:
+            yield from map_items(function, items)
+            return
+        groups = [tuple(items[i : i + per_task]) for i in range(0, len(items), per_task)]
+        for results in map_items(_Each(function), groups):
+            yield from results
+
+    return run
 
 
 def source_key(source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> str | tuple[str, ...]:

@@ -24,7 +24,7 @@ from .shared import shared_reader
 from .stack import open_image, open_stack
 from .stream_write import check_encode, write_raster_blocks
 from .write import write_raster
-from .zarr_blocks import write_zarr_elsewhere
+from .zarr_blocks import write_zarr_store
 from .zarr_write import create_zarr_store, write_zarr_window, zarr_output
 
 __all__ = [
@@ -49,7 +49,7 @@ __all__ = [
     "shared_reader",
     "write_raster",
     "write_raster_blocks",
-    "write_zarr_elsewhere",
+    "write_zarr_store",
     "write_zarr_window",
     "zarr_output",
 ]

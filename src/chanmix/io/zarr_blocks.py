@@ -7,8 +7,8 @@
 bands that hold whole rows of chunks are written as they come; others are gathered in one
 row of chunks (``th x W x M`` samples) first. Blocks that are the chunks themselves
 (``tiles=True``: the input's tiles, when the output's chunks are those) are each one window.
-:func:`write_zarr_elsewhere` makes the store the same way and leaves the windows to others: a
-cluster's workers, each writing its own chunks.
+Both make the store with :func:`write_zarr_store`, which leaves the windows to a function that
+may hand them to others: a cluster's workers, each writing its own chunks.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 
 import numpy as np
 
@@ -25,7 +24,7 @@ from .atomic import Outputs
 from .raster import GeoInfo, reason
 from .zarr_write import create_zarr_store, write_zarr_window, zarr_output
 
-__all__ = ["write_zarr_blocks", "write_zarr_elsewhere"]
+__all__ = ["write_zarr_blocks", "write_zarr_store"]
 
 
 def write_zarr_blocks(
@@ -75,8 +74,14 @@ def write_zarr_blocks(
     DataError
         When the store cannot be written, or an existing target is not a Zarr store.
     """
-    with _new_store(
+
+    def fill(folder: str, cut: tuple[int, int]) -> None:
+        windows = _chunk_windows(blocks, shape, cut) if tiles else _row_windows(blocks, shape, cut[0])
+        _write_windows(folder, windows, workers)
+
+    write_zarr_store(
         name,
+        fill,
         shape=shape,
         dtype=dtype,
         chunks=chunks,
@@ -87,14 +92,12 @@ def write_zarr_blocks(
         fwhm=fwhm,
         compression=compression,
         together=together,
-    ) as (folder, chunks):
-        windows = _chunk_windows(blocks, shape, chunks) if tiles else _row_windows(blocks, shape, chunks[0])
-        _write_windows(folder, windows, workers)
+    )
 
 
-def write_zarr_elsewhere(
+def write_zarr_store(
     name: str,
-    written: Callable[[str], Iterable[object]],
+    fill: Callable[[str, tuple[int, int]], None],
     *,
     shape: tuple[int, int, int],
     dtype: np.dtype,
@@ -107,48 +110,15 @@ def write_zarr_elsewhere(
     compression: str | None = None,
     together: Outputs | None = None,
 ) -> None:
-    """Write a Zarr output whose windows other processes write (a cluster's workers, each
-    window its own chunks, with :func:`~chanmix.io.zarr_write.write_zarr_window`).
+    """Make a Zarr output, atomically, and have ``fill(folder, chunks)`` write its windows.
 
-    The store's folder and metadata are made here as :func:`write_zarr_blocks` makes them;
-    ``written(folder)`` has every window written into `folder` and returns, or yields as each
-    is done, anything; the store is committed when it is exhausted, and removed if it raises.
-    The other arguments are those of :func:`write_zarr_blocks`.
+    The store's folder (a :func:`~chanmix.io.zarr_write.zarr_output`) and metadata
+    (:func:`~chanmix.io.zarr_write.create_zarr_store`) are made here; ``fill`` writes every
+    window into `folder` with :func:`~chanmix.io.zarr_write.write_zarr_window`, from this
+    process (:func:`write_zarr_blocks`) or from others: a cluster's workers, each window its
+    own chunks. `chunks` is cut to the image. The store is committed when ``fill`` returns,
+    and removed if it raises. The other arguments are those of :func:`write_zarr_blocks`.
     """
-    with _new_store(
-        name,
-        shape=shape,
-        dtype=dtype,
-        chunks=chunks,
-        geo=geo,
-        band_names=band_names,
-        nodata=nodata,
-        wavelengths=wavelengths,
-        fwhm=fwhm,
-        compression=compression,
-        together=together,
-    ) as (folder, _):
-        for _ in written(folder):
-            pass
-
-
-@contextmanager
-def _new_store(
-    name: str,
-    *,
-    shape: tuple[int, int, int],
-    dtype: np.dtype,
-    chunks: tuple[int, int],
-    geo: GeoInfo | None,
-    band_names: Sequence[str] | None,
-    nodata: float | None,
-    wavelengths: Sequence[float] | None,
-    fwhm: Sequence[float] | None,
-    compression: str | None,
-    together: Outputs | None,
-) -> Iterator[tuple[str, tuple[int, int]]]:
-    """A new store's folder, its metadata written, and its chunks (cut to the image); the
-    store is committed when the block ends, removed if it fails."""
     height, width, channels = shape
     chunks = (min(chunks[0], height), min(chunks[1], width))
     reserve = height * width * channels * dtype.itemsize if compression is None else 0
@@ -168,7 +138,7 @@ def _new_store(
                 fwhm=fwhm,
                 compression=compression,
             )
-            yield folder, chunks
+            fill(folder, chunks)
     except OSError as exc:
         raise DataError(f"{name}: cannot write ({exc.strerror or reason(exc)})") from exc
 
