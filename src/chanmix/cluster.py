@@ -6,7 +6,8 @@ value per row band of a fit -- and :class:`Cluster` runs them on the workers ins
 threads: :meth:`Cluster.call` runs one call remotely and waits for it (a batch keeps as many
 waiting as the cluster has worker threads), :meth:`Cluster.ordered_map` runs many and yields
 their results in order with a bounded number in flight, so that the client writes windows
-in order and folds statistics in the same order as a local run. Outputs are therefore
+in order and folds statistics in the same order as a local run; :meth:`Cluster.unordered_map`
+yields them as they come, for windows the workers write themselves (Zarr). Outputs are therefore
 byte-identical to a run without a scheduler.
 
 Workers read and write the files themselves (a shared file system, or one machine), with the
@@ -25,6 +26,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from itertools import islice
 from typing import Any, TypeVar
 
 from .errors import ChanmixError, DataError, UsageError
@@ -91,6 +93,30 @@ class Cluster:
                 yield self._result(pending.popleft())
         finally:
             for future in pending:  # stopped early: a failure, or interrupted
+                future.cancel()
+
+    def unordered_map(self, function: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """As :meth:`ordered_map`, but each result as soon as its task is done, in any order:
+        for tasks whose results carry their place (windows a worker writes itself), so that a
+        slow task does not hold back the submission of the others."""
+        from distributed import as_completed
+
+        [shared] = self.client.scatter([function], broadcast=False, hash=False)
+        limit = min(_IN_FLIGHT_PER_THREAD * self.threads, _MOST_IN_FLIGHT)
+        waiting = iter(items)
+        running = {self.client.submit(_call, shared, item, pure=False) for item in islice(waiting, limit)}
+        done = as_completed(list(running))
+        try:
+            for future in done:
+                running.discard(future)
+                result = self._result(future)
+                for item in islice(waiting, 1):
+                    task = self.client.submit(_call, shared, item, pure=False)
+                    running.add(task)
+                    done.add(task)
+                yield result
+        finally:
+            for future in running:  # stopped early: a failure, or interrupted
                 future.cancel()
 
     def _result(self, future: Any) -> Any:

@@ -37,7 +37,16 @@ from .matrixfiles import MatrixSource, matrix_json
 from .mix import Mix, compose
 from .nodata import Nodata, recorded_nodata, select_nodata
 from .rescale import LocalPasses, PassRunner, Rescale, rescale_by_passes
-from .windowjobs import OrderedMap, WindowJob, WindowPasses, WindowSource, ZarrWindowJob, grouped, source_key
+from .windowjobs import (
+    OrderedMap,
+    WindowJob,
+    WindowPasses,
+    WindowSource,
+    Workers,
+    ZarrWindowJob,
+    grouped,
+    source_key,
+)
 
 __all__ = [
     "ApplyOptions",
@@ -216,7 +225,7 @@ def apply_file(
     progress: Callable[[int, int, int], None] | None = None,
     *,
     together: Outputs | None = None,
-    map_windows: OrderedMap | None = None,
+    workers: Workers | None = None,
 ) -> Mix:
     """Mix one image file into another, a row band at a time; returns the mix applied.
 
@@ -232,11 +241,11 @@ def apply_file(
     written through a temporary file and renamed, so a failure leaves no partial output and an
     existing target untouched; with `together`, it is committed with that group's other outputs.
 
-    With `map_windows` (a cluster's :meth:`~chanmix.cluster.Cluster.ordered_map`), the windows
-    are read and mixed elsewhere by a :class:`~chanmix.windowjobs.WindowJob` (and measured
-    there for a rescale) and written here, in order: the same bytes. A Zarr output is written
-    there too, each window its own chunks (:class:`~chanmix.windowjobs.ZarrWindowJob`), and
-    committed here.
+    With `workers` (a :class:`~chanmix.cluster.Cluster`), the windows are read and mixed
+    elsewhere by a :class:`~chanmix.windowjobs.WindowJob` (and measured there for a rescale)
+    and written here, in order: the same bytes. A Zarr output is written there too, each
+    window its own chunks as soon as it is mixed (:class:`~chanmix.windowjobs.ZarrWindowJob`),
+    and committed here.
     """
     with open_image(source, page=options.page, series=options.series) as reader:
         info = reader.info
@@ -261,7 +270,7 @@ def apply_file(
         identity = order == list(range(info.bands))
         tile = output_tile(options.tile, info) if fmt == "tiff" else None
         rows = band_rows(reader, info.width * channels * out_dtype.itemsize)
-        by_workers = fmt == "zarr" and map_windows is not None  # each window written where it is mixed
+        by_workers = fmt == "zarr" and workers is not None  # each window written where it is mixed
         if fmt == "zarr":
             tile = output_chunks(options.tile, info, str(target))
             if by_workers:  # whole rows of chunks, each window written by one worker
@@ -270,10 +279,13 @@ def apply_file(
                 rows -= rows % tile[0] if rows >= tile[0] else 0
         ranges = windows(info, rows, tile)
 
-        if map_windows is not None:  # small windows go several to a task
+        map_windows = any_order = None
+        if workers is not None:  # small windows go several to a task
             start, stop, left, right = ranges[0]
             per_pixel = info.bands * info.dtype.itemsize + channels * out_dtype.itemsize
-            map_windows = grouped(map_windows, (stop - start) * (right - left) * per_pixel)
+            window_bytes = (stop - start) * (right - left) * per_pixel
+            map_windows = grouped(workers.ordered_map, window_bytes)
+            any_order = grouped(workers.unordered_map, window_bytes)
         chosen = None if identity else tuple(order)
         image = WindowSource(source_key(source), options.page, options.series, chosen)
         nodata = select_nodata(effective_nodata(options.nodata, info), mixed_bands)
@@ -302,11 +314,11 @@ def apply_file(
         out_nodata = None if written is None else output_nodata(written, out_dtype)
         wavelengths, fwhm = carried(info.wavelengths, sources), carried(info.fwhm, sources)
         if by_workers:
-            assert map_windows is not None and tile is not None
+            assert any_order is not None and tile is not None
 
             def on_workers(folder: str, chunks: tuple[int, int]) -> None:
                 """Each window mixed and written into `folder` by a worker."""
-                for start, stop, _, right in map_windows(ZarrWindowJob(job, folder), ranges):
+                for start, stop, _, right in any_order(ZarrWindowJob(job, folder), ranges):
                     if progress is not None and right == info.width:
                         progress(stop - start, info.height, info.width)
 

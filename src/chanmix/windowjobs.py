@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -31,6 +31,7 @@ __all__ = [
     "WindowJob",
     "WindowPasses",
     "WindowSource",
+    "Workers",
     "ZarrWindowJob",
     "grouped",
     "source_key",
@@ -42,6 +43,19 @@ Window = tuple[int, int, int, int]
 #: (:func:`~chanmix.blockmix.ordered_map`) or on a cluster's workers
 #: (:meth:`chanmix.cluster.Cluster.ordered_map`).
 OrderedMap = Callable[[Callable[[Any], Any], Sequence[Any]], Iterator[Any]]
+
+
+class Workers(Protocol):
+    """Where window tasks run besides this process: a cluster (:class:`chanmix.cluster.Cluster`)."""
+
+    def ordered_map(self, function: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Any]:
+        """Each ``function(item)``, in the items' order."""
+        ...
+
+    def unordered_map(self, function: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Any]:
+        """Each ``function(item)``, as it is done, in any order."""
+        ...
+
 
 P = TypeVar("P")
 
@@ -64,7 +78,8 @@ class _Each:
 
 def grouped(map_items: OrderedMap, item_bytes: int) -> OrderedMap:
     """`map_items` sending consecutive items in groups of about :data:`TASK_BYTES` (items of
-    `item_bytes` each), one task per group; results still come one per item, in order."""
+    `item_bytes` each), one task per group; results still come one per item, in the order
+    `map_items` gives the groups' (within a group, the items' order)."""
     per_task = max(1, TASK_BYTES // max(item_bytes, 1))
 
     def run(function: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Any]:

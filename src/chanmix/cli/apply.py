@@ -229,9 +229,7 @@ def _run(
                 return cluster.call(apply_file, path, target, recipe, replace(options, jobs=1))
             one = together if len(pairs) == 1 else None
             file_options = replace(options, jobs=file_jobs)
-            return apply_file(
-                path, target, recipe, file_options, progress, together=one, map_windows=map_windows
-            )
+            return apply_file(path, target, recipe, file_options, progress, together=one, workers=cluster)
 
         outcomes = run_batch(
             pairs,
