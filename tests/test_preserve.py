@@ -141,9 +141,12 @@ def test_bad_mode_and_amount_name_their_parameter():
     with pytest.raises(UsageError) as caught:
         chanmix.apply(image, HARD, preserve="luma")
     assert caught.value.parameter == "preserve"
-    with pytest.raises(UsageError) as caught:
-        chanmix.apply(image, HARD, preserve="lum", preserve_amount=1.5)
-    assert caught.value.parameter == "preserve_amount"
+    for amount in (1.5, -0.1, float("nan"), "half"):
+        with pytest.raises(UsageError) as caught:
+            chanmix.apply(image, HARD, preserve="lum", preserve_amount=amount)
+        assert caught.value.parameter == "preserve_amount"
+    numpy_amount = chanmix.apply(image, HARD, preserve="lum", preserve_amount=np.float32(0.5))
+    assert numpy_amount.tobytes() == chanmix.apply(image, HARD, preserve="lum", preserve_amount=0.5).tobytes()
 
 
 def test_none_is_the_plain_mix():
@@ -216,3 +219,22 @@ def test_a_saturating_sepia_stays_close_to_ffmpeg(run, samples, tmp_path, mode):
     diff = _both(run, samples, tmp_path, chanmix.get_preset("sepia").mix.weights, mode, 1)
     assert diff.max() <= 5
     assert (diff <= 2).mean() >= (0.995 if mode == "max" else 0.9997)
+
+
+def test_cluster_gives_the_same_bytes(run, samples, tmp_path):
+    pytest.importorskip("distributed")
+    args = (
+        "apply",
+        samples / "astronaut.png",
+        "-p",
+        "sepia",
+        "--preserve",
+        "max",
+        "--preserve-amount",
+        "0.7",
+    )
+    args += ("--rescale", "percentile", "-q", "-j", "2")
+    here, there = tmp_path / "here.tif", tmp_path / "there.tif"
+    assert run(*args, "-o", here).exit_code == 0
+    assert run(*args, "-o", there, "--scheduler", "local").exit_code == 0
+    assert here.read_bytes() == there.read_bytes()

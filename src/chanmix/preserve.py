@@ -70,11 +70,15 @@ class Preserve:
             raise UsageError(
                 f"preserve: expected one of {', '.join(PRESERVE_MODES)}, not {mode!r}", parameter="preserve"
             )
-        if not (isinstance(amount, (int, float)) and 0 <= amount <= 1):
+        try:
+            value = float(amount)
+        except (TypeError, ValueError):
+            value = float("nan")
+        if not 0 <= value <= 1:
             raise UsageError(
                 f"preserve_amount must be a number from 0 to 1, got {amount!r}", parameter="preserve_amount"
             )
-        return None if mode in (None, "none") else cls(mode, float(amount))
+        return None if mode in (None, "none") else cls(mode, value)
 
     def check(self, n_inputs: int, n_outputs: int) -> None:
         """Refuse a mix that is not 3 -> 3.
