@@ -20,6 +20,7 @@ from .errors import MatrixError, UsageError
 from .kernel import Plan, compile_plan, mix_block, nodata_mask
 from .mix import Mix
 from .nodata import Nodata, check_nodata, recorded_nodata
+from .preserve import Preserve
 from .rescale import Rescale, rescale_map
 
 __all__ = ["ALPHA_MODES", "ApplyRequest", "Mixer", "apply", "band_selection", "ordered_map", "output_nodata"]
@@ -75,11 +76,15 @@ class Mixer:
         scale_offset: tuple[np.ndarray, np.ndarray] | None = None,
         nodata: Nodata | None = None,
         alpha: bool = False,
+        preserve: Preserve | None = None,
     ) -> Mixer:
-        """Compile ``mix`` for blocks of ``in_dtype``; ``scale_offset`` from :func:`rescale_map`.
-        Per-channel nodata values fill with the first one's output value."""
+        """Compile ``mix`` for blocks of ``in_dtype``; ``scale_offset`` from :func:`rescale_map`
+        (measured with the same ``preserve``). Per-channel nodata values fill with the first
+        one's output value."""
         scale, offset = scale_offset if scale_offset is not None else (None, None)
-        plan = compile_plan(mix, in_dtype, out_dtype, linear=linear, scale=scale, offset=offset)
+        plan = compile_plan(
+            mix, in_dtype, out_dtype, linear=linear, scale=scale, offset=offset, preserve=preserve
+        )
         alpha_plan = compile_plan(Mix.identity(1), in_dtype, out_dtype) if alpha else None
         recorded = recorded_nodata(nodata)
         fill = None if recorded is None else output_nodata(recorded, out_dtype)
@@ -173,6 +178,8 @@ class ApplyRequest:
         The output sample type.
     rescale : Rescale
         How mixed values map onto the output range.
+    preserve : Preserve or None
+        The colour measure kept by the 3 -> 3 mix, if any.
     """
 
     order: list[int]
@@ -180,6 +187,7 @@ class ApplyRequest:
     keep_alpha: bool
     out_dtype: np.dtype
     rescale: Rescale
+    preserve: Preserve | None = None
 
     @classmethod
     def of(
@@ -193,6 +201,8 @@ class ApplyRequest:
         nodata: Nodata | None,
         alpha: int | None,
         alpha_mode: str,
+        preserve: str | None = None,
+        preserve_amount: float = 1.0,
     ) -> ApplyRequest:
         """Check :func:`apply`'s arguments for an image of ``shape`` (H, W, C) and sample type
         ``in_dtype``; the other parameters are :func:`apply`'s.
@@ -201,8 +211,9 @@ class ApplyRequest:
         ------
         UsageError
             A shape that is not (H, W, C), an unknown rescale, alpha mode or output type, an
-            alpha channel the image does not have, or per-band nodata values that are not one
-            per mixed band.
+            alpha channel the image does not have, per-band nodata values that are not one
+            per mixed band, or a colour preserved (``preserve``, ``preserve_amount``) that is
+            unknown, by an amount outside [0, 1] or by a mix that is not 3 -> 3.
         MatrixError
             When the mix does not read as many channels as are mixed.
         """
@@ -225,8 +236,11 @@ class ApplyRequest:
         if len(mixed) != mix.n_inputs:
             raise MatrixError(f"the matrix reads {mix.n_inputs} channels but the image has {len(mixed)}")
         check_nodata(nodata, len(mixed))
+        kept_colour = Preserve.of(preserve, preserve_amount)
+        if kept_colour is not None:
+            kept_colour.check(mix.n_inputs, mix.n_outputs)
         order = mixed + ([kept] if kept is not None else [])
-        return cls(order, len(mixed), kept is not None, out_dtype, rescale)
+        return cls(order, len(mixed), kept is not None, out_dtype, rescale, kept_colour)
 
 
 def apply(
@@ -240,6 +254,8 @@ def apply(
     alpha: int | None = None,
     alpha_mode: str = "keep",
     jobs: int = 1,
+    preserve: str | None = None,
+    preserve_amount: float = 1.0,
 ) -> np.ndarray:
     """Mix the channels of an image.
 
@@ -265,6 +281,13 @@ def apply(
         "mix" treats it as an ordinary input channel.
     jobs : int
         Worker threads; the result is identical for any count.
+    preserve : {"lum", "max", "avg", "sum", "nrm", "pwr", "none"}, optional
+        For a 3 -> 3 mix: rescale each mixed pixel so that this measure of its colour equals
+        the input pixel's, as ffmpeg's colorchannelmixer ``pc`` (see :mod:`chanmix.preserve`).
+        It acts on the mixed values in normalized units (in linear light with ``linear``),
+        before ``rescale``, rounding and saturation; alpha and nodata pixels are untouched.
+    preserve_amount : float
+        0 to 1: how much of the preserved colour replaces the plain mix (ffmpeg's ``pa``).
 
     Returns
     -------
@@ -282,13 +305,17 @@ def apply(
         nodata=nodata,
         alpha=alpha,
         alpha_mode=alpha_mode,
+        preserve=preserve,
+        preserve_amount=preserve_amount,
     )
     if request.order != list(range(image.shape[2])):
         image = image[:, :, request.order]
     slices = _row_slices(image.shape[0], image.shape[1], jobs)
     colour = image[:, :, : request.n_colour]
     blocks = lambda: (colour[s] for s in slices)  # noqa: E731
-    scale_offset = rescale_map(blocks, mix, request.rescale, linear=linear, nodata=nodata)
+    scale_offset = rescale_map(
+        blocks, mix, request.rescale, linear=linear, nodata=nodata, preserve=request.preserve
+    )
     mixer = Mixer.build(
         mix,
         image.dtype,
@@ -297,6 +324,7 @@ def apply(
         scale_offset=scale_offset,
         nodata=nodata,
         alpha=request.keep_alpha,
+        preserve=request.preserve,
     )
     out = np.empty(image.shape[:2] + (mixer.n_channels,), dtype=request.out_dtype)
     for _ in ordered_map(lambda s: mixer(image[s], out[s]), slices, jobs):

@@ -118,6 +118,8 @@ def apply(
     nodata: Nodata | None = None,
     alpha: int | None = None,
     alpha_mode: str = "keep",
+    preserve: str | None = None,
+    preserve_amount: float = 1.0,
 ) -> da.Array:
     """Mix the channels of a dask array, lazily: :func:`chanmix.apply` chunk by chunk.
 
@@ -128,7 +130,7 @@ def apply(
         channels split over several chunks are rechunked into one.
     mix : Mix
         N inputs (C, or C - 1 when an alpha channel is kept or dropped) to M outputs.
-    dtype, rescale, linear, nodata, alpha, alpha_mode
+    dtype, rescale, linear, nodata, alpha, alpha_mode, preserve, preserve_amount
         As for :func:`chanmix.apply`. With ``rescale`` "minmax" or "percentile", the mixed
         values' statistics are computed now (see the module's documentation).
 
@@ -154,11 +156,15 @@ def apply(
         nodata=nodata,
         alpha=alpha,
         alpha_mode=alpha_mode,
+        preserve=preserve,
+        preserve_amount=preserve_amount,
     )
     if request.order != list(range(image.shape[2])):
         image = image[:, :, request.order]
     colour = image[:, :, : request.n_colour]
-    scale_offset = rescale_by_passes(_DaskPasses(colour), mix, request.rescale, linear=linear, nodata=nodata)
+    scale_offset = rescale_by_passes(
+        _DaskPasses(colour), mix, request.rescale, linear=linear, nodata=nodata, preserve=request.preserve
+    )
     mixer = Mixer.build(
         mix,
         image.dtype,
@@ -167,6 +173,7 @@ def apply(
         scale_offset=scale_offset,
         nodata=nodata,
         alpha=request.keep_alpha,
+        preserve=request.preserve,
     )
     return da.map_blocks(
         mixer,

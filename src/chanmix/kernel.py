@@ -10,10 +10,10 @@ shortcuts give exactly its bytes and are taken where they apply:
 
 - a plan whose outputs are copies of inputs (identity, permutation, duplication of bands,
   integer samples of one type) is a copy;
-- a term-by-term mix (``N * M <= 64``, not linear light) is done by the C loops of
-  ``chanmix._mixloops`` (``_mixloops.c``), which repeat the NumPy path's operations sample
-  by sample without its passes over memory (3 -> 3 uint8: about 11 ms for 24 MP instead of
-  about 100 ms) and release the GIL. The C kernel is built when chanmix is installed; where
+- a term-by-term mix (``N * M <= 64``, not linear light, no colour preserved) is done by
+  the C loops of ``chanmix._mixloops`` (``_mixloops.c``), which repeat the NumPy path's
+  operations sample by sample without its passes over memory (3 -> 3 uint8: about 11 ms for
+  24 MP instead of about 100 ms) and release the GIL. The C kernel is built when chanmix is installed; where
   no C compiler was found, the NumPy path does everything. The environment variable
   ``CHANMIX_KERNEL`` chooses: ``auto`` (the default: the C kernel when it is built),
   ``numpy`` (never the C kernel) or ``compiled`` (an error when it is not built).
@@ -37,6 +37,7 @@ from .dtypes import compute_dtype, dtype_max, value_range
 from .errors import DataError, MatrixError, UsageError
 from .mix import Mix
 from .nodata import Nodata
+from .preserve import Preserve
 from .transfer import decode_srgb, encode_srgb
 
 try:
@@ -74,13 +75,13 @@ class Plan:
     Attributes
     ----------
     weights : (M, N) ndarray of the compute dtype
-        Applied to raw input samples (scales folded in), or to normalized linear-light values
-        when ``linear`` is set.
+        Applied to raw input samples (scales folded in), or to normalized values (linear
+        light when ``linear`` is set) when the plan is :attr:`normalized`.
     bias : (M,) ndarray of the compute dtype
-        Added after the weights, in raw output units (normalized units when ``linear``).
+        Added after the weights, in raw output units (normalized units when normalized).
     post_scale, post_offset : (M,) ndarray or None
-        Linear-light only (else None): the rescale applied after re-encoding, in normalized
-        units; None applies none.
+        Normalized plans only (else None): the rescale applied after re-encoding and
+        preserving, in normalized units; None applies none.
     terms : tuple of M tuples of int
         The inputs each output adds up, in order. Between integer types the inputs with a
         zero weight are left out (they could only change the sign of a zero before rounding).
@@ -93,6 +94,11 @@ class Plan:
     bounded : bool
         Integer samples in and out, and no pixel can mix to a raw value beyond 2^30 (2^62
         in float64), so the compiled kernel may round in integers.
+    preserve : Preserve or None
+        The colour measure kept after the mix (3 -> 3 only), before the rescale.
+    limits : (float, float) or None
+        The normalized range ``preserve`` saturates to: the output type's, for integer
+        outputs without a rescale; None otherwise (floats, or a rescale stretching after).
     """
 
     weights: np.ndarray
@@ -107,6 +113,13 @@ class Plan:
     copies: tuple[int, ...] | None
     fusable: bool
     bounded: bool
+    preserve: Preserve | None = None
+    limits: tuple[float, float] | None = None
+
+    @property
+    def normalized(self) -> bool:
+        """Mixed in normalized units (linear light, or a colour preserved), not raw samples."""
+        return self.linear or self.preserve is not None
 
     @property
     def n_inputs(self) -> int:
@@ -130,6 +143,7 @@ def compile_plan(
     linear: bool = False,
     scale: np.ndarray | None = None,
     offset: np.ndarray | None = None,
+    preserve: Preserve | None = None,
 ) -> Plan:
     """Fold normalization (and an optional per-band rescale) into the mix.
 
@@ -144,29 +158,48 @@ def compile_plan(
     scale, offset : (M,) array_like, optional
         Per-band affine map applied to the mixed values (normalized units) before the
         output is scaled: ``y' = scale * y + offset``.
+    preserve : Preserve, optional
+        A colour measure kept after the mix (before any rescale), in linear light when
+        ``linear`` is set.
+
+    Raises
+    ------
+    UsageError
+        A colour preserved by a mix that is not 3 -> 3.
+    MatrixError
+        A mix whose outputs overflow the arithmetic.
     """
     in_dtype, out_dtype = np.dtype(in_dtype), np.dtype(out_dtype)
     ct = compute_dtype(in_dtype, out_dtype)
     m, n = mix.n_outputs, mix.n_inputs
+    rescaled = scale is not None or offset is not None
     scale = np.ones(m) if scale is None else np.asarray(scale, dtype=np.float64)
     offset = np.zeros(m) if offset is None else np.asarray(offset, dtype=np.float64)
     in_max, out_max = dtype_max(in_dtype), dtype_max(out_dtype)
     _check_range(mix, scale, offset, out_max, ct)
     every_input = (tuple(range(n)),) * m
-    if linear:
+    if linear or preserve is not None:
+        limits = None
+        if preserve is not None:
+            preserve.check(n, m)
+        if preserve is not None and out_dtype.kind in "ui" and not rescaled:
+            lo, hi = value_range(out_dtype)
+            limits = (lo / out_max, hi / out_max)
         return Plan(
             mix.weights.astype(ct),
             mix.bias.astype(ct),
             in_dtype,
             out_dtype,
             ct,
-            True,
+            linear,
             scale,
             offset,
             every_input,
             None,
             False,
             False,
+            preserve,
+            limits,
         )
     weights = np.ascontiguousarray(mix.weights * (scale * out_max / in_max)[:, None], dtype=ct)
     bias = np.ascontiguousarray((mix.bias * scale + offset) * out_max, dtype=ct)
@@ -382,9 +415,11 @@ def _overflowed(src: np.ndarray, dst: np.ndarray, nodata: Nodata | None) -> bool
 
 
 def _mix_chunk(x: np.ndarray, y: np.ndarray, tmp: np.ndarray, plan: Plan) -> None:
-    """y (M, k) = W @ x (N, k) + b, with normalization and transfer for the linear path."""
-    if plan.linear:
+    """y (M, k) = W @ x (N, k) + b, with normalization, transfer and colour preservation for
+    normalized plans."""
+    if plan.normalized:
         x *= plan.compute.type(1.0 / dtype_max(plan.in_dtype))
+    if plan.linear:
         decode_srgb(x)
     w, b = plan.weights, plan.bias
     if plan.termwise:
@@ -401,8 +436,11 @@ def _mix_chunk(x: np.ndarray, y: np.ndarray, tmp: np.ndarray, plan: Plan) -> Non
     else:
         np.matmul(w, x, out=y)
         y += b[:, None]
+    if plan.preserve is not None:
+        plan.preserve(x, y, 1.0 / dtype_max(plan.in_dtype), plan.limits)
     if plan.linear:
         encode_srgb(y)
+    if plan.normalized:
         if plan.post_scale is not None:
             y *= plan.post_scale.astype(plan.compute)[:, None]
         if plan.post_offset is not None:

@@ -36,6 +36,7 @@ from .io.zarr_write import DEFAULT_CHUNKS
 from .matrixfiles import MatrixSource, matrix_json
 from .mix import Mix, compose
 from .nodata import Nodata, recorded_nodata, select_nodata
+from .preserve import Preserve
 from .rescale import LocalPasses, PassRunner, Rescale, rescale_by_passes
 from .windowjobs import (
     OrderedMap,
@@ -139,6 +140,8 @@ class ApplyOptions:
     compression: str = "auto"
     tile: str | tuple[int, int] | None = "auto"
     bigtiff: str = "auto"
+    preserve: str = "none"
+    preserve_amount: float = 1.0
 
 
 def output_compression(choice: str, info: RasterInfo, fmt: str = "tiff") -> str | None:
@@ -252,6 +255,9 @@ def apply_file(
         bands = select_bands(options.bands, info)
         mixed_bands, kept = band_selection(info.bands, info.alpha, bands, options.alpha, info.path)
         mix = recipe.mix_for(len(mixed_bands))
+        preserve = Preserve.of(options.preserve, options.preserve_amount)
+        if preserve is not None:
+            preserve.check(mix.n_inputs, mix.n_outputs)
         out_dtype = output_dtype(options.dtype, info.dtype)
         channels = mix.n_outputs + (kept is not None)
         compression = output_compression(options.compression, info, output_format(target))
@@ -296,7 +302,9 @@ def apply_file(
             passes = LocalPasses(lambda: (image.read(reader, span)[:, :, :colours] for span in ranges))
         else:
             passes = WindowPasses(map_windows, image, colours, ranges)
-        scale_offset = rescale_by_passes(passes, mix, options.rescale, linear=options.linear, nodata=nodata)
+        scale_offset = rescale_by_passes(
+            passes, mix, options.rescale, linear=options.linear, nodata=nodata, preserve=preserve
+        )
         mixer = Mixer.build(
             mix,
             info.dtype,
@@ -305,6 +313,7 @@ def apply_file(
             scale_offset=scale_offset,
             nodata=nodata,
             alpha=kept is not None,
+            preserve=preserve,
         )
         mixed_names = [info.band_names[b] for b in mixed_bands] if info.band_names else None
         names = output_names(mix, mixed_names, kept is not None)

@@ -34,6 +34,7 @@ from .errors import UsageError
 from .kernel import compile_plan, mix_block, nodata_mask
 from .mix import Mix
 from .nodata import Nodata
+from .preserve import Preserve
 
 __all__ = [
     "RESCALE_MODES",
@@ -130,9 +131,10 @@ class _MixedValues:
     mix: Mix
     linear: bool
     nodata: Nodata | None
+    preserve: Preserve | None = None
 
     def __call__(self, block: np.ndarray) -> np.ndarray:
-        plan = compile_plan(self.mix, block.dtype, np.float64, linear=self.linear)
+        plan = compile_plan(self.mix, block.dtype, np.float64, linear=self.linear, preserve=self.preserve)
         values = mix_block(block, plan).reshape(-1, self.mix.n_outputs)
         if self.nodata is not None:
             values = values[~nodata_mask(block, self.nodata).reshape(-1)]
@@ -291,7 +293,13 @@ def _order_statistics(
 
 
 def rescale_map(
-    blocks: Blocks, mix: Mix, rescale: Rescale, *, linear: bool = False, nodata: Nodata | None = None
+    blocks: Blocks,
+    mix: Mix,
+    rescale: Rescale,
+    *,
+    linear: bool = False,
+    nodata: Nodata | None = None,
+    preserve: Preserve | None = None,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Per-band ``(scale, offset)`` taking the mixed values onto [0, 1], or None for ``clip``.
 
@@ -300,8 +308,9 @@ def rescale_map(
     blocks : callable
         Returns a fresh iterable of the image's (h, W, N) raw blocks each time it is called
         (a percentile may need several passes).
-    mix, linear, nodata
-        As the mix will be applied.
+    mix, linear, nodata, preserve
+        As the mix will be applied: the values measured are those a colour preserved
+        gives, which the rescale then stretches.
 
     A band with no spread maps to 0.
 
@@ -310,11 +319,19 @@ def rescale_map(
     UsageError
         When no pixel is valid.
     """
-    return rescale_by_passes(LocalPasses(blocks), mix, rescale, linear=linear, nodata=nodata)
+    return rescale_by_passes(
+        LocalPasses(blocks), mix, rescale, linear=linear, nodata=nodata, preserve=preserve
+    )
 
 
 def rescale_by_passes(
-    run: PassRunner, mix: Mix, rescale: Rescale, *, linear: bool = False, nodata: Nodata | None = None
+    run: PassRunner,
+    mix: Mix,
+    rescale: Rescale,
+    *,
+    linear: bool = False,
+    nodata: Nodata | None = None,
+    preserve: Preserve | None = None,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """:func:`rescale_map` with the passes over the blocks made by ``run``: one pass, or for a
     percentile of more than :data:`GATHER_VALUES` values, one pass per refinement.
@@ -325,7 +342,7 @@ def rescale_by_passes(
     """
     if rescale.mode == "clip":
         return None
-    mixed = _MixedValues(mix, linear, nodata)
+    mixed = _MixedValues(mix, linear, nodata, preserve)
     found = run(_RangePass(mixed, rescale.mode == "percentile"))
     if found.count == 0:
         raise UsageError(

@@ -161,6 +161,7 @@ def apply_cmd(
     Examples:
       chanmix apply sample_images/astronaut.png -p sepia -o sepia.png
       chanmix apply sample_images/astronaut.png -p protanopia --linear -o protan.png
+      chanmix apply sample_images/astronaut.png -p sepia --preserve lum -o toned.png
       chanmix apply sample_images/astronaut.png -c "0.25,0.5,0.25" -o gray.png
       chanmix apply sample_images/multispectral.tif --bands 7,4,3 -c "1,0,0;0,1,0;0,0,1" \\
           --dtype uint8 --rescale percentile -o nir-false-colour.png

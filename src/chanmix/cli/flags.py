@@ -22,6 +22,8 @@ FLAGS = {
     "mask": "--mask",
     "page": "--page",
     "percentiles": "--percentiles",
+    "preserve": "--preserve",
+    "preserve_amount": "--preserve-amount",
     "rescale": "--rescale",
     "ridge": "--ridge",
     "sample": "--sample",

@@ -9,7 +9,8 @@ object                 options                                          commands
 :class:`MixSource`     -m, -p, -c, --pca, --fit, --per-image, --mask,    apply
                        --sample, --seed
 ``ApplyOptions``       --bands, --dtype, --rescale, --percentiles,      apply
-                       --alpha, --linear, --nodata, --page, --series,
+                       --alpha, --linear, --preserve,
+                       --preserve-amount, --nodata, --page, --series,
                        --compress, --tile, --bigtiff, -j
 ``FitOptions``         --stack, --bands, --alpha, --nodata, --mask,      fit pca|lstsq|mnf
                        --sample, --seed, --page, --series
@@ -55,6 +56,8 @@ from .options import (
     pca_opt,
     per_image_opt,
     percentiles_opt,
+    preserve_amount_opt,
+    preserve_opt,
     preset_opt,
     rescale_opt,
     sample_opt,
@@ -189,6 +192,8 @@ def apply_options(
     percentiles: tuple[float, float],
     alpha_mode: str,
     linear: bool,
+    preserve: str,
+    preserve_amount: float,
     nodata: NodataChoice | None,
     page: int,
     series: int | None,
@@ -214,6 +219,8 @@ def apply_options(
         compression=compress,
         tile=tile,
         bigtiff=bigtiff,
+        preserve=preserve,
+        preserve_amount=preserve_amount,
     )
 
 
@@ -225,6 +232,8 @@ mix_opts = stack(
     percentiles_opt,
     alpha_opt,
     linear_opt,
+    preserve_opt,
+    preserve_amount_opt,
     nodata_opt,
     page_opt,
     series_opt,

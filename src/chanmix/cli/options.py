@@ -19,6 +19,9 @@ option                 value                                       commands
 --percentiles LO,HI    for ``--rescale percentile``                 apply
 --alpha MODE           keep | drop | mix                            apply
 --linear               mix in linear light (sRGB decoded)           apply
+--preserve MODE        lum | max | avg | sum | nrm | pwr | none      apply
+                       (keep a colour measure, as ffmpeg's pc)
+--preserve-amount A    0..1, how much of --preserve (ffmpeg's pa)   apply
 --save-matrix FILE     write the mix applied                        apply
 --format FMT           output format of ``-o -`` (stdout)           apply
 --nodata VALUE         number, ``nan`` or ``none``                  apply, info
@@ -65,7 +68,14 @@ import click
 
 from ..budget import ENV as MEMORY_ENV
 from ..budget import parse_size
-from ..choices import ALPHA_MODES, CALIBRATION_QUANTITIES, OUTPUT_DTYPES, RESCALE_MODES, NodataChoice
+from ..choices import (
+    ALPHA_MODES,
+    CALIBRATION_QUANTITIES,
+    OUTPUT_DTYPES,
+    PRESERVE_MODES,
+    RESCALE_MODES,
+    NodataChoice,
+)
 from .stdio import FORMATS
 
 if TYPE_CHECKING:  # loaded when --bands is given
@@ -310,6 +320,24 @@ linear_opt = click.option(
     "--linear",
     is_flag=True,
     help="Decode the sRGB transfer function before mixing and encode it after (linear light).",
+)
+preserve_opt = click.option(
+    "--preserve",
+    type=click.Choice(PRESERVE_MODES),
+    default="none",
+    show_default=True,
+    help="3 -> 3 mixes: rescale each mixed pixel so that this measure of its colour equals the "
+    "input's, as ffmpeg's colorchannelmixer pc: lum max(r,g,b)+min(r,g,b), max, avg, sum, "
+    "nrm (Euclidean norm), pwr (cube root of the sum of cubes). Acts on the mixed values (in "
+    "linear light with --linear) before --rescale and saturation; alpha and nodata untouched.",
+)
+preserve_amount_opt = click.option(
+    "--preserve-amount",
+    type=click.FloatRange(0, 1),
+    default=1.0,
+    show_default=True,
+    metavar="A",
+    help="How much of --preserve replaces the plain mix, 0 to 1 (ffmpeg's pa).",
 )
 save_matrix_opt = click.option("--save-matrix", metavar="FILE", help="Write the mix actually applied (JSON).")
 format_opt = click.option(
