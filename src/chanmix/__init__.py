@@ -54,17 +54,21 @@ _EXPORTS = {
     "Moments": "fit",
     "NoiseMoments": "fit",
     "CrossMoments": "fit",
+    "DifferenceMoments": "fit",
     "fit_pca": "fit",
     "fit_mnf": "fit",
+    "fit_maf": "fit",
     "fit_lstsq": "fit",
     "PCAFit": "fit",
     "MNFFit": "fit",
+    "MAFFit": "fit",
     "LstsqFit": "fit",
     # ...and the same fits streamed from image files, on the bands a BandSpec chooses
     "FitOptions": "fitfiles",
     "BandSpec": "bandspec",
     "pca_from_files": "fitfiles",
     "mnf_from_files": "fitfiles",
+    "maf_from_files": "fitfiles",
     "lstsq_from_files": "fitfiles",
 }
 
