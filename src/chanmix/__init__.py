@@ -58,10 +58,12 @@ _EXPORTS = {
     "fit_pca": "fit",
     "fit_mnf": "fit",
     "fit_maf": "fit",
+    "fit_ica": "fit",
     "fit_lstsq": "fit",
     "PCAFit": "fit",
     "MNFFit": "fit",
     "MAFFit": "fit",
+    "ICAFit": "fit",
     "LstsqFit": "fit",
     # ...and the same fits streamed from image files, on the bands a BandSpec chooses
     "FitOptions": "fitfiles",
@@ -69,6 +71,7 @@ _EXPORTS = {
     "pca_from_files": "fitfiles",
     "mnf_from_files": "fitfiles",
     "maf_from_files": "fitfiles",
+    "ica_from_files": "fitfiles",
     "lstsq_from_files": "fitfiles",
 }
 

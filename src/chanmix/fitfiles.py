@@ -23,8 +23,10 @@ from .blockmix import band_selection
 from .dtypes import dtype_max
 from .errors import DataError, UsageError
 from .fit import (
+    DEFAULT_SAMPLE,
     CrossMoments,
     DifferenceMoments,
+    ICAFit,
     LstsqFit,
     MAFFit,
     MNFFit,
@@ -32,6 +34,7 @@ from .fit import (
     NoiseMoments,
     PCAFit,
     SampleMask,
+    fit_ica,
     fit_lstsq,
     fit_maf,
     fit_mnf,
@@ -44,7 +47,14 @@ from .nodata import Nodata, select_nodata
 from .pipeline import NodataChoice, effective_nodata
 from .windowjobs import OrderedMap, grouped, source_key
 
-__all__ = ["FitOptions", "pca_from_files", "mnf_from_files", "maf_from_files", "lstsq_from_files"]
+__all__ = [
+    "FitOptions",
+    "pca_from_files",
+    "mnf_from_files",
+    "maf_from_files",
+    "ica_from_files",
+    "lstsq_from_files",
+]
 
 
 @dataclass(frozen=True)
@@ -428,6 +438,28 @@ def maf_from_files(
     if moments.count == 0:
         raise _no_pixels(paths)
     fit = fit_maf(moments, cast(DifferenceMoments, differences), k)
+    return replace(fit, mix=_provenance(fit.mix, paths, options, moments.count, sources))
+
+
+def ica_from_files(
+    paths: Sequence[str],
+    k: int,
+    *,
+    options: FitOptions = FitOptions(),
+    map_bands: OrderedMap | None = None,
+    max_iter: int = 200,
+    tol: float = 1e-4,
+) -> ICAFit:
+    """FastICA of the pixels of ``paths`` taken together: whitened by the PCA of every valid
+    pixel, iterated on the valid ones of ``options.sample`` pixels drawn by ``options.seed``
+    (:data:`~chanmix.fit.DEFAULT_SAMPLE` when not given), starting from a rotation drawn by
+    the seed too: the same matrix for the same inputs, sample and seed."""
+    if options.sample is None:
+        options = replace(options, sample=DEFAULT_SAMPLE)
+    moments, pixels, sources = _moments(paths, options, extra="pixels", map_bands=map_bands)
+    if moments.count == 0:
+        raise _no_pixels(paths)
+    fit = fit_ica(moments, cast(np.ndarray, pixels), k, seed=options.seed, max_iter=max_iter, tol=tol)
     return replace(fit, mix=_provenance(fit.mix, paths, options, moments.count, sources))
 
 
