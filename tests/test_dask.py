@@ -24,7 +24,7 @@ from chanmix import Mix, Rescale  # noqa: E402
 from chanmix import rescale as rescale_module  # noqa: E402
 from chanmix.choices import NodataChoice  # noqa: E402
 from chanmix.errors import DataError, MatrixError, UsageError  # noqa: E402
-from chanmix.fit import CrossMoments, Moments, NoiseMoments  # noqa: E402
+from chanmix.fit import CrossMoments, DifferenceMoments, Moments, NoiseMoments  # noqa: E402
 
 RNG = np.random.default_rng(12)
 
@@ -337,6 +337,21 @@ def test_mnf_counts_every_horizontal_pair_once(holes, chunks):
     assert got.mix.provenance["n_noise_pairs"] == pairs
     plain = cdask.fit_mnf(da.from_array(array, chunks=chunks), 4)
     assert plain.mix.provenance["n_noise_pairs"] == 23 * 30
+
+
+@pytest.mark.parametrize("chunks", FIT_CHUNKS)
+def test_maf_counts_every_horizontal_and_vertical_pair_once(holes, chunks):
+    array, valid = holes
+    counted = valid & ~(array == 7).any(axis=2)
+    norm = normalized(array)
+    expected = chanmix.fit_maf(Moments.of(norm, counted), DifferenceMoments.of(norm, counted), 3)
+    got = cdask.fit_maf(da.from_array(array, chunks=chunks), 3, valid=valid, nodata=7)
+    same_fit(got, expected, "eigenvalues", "autocorrelation", "mean")
+    pairs = int((counted[:, 1:] & counted[:, :-1]).sum() + (counted[1:] & counted[:-1]).sum())
+    assert got.n_pairs == pairs
+    plain = cdask.fit_maf(da.from_array(array, chunks=chunks), 4)
+    assert plain.n_pairs == 23 * 30 + 22 * 31
+    same_fit(plain, chanmix.fit_maf(Moments.of(norm), DifferenceMoments.of(norm), 4), "eigenvalues")
 
 
 @pytest.mark.parametrize("chunks", FIT_CHUNKS)
