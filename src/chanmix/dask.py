@@ -24,10 +24,11 @@ True
   percentiles of up to :data:`~chanmix.rescale.GATHER_VALUES` values per band, one more per
   refinement pass above it), as the scale and offset must be known to build the lazy mix;
   the mix itself stays lazy. With "clip" (the default) nothing is computed.
-- :func:`fit_pca`, :func:`fit_mnf`, :func:`fit_maf` and :func:`fit_lstsq` compute the mergeable statistics of
-  :mod:`chanmix.fit` per chunk (in raw sample units, scaled to normalized units after the
-  merge, as :mod:`chanmix.fitfiles` does for files) and return the same fits as
-  :mod:`chanmix.fit`. They compute when called.
+- :func:`fit_pca`, :func:`fit_mnf`, :func:`fit_maf`, :func:`fit_ica` and :func:`fit_lstsq`
+  compute the mergeable statistics of :mod:`chanmix.fit` per chunk (in raw sample units,
+  scaled to normalized units after the merge, as :mod:`chanmix.fitfiles` does for files)
+  and return the same fits as :mod:`chanmix.fit` (:func:`fit_ica` also gathers its pixel
+  sample per chunk). They compute when called.
 
 Per-chunk results are merged by a tree of delayed tasks, :data:`SPLIT_EVERY` results per
 task: the results are Python values (a :class:`~chanmix.fit.Moments` holds a count, a mean
@@ -53,7 +54,19 @@ from . import fit as local
 from .blockmix import ApplyRequest, Mixer
 from .dtypes import dtype_max
 from .errors import DataError, UsageError
-from .fit import CrossMoments, DifferenceMoments, LstsqFit, MAFFit, MNFFit, Moments, NoiseMoments, PCAFit
+from .fit import (
+    DEFAULT_SAMPLE,
+    CrossMoments,
+    DifferenceMoments,
+    ICAFit,
+    LstsqFit,
+    MAFFit,
+    MNFFit,
+    Moments,
+    NoiseMoments,
+    PCAFit,
+    SampleMask,
+)
 from .fit._components import n_components
 from .fit.lstsq import check_ridge
 from .kernel import nodata_mask
@@ -68,7 +81,7 @@ try:
 except ImportError as exc:
     raise ImportError("chanmix.dask needs the dask extra: pip install 'chanmix[dask]'") from exc
 
-__all__ = ["SPLIT_EVERY", "apply", "fit_lstsq", "fit_maf", "fit_mnf", "fit_pca"]
+__all__ = ["SPLIT_EVERY", "apply", "fit_ica", "fit_lstsq", "fit_maf", "fit_mnf", "fit_pca"]
 
 #: Per-chunk results merged by one task of the tree reduction.
 SPLIT_EVERY = 8
@@ -454,6 +467,88 @@ def fit_maf(array: Any, k: int, *, valid: Any = None, nodata: Nodata | None = No
     if raw.count == 0:
         raise _no_pixels()
     return local.fit_maf(raw.scaled(scale), differences.scaled(scale), k)
+
+
+def _sampled_of(
+    block: np.ndarray,
+    valid: np.ndarray | None,
+    nodata: Nodata | None,
+    origin: tuple[int, int],
+    width: int,
+    sample: SampleMask,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pixel numbers (row-major in the image) and values of a chunk's sampled valid pixels;
+    ``origin`` is the chunk's first row and column."""
+    h, w = block.shape[:2]
+    top, left = origin
+    starts = (top + np.arange(h)) * width + left
+    drawn = np.array([sample.mask(int(start), int(start) + w) for start in starts], dtype=bool).reshape(h, w)
+    counted = _counted(block, valid, nodata)
+    chosen = drawn if counted is None else drawn & counted
+    return (starts[:, None] + np.arange(w))[chosen], block[chosen]
+
+
+def _joined_samples(
+    a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    return np.concatenate([a[0], b[0]]), np.concatenate([a[1], b[1]])
+
+
+def fit_ica(
+    array: Any,
+    k: int,
+    *,
+    sample: int = DEFAULT_SAMPLE,
+    seed: int = 0,
+    valid: Any = None,
+    nodata: Nodata | None = None,
+    max_iter: int = 200,
+    tol: float = 1e-4,
+) -> ICAFit:
+    """FastICA of a dask array, as :func:`chanmix.fitfiles.ica_from_files` fits an image file.
+
+    The whitening PCA uses the moments of every valid pixel; FastICA iterates on the valid
+    ones among ``sample`` pixels drawn by ``seed`` (:class:`~chanmix.fit.SampleMask`, pixels
+    numbered row-major), gathered per chunk and put back in that order: the same matrix as
+    :func:`chanmix.fit_ica` on those pixels, whatever the chunks.
+
+    Parameters
+    ----------
+    array : (H, W, N) or (H, W) dask array (or array_like)
+        Raw samples; integers are normalized by their type's maximum, floats used as they are.
+    k, seed, max_iter, tol
+        As for :func:`chanmix.fit_ica`.
+    sample : int
+        Pixels drawn for the iterations.
+    valid, nodata
+        As for :func:`fit_pca`.
+
+    Raises
+    ------
+    UsageError
+        A bad ``nodata``, ``valid`` mask or sample size, before anything is computed.
+    DataError
+        No valid pixel, or what :func:`chanmix.fit_ica` raises.
+    """
+    image, mask, scale = _prepared(array, k, valid, nodata)
+    height, width = image.shape[:2]
+    drawn = SampleMask(height * width, sample, seed)
+    blocks, masks = _grid(image, mask)
+    tops, lefts = np.cumsum((0,) + image.chunks[0][:-1]), np.cumsum((0,) + image.chunks[1][:-1])
+    parts = [
+        delayed(_sampled_of)(
+            blocks[i, j], None if masks is None else masks[i, j], nodata, (tops[i], lefts[j]), width, drawn
+        )
+        for i in range(blocks.shape[0])
+        for j in range(blocks.shape[1])
+    ]
+    raw, (index, pixels) = dask.compute(
+        _tree(_moment_parts(image, mask, nodata), Moments.merge), _tree(parts, _joined_samples)
+    )
+    if raw.count == 0:
+        raise _no_pixels()
+    ordered = pixels[np.argsort(index, kind="stable")].astype(np.float64) * scale
+    return local.fit_ica(raw.scaled(scale), ordered, k, seed=seed, max_iter=max_iter, tol=tol)
 
 
 def fit_lstsq(
