@@ -223,8 +223,8 @@ def test_fit_errors(run, samples, corpus, tmp_path):
     )
     result = run("apply", photo, "--pca", "2", "-p", "sepia", "-o", tmp_path / "x.png")
     assert error_line(result, 2) == (
-        "Error: give the matrix one way: -m FILE (repeatable), -p PRESET, -c COEFFS, --pca K "
-        "or --fit TARGET (got -p and --pca)"
+        "Error: give the matrix one way: -m FILE (repeatable), -p PRESET, -c COEFFS, --pca K, "
+        "--maf K, --ica K or --fit TARGET (got -p and --pca)"
     )
     assert list(tmp_path.iterdir()) == []  # no output left behind
 

@@ -12,7 +12,9 @@ from chanmix.pipeline import ApplyOptions
 from chanmix.rescale import Rescale
 
 #: mix_source's arguments when no option is given.
-SOURCE = dict(matrices=(), preset=None, coeffs=None, pca=None, targets=(), per_image=False)
+SOURCE = dict(
+    matrices=(), preset=None, coeffs=None, pca=None, maf=None, ica=None, targets=(), per_image=False
+)
 SOURCE.update(mask=None, sample=None, seed=0)
 
 
@@ -49,13 +51,15 @@ def test_collect_keeps_the_commands_help_and_options():
         ({}, ""),
         ({"preset": "sepia", "coeffs": "1,0,0"}, " (got -p and -c)"),
         ({"matrices": ("a.json",), "pca": 3, "targets": ("t.png",)}, " (got -m and --pca and --fit)"),
+        ({"maf": 2, "ica": 3}, " (got --maf and --ica)"),
     ],
 )
 def test_mix_source_wants_exactly_one_kind(given, got):
     with pytest.raises(click.UsageError) as info:
         groups.mix_source(**{**SOURCE, **given})
     assert info.value.message == (
-        "give the matrix one way: -m FILE (repeatable), -p PRESET, -c COEFFS, --pca K or --fit TARGET" + got
+        "give the matrix one way: -m FILE (repeatable), -p PRESET, -c COEFFS, --pca K, --maf K, "
+        "--ica K or --fit TARGET" + got
     )
 
 
@@ -63,6 +67,9 @@ def test_mix_source_and_its_fit_options():
     given = groups.mix_source(**{**SOURCE, "matrices": ("a.json", "b.json")})
     assert given == groups.MixSource(matrices=("a.json", "b.json")) and not given.fitted
     assert groups.mix_source(**{**SOURCE, "pca": 0.5}).fitted
+    assert (
+        groups.mix_source(**{**SOURCE, "maf": 2}).fitted and groups.mix_source(**{**SOURCE, "ica": 2}).fitted
+    )
     source = groups.mix_source(**{**SOURCE, "targets": ("t.png",), "mask": "m.png", "sample": 9, "seed": 4})
     assert source.fitted
     options = ApplyOptions(bands=(3, 1), alpha="mix", nodata=NodataChoice(0.0), page=2, series=1)
@@ -124,6 +131,8 @@ def test_apply_lists_its_options_in_this_order():
         "--preset",
         "--coeffs",
         "--pca",
+        "--maf",
+        "--ica",
         "--fit",
         "--per-image",
         "--mask",

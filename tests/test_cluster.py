@@ -143,9 +143,12 @@ def test_a_zarr_output_written_by_the_workers_equals_a_local_one(
         ("pca", "-k", "3"),
         ("pca", "-k", "2", "--whiten", "--sample", "5000", "--seed", "3"),
         ("mnf", "-k", "3"),
+        ("maf", "-k", "3"),
+        ("maf", "-k", "2", "--sample", "20000", "--seed", "1"),
+        ("ica", "-k", "2", "--sample", "5000", "--seed", "2"),
         ("lstsq", "--target", "TARGET"),
     ],
-    ids=["pca", "pca-sample", "mnf", "lstsq"],
+    ids=["pca", "pca-sample", "mnf", "maf", "maf-sample", "ica", "lstsq"],
 )
 def test_a_fit_on_the_cluster_writes_the_same_matrix(run, images, scheduler, tmp_path, monkeypatch, fit):
     from chanmix import windowjobs

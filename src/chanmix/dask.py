@@ -24,10 +24,11 @@ True
   percentiles of up to :data:`~chanmix.rescale.GATHER_VALUES` values per band, one more per
   refinement pass above it), as the scale and offset must be known to build the lazy mix;
   the mix itself stays lazy. With "clip" (the default) nothing is computed.
-- :func:`fit_pca`, :func:`fit_mnf` and :func:`fit_lstsq` compute the mergeable statistics of
-  :mod:`chanmix.fit` per chunk (in raw sample units, scaled to normalized units after the
-  merge, as :mod:`chanmix.fitfiles` does for files) and return the same fits as
-  :mod:`chanmix.fit`. They compute when called.
+- :func:`fit_pca`, :func:`fit_mnf`, :func:`fit_maf`, :func:`fit_ica` and :func:`fit_lstsq`
+  compute the mergeable statistics of :mod:`chanmix.fit` per chunk (in raw sample units,
+  scaled to normalized units after the merge, as :mod:`chanmix.fitfiles` does for files)
+  and return the same fits as :mod:`chanmix.fit` (:func:`fit_ica` also gathers its pixel
+  sample per chunk). They compute when called.
 
 Per-chunk results are merged by a tree of delayed tasks, :data:`SPLIT_EVERY` results per
 task: the results are Python values (a :class:`~chanmix.fit.Moments` holds a count, a mean
@@ -53,7 +54,19 @@ from . import fit as local
 from .blockmix import ApplyRequest, Mixer
 from .dtypes import dtype_max
 from .errors import DataError, UsageError
-from .fit import CrossMoments, LstsqFit, MNFFit, Moments, NoiseMoments, PCAFit
+from .fit import (
+    DEFAULT_SAMPLE,
+    CrossMoments,
+    DifferenceMoments,
+    ICAFit,
+    LstsqFit,
+    MAFFit,
+    MNFFit,
+    Moments,
+    NoiseMoments,
+    PCAFit,
+    SampleMask,
+)
 from .fit._components import n_components
 from .fit.lstsq import check_ridge
 from .kernel import nodata_mask
@@ -68,7 +81,7 @@ try:
 except ImportError as exc:
     raise ImportError("chanmix.dask needs the dask extra: pip install 'chanmix[dask]'") from exc
 
-__all__ = ["SPLIT_EVERY", "apply", "fit_lstsq", "fit_mnf", "fit_pca"]
+__all__ = ["SPLIT_EVERY", "apply", "fit_ica", "fit_lstsq", "fit_maf", "fit_mnf", "fit_pca"]
 
 #: Per-chunk results merged by one task of the tree reduction.
 SPLIT_EVERY = 8
@@ -273,6 +286,69 @@ def _noise_parts(image: da.Array, mask: da.Array | None, nodata: Nodata | None) 
     return parts
 
 
+def _joined(
+    parts: Sequence[tuple[np.ndarray, np.ndarray | None] | None], axis: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The (block, mask) pairs present in ``parts`` joined along ``axis`` (mask None: all)."""
+    present = [part for part in parts if part is not None]
+    joined = np.concatenate([block for block, _ in present], axis=axis)
+    if all(mask is None for _, mask in present):
+        return joined, None
+    full = [np.ones(block.shape[:2], bool) if mask is None else mask for block, mask in present]
+    return joined, np.concatenate(full, axis=axis)
+
+
+def _differences_of(
+    block: np.ndarray,
+    right: np.ndarray | None,
+    above: np.ndarray | None,
+    valid: np.ndarray | None,
+    right_valid: np.ndarray | None,
+    above_valid: np.ndarray | None,
+    nodata: Nodata | None,
+) -> DifferenceMoments:
+    """The neighbour differences a chunk owns: horizontal ones whose left pixel is in it
+    (``right``: the next column of the image, or None), vertical ones whose lower pixel is in
+    it (``above``: the row above it, or None)."""
+    wide, wide_valid = _joined([(block, valid), None if right is None else (right, right_valid)], axis=1)
+    tall, tall_valid = _joined([None if above is None else (above, above_valid), (block, valid)], axis=0)
+    horizontal = DifferenceMoments.horizontal(wide, _counted(wide, wide_valid, nodata))
+    return horizontal + DifferenceMoments.vertical(tall, _counted(tall, tall_valid, nodata))
+
+
+def _difference_parts(image: da.Array, mask: da.Array | None, nodata: Nodata | None) -> list[Delayed]:
+    """Per chunk, the differences it owns (see :func:`_differences_of`): every horizontal and
+    vertical pair of the image exactly once, across row and column chunk edges too."""
+    blocks, masks = _grid(image, mask)
+    width = image.shape[1]
+
+    def edge(rows: slice, cols: slice) -> tuple[np.ndarray, np.ndarray | None]:
+        return _grid(image[rows, cols], None if mask is None else mask[rows, cols])
+
+    col_ends, row_starts = np.cumsum(image.chunks[1]), np.cumsum((0,) + image.chunks[0][:-1])
+    rights = [edge(slice(None), slice(end, end + 1)) if end < width else (None, None) for end in col_ends]
+    aboves = [
+        edge(slice(start - 1, start), slice(None)) if start > 0 else (None, None) for start in row_starts
+    ]
+    parts = []
+    for i in range(blocks.shape[0]):
+        above, above_masks = aboves[i]
+        for j in range(blocks.shape[1]):
+            right, right_masks = rights[j]
+            parts.append(
+                delayed(_differences_of)(
+                    blocks[i, j],
+                    None if right is None else right[i, 0],
+                    None if above is None else above[0, j],
+                    None if masks is None else masks[i, j],
+                    None if right_masks is None else right_masks[i, 0],
+                    None if above_masks is None else above_masks[0, j],
+                    nodata,
+                )
+            )
+    return parts
+
+
 def _prepared(
     array: Any, k: int | float, valid: Any, nodata: Nodata | None
 ) -> tuple[da.Array, da.Array | None, float]:
@@ -366,6 +442,120 @@ def fit_mnf(array: Any, k: int | float, *, valid: Any = None, nodata: Nodata | N
     if raw.count == 0:
         raise _no_pixels()
     return local.fit_mnf(raw.scaled(scale), noise.scaled(scale), k)
+
+
+def fit_maf(array: Any, k: int, *, valid: Any = None, nodata: Nodata | None = None) -> MAFFit:
+    """Min/max autocorrelation factors of a dask array, as :func:`chanmix.fit_maf`.
+
+    Every horizontal and vertical pair of neighbouring pixels counts once, across row and
+    column chunk edges too: the fit equals the one of the whole image, whatever the chunks.
+
+    Parameters
+    ----------
+    array : (H, W, N) or (H, W) dask array (or array_like)
+        Raw samples; integers are normalized by their type's maximum, floats used as they are.
+    k : int
+        As for :func:`chanmix.fit_maf`.
+    valid, nodata
+        As for :func:`fit_pca`; a difference counts when both of its pixels do.
+
+    Raises
+    ------
+    UsageError
+        A bad ``k``, ``nodata`` or ``valid`` mask, before anything is computed.
+    DataError
+        No valid pixel, or what :func:`chanmix.fit_maf` raises.
+    """
+    image, mask, scale = _prepared(array, k, valid, nodata)
+    raw, differences = dask.compute(
+        _tree(_moment_parts(image, mask, nodata), Moments.merge),
+        _tree(_difference_parts(image, mask, nodata), DifferenceMoments.merge),
+    )
+    if raw.count == 0:
+        raise _no_pixels()
+    return local.fit_maf(raw.scaled(scale), differences.scaled(scale), k)
+
+
+def _sampled_of(
+    block: np.ndarray,
+    valid: np.ndarray | None,
+    nodata: Nodata | None,
+    origin: tuple[int, int],
+    width: int,
+    sample: SampleMask,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pixel numbers (row-major in the image) and values of a chunk's sampled valid pixels;
+    ``origin`` is the chunk's first row and column."""
+    h, w = block.shape[:2]
+    top, left = origin
+    starts = (top + np.arange(h)) * width + left
+    drawn = np.array([sample.mask(int(start), int(start) + w) for start in starts], dtype=bool).reshape(h, w)
+    counted = _counted(block, valid, nodata)
+    chosen = drawn if counted is None else drawn & counted
+    return (starts[:, None] + np.arange(w))[chosen], block[chosen]
+
+
+def _joined_samples(
+    a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    return np.concatenate([a[0], b[0]]), np.concatenate([a[1], b[1]])
+
+
+def fit_ica(
+    array: Any,
+    k: int,
+    *,
+    sample: int = DEFAULT_SAMPLE,
+    seed: int = 0,
+    valid: Any = None,
+    nodata: Nodata | None = None,
+    max_iter: int = 200,
+    tol: float = 1e-4,
+) -> ICAFit:
+    """FastICA of a dask array, as :func:`chanmix.fitfiles.ica_from_files` fits an image file.
+
+    The whitening PCA uses the moments of every valid pixel; FastICA iterates on the valid
+    ones among ``sample`` pixels drawn by ``seed`` (:class:`~chanmix.fit.SampleMask`, pixels
+    numbered row-major), gathered per chunk and put back in that order: the same matrix as
+    :func:`chanmix.fit_ica` on those pixels, whatever the chunks.
+
+    Parameters
+    ----------
+    array : (H, W, N) or (H, W) dask array (or array_like)
+        Raw samples; integers are normalized by their type's maximum, floats used as they are.
+    k, seed, max_iter, tol
+        As for :func:`chanmix.fit_ica`.
+    sample : int
+        Pixels drawn for the iterations.
+    valid, nodata
+        As for :func:`fit_pca`.
+
+    Raises
+    ------
+    UsageError
+        A bad ``nodata``, ``valid`` mask or sample size, before anything is computed.
+    DataError
+        No valid pixel, or what :func:`chanmix.fit_ica` raises.
+    """
+    image, mask, scale = _prepared(array, k, valid, nodata)
+    height, width = image.shape[:2]
+    drawn = SampleMask(height * width, sample, seed)
+    blocks, masks = _grid(image, mask)
+    tops, lefts = np.cumsum((0,) + image.chunks[0][:-1]), np.cumsum((0,) + image.chunks[1][:-1])
+    parts = [
+        delayed(_sampled_of)(
+            blocks[i, j], None if masks is None else masks[i, j], nodata, (tops[i], lefts[j]), width, drawn
+        )
+        for i in range(blocks.shape[0])
+        for j in range(blocks.shape[1])
+    ]
+    raw, (index, pixels) = dask.compute(
+        _tree(_moment_parts(image, mask, nodata), Moments.merge), _tree(parts, _joined_samples)
+    )
+    if raw.count == 0:
+        raise _no_pixels()
+    ordered = pixels[np.argsort(index, kind="stable")].astype(np.float64) * scale
+    return local.fit_ica(raw.scaled(scale), ordered, k, seed=seed, max_iter=max_iter, tol=tol)
 
 
 def fit_lstsq(

@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
-from typing import Literal, cast, overload
+from typing import Literal, cast
 
 import numpy as np
 
@@ -23,14 +23,20 @@ from .blockmix import band_selection
 from .dtypes import dtype_max
 from .errors import DataError, UsageError
 from .fit import (
+    DEFAULT_SAMPLE,
     CrossMoments,
+    DifferenceMoments,
+    ICAFit,
     LstsqFit,
+    MAFFit,
     MNFFit,
     Moments,
     NoiseMoments,
     PCAFit,
     SampleMask,
+    fit_ica,
     fit_lstsq,
+    fit_maf,
     fit_mnf,
     fit_pca,
 )
@@ -41,7 +47,14 @@ from .nodata import Nodata, select_nodata
 from .pipeline import NodataChoice, effective_nodata
 from .windowjobs import OrderedMap, grouped, source_key
 
-__all__ = ["FitOptions", "pca_from_files", "mnf_from_files", "lstsq_from_files"]
+__all__ = [
+    "FitOptions",
+    "pca_from_files",
+    "mnf_from_files",
+    "maf_from_files",
+    "ica_from_files",
+    "lstsq_from_files",
+]
 
 
 @dataclass(frozen=True)
@@ -194,8 +207,22 @@ def _bands(sources: Sequence[_Source]) -> list[_Band]:
     return bands
 
 
-#: What a row band gives: (Moments, NoiseMoments or None), or (CrossMoments, None).
-_Stats = tuple[Moments | CrossMoments, NoiseMoments | None]
+#: What a row band gives besides its pixels' statistics: "noise" the horizontal differences
+#: (NoiseMoments), "maf" the horizontal and vertical ones (DifferenceMoments, the row above
+#: the band read too), "pixels" the sampled valid pixels (the sample then leaves the
+#: statistics alone); "" nothing.
+Extra = Literal["", "noise", "maf", "pixels"]
+
+#: What a row band gives: (Moments, the extra or None), or (CrossMoments, None).
+_Stats = tuple[Moments | CrossMoments, Moments | np.ndarray | None]
+
+
+def _valid_rows(
+    source: _Source, mask: _Source | None, start: int, stop: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Raw samples of rows [start, stop) and the pixels that count, the sample aside."""
+    x, valid = source.rows(start, stop)
+    return x, _both(valid, _mask_rows(mask, start, stop))
 
 
 def _band_stats(
@@ -204,19 +231,33 @@ def _band_stats(
     mask: _Source | None,
     goal: _Source | None,
     sample: SampleMask | None,
-    noise: bool,
+    extra: Extra,
 ) -> _Stats:
-    """The raw statistics of one row band: of its pixels (and their horizontal differences
-    when `noise` is set), or, with a `goal`, of its pixels and the goal's together."""
-    x, valid = source.rows(band.start, band.stop)
-    valid = _both(valid, _mask_rows(mask, band.start, band.stop))
+    """The raw statistics of one row band: of its pixels and what `extra` asks for, or, with a
+    `goal`, of its pixels and the goal's together."""
+    x, valid = _valid_rows(source, mask, band.start, band.stop)
+    width = x.shape[1]
+    drawn = None
     if sample is not None:
-        drawn = sample.mask(band.first, band.first + x.shape[0] * x.shape[1])
-        valid = _both(valid, drawn.reshape(x.shape[:2]))
+        drawn = sample.mask(band.first, band.first + x.shape[0] * width).reshape(x.shape[:2])
+        if extra == "pixels":
+            chosen = drawn if valid is None else drawn & valid
+            return Moments.of(x, valid), x[chosen]
+        valid = _both(valid, drawn)
     if goal is not None:
         y, y_valid = goal.rows(band.start, band.stop)
         return CrossMoments.of(x, y, _both(valid, y_valid)), None
-    return Moments.of(x, valid), NoiseMoments.of(x, valid) if noise else None
+    if extra == "noise":
+        return Moments.of(x, valid), NoiseMoments.of(x, valid)
+    if extra == "maf":
+        above, above_valid = None, None
+        if band.start > 0:  # the row just above: its vertical pairs with this band's first row
+            above, above_valid = _valid_rows(source, mask, band.start - 1, band.start)
+            if sample is not None:
+                row = sample.mask(band.first - width, band.first).reshape(1, width)
+                above_valid = _both(above_valid, row)
+        return Moments.of(x, valid), DifferenceMoments.of(x, valid, above=above, above_valid=above_valid)
+    return Moments.of(x, valid), None
 
 
 @dataclass(frozen=True)
@@ -230,7 +271,7 @@ class BandStatsJob:
     options: FitOptions
     target_bands: BandSpec | tuple[int, ...] | None
     sample: SampleMask | None
-    noise: bool
+    extra: Extra
 
     def __call__(self, band: _Band) -> _Stats:
         options = self.options
@@ -241,7 +282,7 @@ class BandStatsJob:
         if self.targets is not None:
             target = shared_reader(self.targets[band.index], page=options.page, series=options.series)
             goal = _source(target, options, self.target_bands, "target_bands")
-        return _band_stats(band, source, mask, goal, self.sample, self.noise)
+        return _band_stats(band, source, mask, goal, self.sample, self.extra)
 
 
 def _all_stats(
@@ -250,7 +291,7 @@ def _all_stats(
     options: FitOptions,
     stack: ExitStack,
     *,
-    noise: bool = False,
+    extra: Extra = "",
     targets: tuple[Sequence[str | tuple[str, ...]], Sequence[_Source], BandSpec | tuple[int, ...] | None]
     | None = None,
     map_bands: OrderedMap | None = None,
@@ -269,7 +310,7 @@ def _all_stats(
             options,
             None if targets is None else targets[2],
             sample,
-            noise,
+            extra,
         )
         infos = [source.reader.info for source in sources]
         widest = max(info.width * info.bands * info.dtype.itemsize for info in infos)
@@ -280,7 +321,7 @@ def _all_stats(
     masks = [_open_mask(stack, options, source) for source in sources]
     for band in bands:
         goal = None if targets is None else targets[1][band.index]
-        yield band.index, _band_stats(band, sources[band.index], masks[band.index], goal, sample, noise)
+        yield band.index, _band_stats(band, sources[band.index], masks[band.index], goal, sample, extra)
 
 
 def _fitted_bands(sources: Sequence[_Source], options: FitOptions) -> list[int] | list[list[int]] | None:
@@ -312,37 +353,36 @@ def _provenance(
     return fit_mix.with_info(provenance={**fit_mix.provenance, "fitted_on": fitted_on})
 
 
-@overload
-def _moments(
-    paths: Sequence[str], options: FitOptions, *, noise: Literal[True], map_bands: OrderedMap | None
-) -> tuple[Moments, NoiseMoments, list[_Source]]: ...
-
-
-@overload
-def _moments(
-    paths: Sequence[str], options: FitOptions, *, noise: Literal[False], map_bands: OrderedMap | None
-) -> tuple[Moments, None, list[_Source]]: ...
+_EMPTY: dict[str, type[Moments]] = {"noise": NoiseMoments, "maf": DifferenceMoments}
 
 
 def _moments(
-    paths: Sequence[str], options: FitOptions, *, noise: bool, map_bands: OrderedMap | None
-) -> tuple[Moments, NoiseMoments | None, list[_Source]]:
-    """The statistics of the pixels of ``paths`` in normalized units, those of their horizontal
-    differences when ``noise`` is set (else None), and the inputs as they were read (closed)."""
+    paths: Sequence[str], options: FitOptions, *, extra: Extra, map_bands: OrderedMap | None
+) -> tuple[Moments, Moments | np.ndarray | None, list[_Source]]:
+    """The statistics of the pixels of ``paths`` in normalized units, what ``extra`` asks for
+    (differences' statistics, or the sampled pixels as (P, N) float64; None for ""), and the
+    inputs as they were read (closed)."""
     with ExitStack() as stack:
         images = _images(paths, options)
         sources = [_open(stack, image, options, options.bands) for image in images]
         n = _check_bands(sources)
         raw = [Moments.empty(n) for _ in sources]
-        raw_noise = [NoiseMoments.empty(n) for _ in sources]
-        for index, (m, e) in _all_stats(images, sources, options, stack, noise=noise, map_bands=map_bands):
+        kind = _EMPTY.get(extra, NoiseMoments)
+        raw_extra = [kind.empty(n) for _ in sources]
+        gathered: list[list[np.ndarray]] = [[] for _ in sources]
+        for index, (m, e) in _all_stats(images, sources, options, stack, extra=extra, map_bands=map_bands):
             raw[index] = raw[index] + cast(Moments, m)
-            if e is not None:
-                raw_noise[index] = raw_noise[index] + e
-        moments, noise_moments = Moments.empty(n), NoiseMoments.empty(n)
-        for source, m, e in zip(sources, raw, raw_noise):
-            moments, noise_moments = moments + m.scaled(source.scale), noise_moments + e.scaled(source.scale)
-        return moments, noise_moments if noise else None, sources
+            if isinstance(e, np.ndarray):
+                gathered[index].append(e)
+            elif e is not None:
+                raw_extra[index] = raw_extra[index] + e
+        moments, differences = Moments.empty(n), kind.empty(n)
+        for source, m, e in zip(sources, raw, raw_extra):
+            moments, differences = moments + m.scaled(source.scale), differences + e.scaled(source.scale)
+        if extra == "pixels":
+            parts = [np.concatenate(g).astype(np.float64) * s.scale for s, g in zip(sources, gathered) if g]
+            return moments, np.concatenate(parts) if parts else np.empty((0, n)), sources
+        return moments, differences if extra else None, sources
 
 
 def _no_pixels(paths: Sequence[str]) -> DataError:
@@ -363,7 +403,7 @@ def pca_from_files(
     With `map_bands` (a cluster's :meth:`~chanmix.cluster.Cluster.ordered_map`), each row
     band's statistics are computed elsewhere and merged here in the same order: the same fit.
     So for the other fits."""
-    moments, _, sources = _moments(paths, options, noise=False, map_bands=map_bands)
+    moments, _, sources = _moments(paths, options, extra="", map_bands=map_bands)
     if moments.count == 0:
         raise _no_pixels(paths)
     fit = fit_pca(moments, k, center=center, whiten=whiten)
@@ -378,10 +418,48 @@ def mnf_from_files(
     map_bands: OrderedMap | None = None,
 ) -> MNFFit:
     """Minimum noise fraction components of the pixels of ``paths`` taken together."""
-    moments, noise, sources = _moments(paths, options, noise=True, map_bands=map_bands)
+    moments, noise, sources = _moments(paths, options, extra="noise", map_bands=map_bands)
     if moments.count == 0:
         raise _no_pixels(paths)
-    fit = fit_mnf(moments, noise, k)
+    fit = fit_mnf(moments, cast(NoiseMoments, noise), k)
+    return replace(fit, mix=_provenance(fit.mix, paths, options, moments.count, sources))
+
+
+def maf_from_files(
+    paths: Sequence[str],
+    k: int,
+    *,
+    options: FitOptions = FitOptions(),
+    map_bands: OrderedMap | None = None,
+) -> MAFFit:
+    """Min/max autocorrelation factors of the pixels of ``paths`` taken together: neighbour
+    pairs within each input, each counted once whatever the row bands read."""
+    moments, differences, sources = _moments(paths, options, extra="maf", map_bands=map_bands)
+    if moments.count == 0:
+        raise _no_pixels(paths)
+    fit = fit_maf(moments, cast(DifferenceMoments, differences), k)
+    return replace(fit, mix=_provenance(fit.mix, paths, options, moments.count, sources))
+
+
+def ica_from_files(
+    paths: Sequence[str],
+    k: int,
+    *,
+    options: FitOptions = FitOptions(),
+    map_bands: OrderedMap | None = None,
+    max_iter: int = 200,
+    tol: float = 1e-4,
+) -> ICAFit:
+    """FastICA of the pixels of ``paths`` taken together: whitened by the PCA of every valid
+    pixel, iterated on the valid ones of ``options.sample`` pixels drawn by ``options.seed``
+    (:data:`~chanmix.fit.DEFAULT_SAMPLE` when not given), starting from a rotation drawn by
+    the seed too: the same matrix for the same inputs, sample and seed."""
+    if options.sample is None:
+        options = replace(options, sample=DEFAULT_SAMPLE)
+    moments, pixels, sources = _moments(paths, options, extra="pixels", map_bands=map_bands)
+    if moments.count == 0:
+        raise _no_pixels(paths)
+    fit = fit_ica(moments, cast(np.ndarray, pixels), k, seed=options.seed, max_iter=max_iter, tol=tol)
     return replace(fit, mix=_provenance(fit.mix, paths, options, moments.count, sources))
 
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from ..mix import Mix
 
 _SIGNED_HINT = (
-    "Note: principal components are signed and centred on 0; with an integer output type the "
+    "Note: fitted components are signed and centred on 0; with an integer output type the "
     "negative half saturates at 0. Use --dtype float32 or --rescale minmax to keep it."
 )
 
@@ -41,7 +41,7 @@ def _given_recipe(source: groups.MixSource) -> MixRecipe:
 
 
 class Fits:
-    """The mix of each input fitted (--pca, --fit) on all inputs at once, before any output is
+    """The mix of each input fitted (--pca, --maf, --ica, --fit) on all inputs at once, before any output is
     written, or on each input alone with --per-image. With --stack the inputs are one image,
     fitted once (several --fit targets are stacked too)."""
 
@@ -65,23 +65,34 @@ class Fits:
         self.shared = None if source.per_image and not options.stack else self._fit(every)
 
     def _fit(self, indices: list[int]) -> MixRecipe:
-        from ..fitfiles import lstsq_from_files, pca_from_files  # only when fitting
+        from ..fitfiles import ica_from_files, lstsq_from_files, maf_from_files, pca_from_files
         from .fit import lstsq_report, pca_report
+        from .fit_components import ica_report, ica_warning, maf_report
 
         paths = [self.inputs[i] for i in indices]
-        if self.source.pca is not None:
-            pca = pca_from_files(paths, self.source.pca, options=self.options, map_bands=self.map_bands)
+        source, options, map_bands = self.source, self.options, self.map_bands
+        if source.pca is not None:
+            pca = pca_from_files(paths, source.pca, options=options, map_bands=map_bands)
             mix, report = pca.mix, pca_report(pca)
+        elif source.maf is not None:
+            maf = maf_from_files(paths, source.maf, options=options, map_bands=map_bands)
+            mix, report = maf.mix, maf_report(maf)
+        elif source.ica is not None:
+            ica = ica_from_files(paths, source.ica, options=options, map_bands=map_bands)
+            mix, report = ica.mix, ica_report(ica)
+            warning = ica_warning(ica)
+            if warning:
+                click.echo(warning, err=True)
         else:
-            stacked = self.options.stack
-            targets = list(self.source.targets) if stacked else [self.source.targets[i] for i in indices]
-            lstsq = lstsq_from_files(paths, targets, options=self.options, map_bands=self.map_bands)
+            stacked = options.stack
+            targets = list(source.targets) if stacked else [source.targets[i] for i in indices]
+            lstsq = lstsq_from_files(paths, targets, options=options, map_bands=map_bands)
             mix, report = lstsq.mix, lstsq_report(lstsq)
             for warning in lstsq.warnings:
                 click.echo(f"Warning: {warning}", err=True)
         if not self.quiet:
             click.echo(report, err=True)
-            if self.source.pca is not None and self.signed_hint:
+            if not source.targets and self.signed_hint:
                 click.echo(_SIGNED_HINT, err=True)
         return MixRecipe((mix,))
 
@@ -174,6 +185,8 @@ def apply_cmd(
           sample_images/landsat/l8_B2.tif -c "1,0,0;0,1,0;0,0,1" --dtype uint8 \\
           --rescale percentile -o natural-colour.png
       chanmix apply --stack sample_images/landsat/l8_B*.tif --pca 3 --dtype float32 -o pcs.tif
+      chanmix apply sample_images/landsat/l8_stack.tif --maf 3 --dtype float32 -o mafs.tif
+      chanmix apply sample_images/landsat/l8_stack.tif --ica 3 --seed 1 --dtype float32 -o ics.tif
       chanmix apply sample_images/hyperspectral/cube.hdr --bands 650nm,550nm,450nm \\
           -c "1,0,0;0,1,0;0,0,1" --dtype uint8 --rescale percentile -o rgb.png
       chanmix apply sample_images/landsat/l8_stack.tif --bands 4,3,2 \\

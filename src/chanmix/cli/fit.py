@@ -1,4 +1,4 @@
-"""``chanmix fit pca|lstsq|mnf``: learn a matrix from the data and write it as JSON."""
+"""``chanmix fit pca|lstsq|mnf|maf|ica``: learn a matrix from the data and write it as JSON."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def pca_report(fit: Any) -> str:
 
 @click.group("fit")
 def fit_cmd() -> None:
-    """Learn a matrix from the data: PCA, least squares, minimum noise fraction.
+    """Learn a matrix from the data: PCA, least squares, MNF, MAF, ICA.
 
     Fits work in normalized units on every valid pixel (not nodata, finite, inside --mask),
     streamed block by block, and write a JSON matrix file for 'chanmix apply -m'. Several
@@ -244,3 +244,6 @@ def lstsq_report(fit: Any) -> str:
         lines.append(f"{m:<8} {rmse:>12.5g} {r2:>10.6f}")
     lines.append(pixels_line(fit.mix.provenance))
     return "\n".join(lines)
+
+
+from . import fit_components  # noqa: E402, F401  registers fit maf and fit ica on fit_cmd

@@ -6,13 +6,13 @@ commands take their options from :mod:`chanmix.cli.options`, and receive them gr
 =====================  ===============================================  =================
 object                 options                                          commands
 =====================  ===============================================  =================
-:class:`MixSource`     -m, -p, -c, --pca, --fit, --per-image, --mask,    apply
-                       --sample, --seed
+:class:`MixSource`     -m, -p, -c, --pca, --maf, --ica, --fit,           apply
+                       --per-image, --mask, --sample, --seed
 ``ApplyOptions``       --bands, --dtype, --rescale, --percentiles,      apply
                        --alpha, --linear, --preserve,
                        --preserve-amount, --nodata, --page, --series,
                        --compress, --tile, --bigtiff, -j
-``FitOptions``         --stack, --bands, --alpha, --nodata, --mask,      fit pca|lstsq|mnf
+``FitOptions``         --stack, --bands, --alpha, --nodata, --mask,      fit pca|lstsq|mnf|maf|ica
                        --sample, --seed, --page, --series
 :class:`Destination`   -o, -O, --save-matrix, --format                  apply
 :class:`BatchOptions`  --skip-existing, --newer, -q                     apply
@@ -46,8 +46,10 @@ from .options import (
     compress_opt,
     dtype_opt,
     fit_opt,
+    ica_opt,
     level_opt,
     linear_opt,
+    maf_opt,
     mask_opt,
     matrix_opt,
     newer_opt,
@@ -115,12 +117,15 @@ def collect(**builders: Callable[..., Any]) -> Callable[[Command], Command]:
 @dataclass(frozen=True)
 class MixSource:
     """Where ``apply``'s mix comes from: given (-m files composed in order, a -p preset, -c
-    coefficients) or fitted on the inputs (--pca, --fit), with the fit's own options."""
+    coefficients) or fitted on the inputs (--pca, --maf, --ica, --fit), with the fit's own
+    options."""
 
     matrices: tuple[str, ...] = ()
     preset: str | None = None
     coeffs: str | None = None
     pca: int | float | None = None
+    maf: int | None = None
+    ica: int | None = None
     targets: tuple[str, ...] = ()
     per_image: bool = False
     mask: str | None = None
@@ -129,8 +134,8 @@ class MixSource:
 
     @property
     def fitted(self) -> bool:
-        """Whether the mix is fitted on the inputs (--pca, --fit)."""
-        return self.pca is not None or bool(self.targets)
+        """Whether the mix is fitted on the inputs (--pca, --maf, --ica, --fit)."""
+        return self.pca is not None or self.maf is not None or self.ica is not None or bool(self.targets)
 
     def fit_options(self, options: ApplyOptions, *, stack: bool = False) -> FitOptions:
         """The pixels and bands a fit uses: the bands, alpha, nodata and image chosen for the
@@ -153,25 +158,38 @@ def mix_source(
     preset: str | None,
     coeffs: str | None,
     pca: int | float | None,
+    maf: int | None,
+    ica: int | None,
     targets: tuple[str, ...],
     per_image: bool,
     mask: str | None,
     sample: int | None,
     seed: int,
 ) -> MixSource:
-    """-m, -p, -c, --pca, --fit (exactly one kind), --per-image, --mask, --sample, --seed."""
-    kinds = (("-m", matrices), ("-p", preset), ("-c", coeffs), ("--pca", pca is not None), ("--fit", targets))
+    """-m, -p, -c, --pca, --maf, --ica, --fit (exactly one kind), --per-image, --mask, --sample,
+    --seed."""
+    kinds = (
+        ("-m", matrices),
+        ("-p", preset),
+        ("-c", coeffs),
+        ("--pca", pca is not None),
+        ("--maf", maf is not None),
+        ("--ica", ica is not None),
+        ("--fit", targets),
+    )
     given = [kind for kind, value in kinds if value]
     if len(given) != 1:
         raise click.UsageError(
-            "give the matrix one way: -m FILE (repeatable), -p PRESET, -c COEFFS, --pca K or --fit TARGET"
-            + (f" (got {' and '.join(given)})" if given else "")
+            "give the matrix one way: -m FILE (repeatable), -p PRESET, -c COEFFS, --pca K, --maf K, "
+            "--ica K or --fit TARGET" + (f" (got {' and '.join(given)})" if given else "")
         )
     return MixSource(
         matrices=matrices,
         preset=preset,
         coeffs=coeffs,
         pca=pca,
+        maf=maf,
+        ica=ica,
         targets=targets,
         per_image=per_image,
         mask=mask,
@@ -181,7 +199,17 @@ def mix_source(
 
 
 mix_source_opts = stack(
-    matrix_opt, preset_opt, coeffs_opt, pca_opt, fit_opt, per_image_opt, mask_opt, sample_opt, seed_opt
+    matrix_opt,
+    preset_opt,
+    coeffs_opt,
+    pca_opt,
+    maf_opt,
+    ica_opt,
+    fit_opt,
+    per_image_opt,
+    mask_opt,
+    sample_opt,
+    seed_opt,
 )
 
 
@@ -269,7 +297,7 @@ def fit_options(
     )
 
 
-#: --stack to --series: the pixels and bands a fit uses (fit pca, lstsq, mnf).
+#: --stack to --series: the pixels and bands a fit uses (fit pca, lstsq, mnf, maf, ica).
 fit_opts = stack(
     stack_opt, bands_opt, alpha_opt, nodata_opt, mask_opt, sample_opt, seed_opt, page_opt, series_opt
 )

@@ -8,6 +8,7 @@ option                 value                                       commands
 -p/--preset NAME       a preset (``chanmix presets`` lists them)    apply
 -c/--coeffs TEXT       inline rows ``"a,b,c; d,e,f"``               apply
 --pca K                fit PCA on the inputs and apply it           apply
+--maf K, --ica K       fit MAF or ICA on the inputs and apply it    apply
 --fit TARGET           fit least squares to TARGET and apply it     apply
 --per-image            one fit per input                            apply
 -o/--output PATH       output file or template                      apply
@@ -37,6 +38,7 @@ option                 value                                       commands
 -q/--quiet             no progress or summary on stderr             apply, fit
 --json                 machine-readable output                      presets, info
 -k K                   components: a count, or a variance fraction  fit pca, fit mnf
+                       (a count only for fit maf, fit ica)
 --mask FILE            fit only where FILE is non-zero              apply, fit
 --sample N, --seed S   fit on N random pixels, reproducibly         apply, fit
 --max-memory SIZE      budget for images held whole (512M, 8G);     apply, info, fit
@@ -255,6 +257,18 @@ pca_opt = click.option(
     metavar="K",
     help="Fit PCA on the input(s) and apply it: K components, or a variance fraction (0.95).",
 )
+maf_opt = click.option(
+    "--maf",
+    type=click.IntRange(min=1),
+    metavar="K",
+    help="Fit min/max autocorrelation factors on the input(s) and apply the first K.",
+)
+ica_opt = click.option(
+    "--ica",
+    type=click.IntRange(min=1),
+    metavar="K",
+    help="Fit FastICA (K components; --sample N pixels, --seed S) on the input(s) and apply it.",
+)
 fit_opt = click.option(
     "--fit",
     "targets",
@@ -263,7 +277,7 @@ fit_opt = click.option(
     help="Fit least squares from each INPUT to its TARGET (same size), then apply it.",
 )
 per_image_opt = click.option(
-    "--per-image", is_flag=True, help="With --pca or --fit: one fit per input, not one for all."
+    "--per-image", is_flag=True, help="With --pca, --maf, --ica or --fit: one fit per input, not one for all."
 )
 output_opt = click.option(
     "-o",

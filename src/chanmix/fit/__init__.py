@@ -16,10 +16,14 @@ statistics into a :class:`~chanmix.mix.Mix` with its provenance:
 - :func:`fit_pca`: principal components (centred or not, optionally whitened);
 - :func:`fit_lstsq`: least squares / ridge from input bands to target bands;
 - :func:`fit_mnf`: minimum noise fraction (components ordered by signal-to-noise ratio);
+- :func:`fit_maf`: min/max autocorrelation factors (ordered by spatial autocorrelation);
+- :func:`fit_ica`: FastICA on the PCA-whitened pixels, iterated on a sample;
 - :class:`SampleMask`: a reproducible pixel subsample for ``--sample N --seed S``.
 """
 
+from .ica import DEFAULT_SAMPLE, ICAFit, fit_ica
 from .lstsq import RANK_RTOL, LstsqFit, fit_lstsq
+from .maf import DifferenceMoments, MAFFit, fit_maf
 from .mnf import MNFFit, fit_mnf
 from .moments import CHUNK_PIXELS, CrossMoments, Moments, NoiseMoments
 from .pca import PCAFit, fit_pca
@@ -37,5 +41,11 @@ __all__ = [
     "fit_lstsq",
     "MNFFit",
     "fit_mnf",
+    "DifferenceMoments",
+    "MAFFit",
+    "fit_maf",
+    "DEFAULT_SAMPLE",
+    "ICAFit",
+    "fit_ica",
     "SampleMask",
 ]
