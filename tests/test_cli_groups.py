@@ -117,6 +117,7 @@ def test_apply_lists_its_options_in_this_order():
         "--output",
         "--outdir",
         "--matrix",
+        "--activation",
         "--preset",
         "--coeffs",
         "--pca",

@@ -18,6 +18,8 @@ from .choices import ALPHA_MODES
 from .dtypes import output_dtype, value_range
 from .errors import MatrixError, UsageError
 from .kernel import Plan, compile_plan, mix_block, nodata_mask
+from .layerkernel import LayerPlan, compile_model, mix_model_block
+from .layers import Model
 from .mix import Mix
 from .nodata import Nodata, check_nodata, recorded_nodata
 from .rescale import Rescale, rescale_map
@@ -59,7 +61,7 @@ class Mixer:
     output channel is ``fill``.
     """
 
-    plan: Plan
+    plan: Plan | LayerPlan
     alpha: Plan | None
     nodata: Nodata | None
     fill: float | None
@@ -67,7 +69,7 @@ class Mixer:
     @classmethod
     def build(
         cls,
-        mix: Mix,
+        mix: Model,
         in_dtype: DTypeLike,
         out_dtype: DTypeLike,
         *,
@@ -79,7 +81,7 @@ class Mixer:
         """Compile ``mix`` for blocks of ``in_dtype``; ``scale_offset`` from :func:`rescale_map`.
         Per-channel nodata values fill with the first one's output value."""
         scale, offset = scale_offset if scale_offset is not None else (None, None)
-        plan = compile_plan(mix, in_dtype, out_dtype, linear=linear, scale=scale, offset=offset)
+        plan = compile_model(mix, in_dtype, out_dtype, linear=linear, scale=scale, offset=offset)
         alpha_plan = compile_plan(Mix.identity(1), in_dtype, out_dtype) if alpha else None
         recorded = recorded_nodata(nodata)
         fill = None if recorded is None else output_nodata(recorded, out_dtype)
@@ -97,9 +99,9 @@ class Mixer:
             out = np.empty(block.shape[:2] + (self.n_channels,), dtype=self.plan.out_dtype)
         colour = block[:, :, :n] if self.alpha is not None else block
         if self.alpha is None:
-            mix_block(colour, self.plan, out, nodata=self.nodata)
+            mix_model_block(colour, self.plan, out, nodata=self.nodata)
         else:  # strided views, mixed in place
-            mix_block(colour, self.plan, out[:, :, :m], nodata=self.nodata)
+            mix_model_block(colour, self.plan, out[:, :, :m], nodata=self.nodata)
             mix_block(block[:, :, n:], self.alpha, out[:, :, m:])
         if self.nodata is not None:
             out[:, :, :m][nodata_mask(colour, self.nodata)] = self.fill
@@ -186,7 +188,7 @@ class ApplyRequest:
         cls,
         shape: tuple[int, ...],
         in_dtype: DTypeLike,
-        mix: Mix,
+        mix: Model,
         *,
         dtype: DTypeLike | str | None,
         rescale: Rescale | str,
@@ -231,7 +233,7 @@ class ApplyRequest:
 
 def apply(
     image: np.ndarray,
-    mix: Mix,
+    mix: Model,
     *,
     dtype: DTypeLike | str | None = None,
     rescale: Rescale | str = "clip",

@@ -33,8 +33,9 @@ from .io import (
 )
 from .io.formats import normalized_compression
 from .io.zarr_write import DEFAULT_CHUNKS
+from .layerfiles import LayersSource
+from .layers import Model, compose_models
 from .matrixfiles import MatrixSource, matrix_json
-from .mix import Mix, compose
 from .nodata import Nodata, recorded_nodata, select_nodata
 from .rescale import LocalPasses, PassRunner, Rescale, rescale_by_passes
 from .windowjobs import OrderedMap, WindowJob, WindowPasses, WindowSource, ZarrWindowJob, grouped, source_key
@@ -73,20 +74,21 @@ _AUTO_TILE = (256, 256)
 class MixRecipe:
     """Where the mix comes from: matrix sources composed in order, resolved per image."""
 
-    sources: tuple[MatrixSource | Mix, ...]
+    sources: tuple[MatrixSource | LayersSource | Model, ...]
 
-    def mix_for(self, n_inputs: int) -> Mix:
-        """Resolve every source against the channel count flowing into it and compose them."""
+    def mix_for(self, n_inputs: int) -> Model:
+        """Resolve every source against the channel count flowing into it and compose them
+        (into one Mix, or into Layers where a nonlinearity keeps steps apart)."""
         mixes = []
         n = n_inputs
         for source in self.sources:
-            mix = source.mix_for(n) if isinstance(source, MatrixSource) else source
+            mix = source.mix_for(n) if isinstance(source, (MatrixSource, LayersSource)) else source
             if mix.n_inputs != n:
                 what = mix.provenance.get("name", "the matrix")
                 raise UsageError(f"{what} reads {mix.n_inputs} channels; the input has {n}")
             mixes.append(mix)
             n = mix.n_outputs
-        return compose(mixes)
+        return compose_models(mixes)
 
 
 def effective_nodata(choice: NodataChoice | None, info: RasterInfo) -> Nodata | None:
@@ -97,7 +99,7 @@ def effective_nodata(choice: NodataChoice | None, info: RasterInfo) -> Nodata | 
     return info.band_nodata if info.band_nodata is not None else info.nodata
 
 
-def output_names(mix: Mix, band_names: Sequence[str] | None, alpha: bool) -> list[str] | None:
+def output_names(mix: Model, band_names: Sequence[str] | None, alpha: bool) -> list[str] | None:
     """Names of the output bands: the mix's, else, for an output that copies one input band
     (a weight of 1 on it, 0 elsewhere, no bias), that band's name from `band_names` (of the
     mixed bands); then ``alpha`` for a kept alpha channel. None when no band has a name."""
@@ -217,7 +219,7 @@ def apply_file(
     *,
     together: Outputs | None = None,
     map_windows: OrderedMap | None = None,
-) -> Mix:
+) -> Model:
     """Mix one image file into another, a row band at a time; returns the mix applied.
 
     `source` is a file, or a list or tuple of files read as the bands of one image (see
@@ -371,7 +373,7 @@ def carried(values: Sequence[float] | None, sources: Sequence[int | None]) -> tu
     return out if any(math.isfinite(v) for v in out) else None
 
 
-def save_mix(mix: Mix, path: str | os.PathLike[str], *, together: Outputs | None = None) -> None:
+def save_mix(mix: Model, path: str | os.PathLike[str], *, together: Outputs | None = None) -> None:
     """Write a mix as a JSON matrix file, atomically (with `together`'s outputs, if given)."""
     try:
         with atomic_output(path, together=together) as file:

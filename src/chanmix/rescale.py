@@ -31,8 +31,9 @@ import numpy as np
 
 from .choices import RESCALE_MODES
 from .errors import UsageError
-from .kernel import compile_plan, mix_block, nodata_mask
-from .mix import Mix
+from .kernel import nodata_mask
+from .layerkernel import compile_model, mix_model_block
+from .layers import Model
 from .nodata import Nodata
 
 __all__ = [
@@ -127,13 +128,13 @@ class _MixedValues:
     """The (P, M) float64 mixed values of the valid pixels of a block, in normalized units:
     not nodata, every band finite."""
 
-    mix: Mix
+    mix: Model
     linear: bool
     nodata: Nodata | None
 
     def __call__(self, block: np.ndarray) -> np.ndarray:
-        plan = compile_plan(self.mix, block.dtype, np.float64, linear=self.linear)
-        values = mix_block(block, plan).reshape(-1, self.mix.n_outputs)
+        plan = compile_model(self.mix, block.dtype, np.float64, linear=self.linear)
+        values = mix_model_block(block, plan).reshape(-1, self.mix.n_outputs)
         if self.nodata is not None:
             values = values[~nodata_mask(block, self.nodata).reshape(-1)]
         return values[np.isfinite(values).all(axis=1)]
@@ -291,7 +292,7 @@ def _order_statistics(
 
 
 def rescale_map(
-    blocks: Blocks, mix: Mix, rescale: Rescale, *, linear: bool = False, nodata: Nodata | None = None
+    blocks: Blocks, mix: Model, rescale: Rescale, *, linear: bool = False, nodata: Nodata | None = None
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Per-band ``(scale, offset)`` taking the mixed values onto [0, 1], or None for ``clip``.
 
@@ -314,7 +315,7 @@ def rescale_map(
 
 
 def rescale_by_passes(
-    run: PassRunner, mix: Mix, rescale: Rescale, *, linear: bool = False, nodata: Nodata | None = None
+    run: PassRunner, mix: Model, rescale: Rescale, *, linear: bool = False, nodata: Nodata | None = None
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """:func:`rescale_map` with the passes over the blocks made by ``run``: one pass, or for a
     percentile of more than :data:`GATHER_VALUES` values, one pass per refinement.

@@ -24,7 +24,7 @@ from .stdio import piped
 if TYPE_CHECKING:
     from ..cluster import Cluster
     from ..fitfiles import FitOptions
-    from ..mix import Mix
+    from ..layers import Model
 
 _SIGNED_HINT = (
     "Note: principal components are signed and centred on 0; with an integer output type the "
@@ -34,7 +34,7 @@ _SIGNED_HINT = (
 
 def _given_recipe(source: groups.MixSource) -> MixRecipe:
     if source.matrices:
-        return MixRecipe(tuple(resolve_matrix(m) for m in source.matrices))
+        return MixRecipe(tuple(resolve_matrix(m, activation=source.activation) for m in source.matrices))
     if source.preset:
         return MixRecipe((get_preset(source.preset).mix,))
     return MixRecipe((parse_coeffs(source.coeffs or "", origin="--coeffs"),))
@@ -223,7 +223,7 @@ def _run(
     # Several: each image is committed when it is done, the matrix after all of them.
     with Outputs() as together:
 
-        def job(index: int, path: Source, target: str, file_jobs: int, progress: Feed | None) -> Mix:
+        def job(index: int, path: Source, target: str, file_jobs: int, progress: Feed | None) -> Model:
             recipe = recipe_for(index)
             if cluster is not None and len(pairs) > 1:  # the whole file on a worker
                 return cluster.call(apply_file, path, target, recipe, replace(options, jobs=1))

@@ -37,6 +37,7 @@ import click
 
 from ..choices import NodataChoice
 from .options import (
+    activation_opt,
     alpha_opt,
     band_numbers_opt,
     bands_opt,
@@ -123,6 +124,7 @@ class MixSource:
     mask: str | None = None
     sample: int | None = None
     seed: int = 0
+    activation: str = "none"
 
     @property
     def fitted(self) -> bool:
@@ -155,8 +157,10 @@ def mix_source(
     mask: str | None,
     sample: int | None,
     seed: int,
+    activation: str = "none",
 ) -> MixSource:
-    """-m, -p, -c, --pca, --fit (exactly one kind), --per-image, --mask, --sample, --seed."""
+    """-m, -p, -c, --pca, --fit (exactly one kind), --per-image, --mask, --sample, --seed,
+    --activation."""
     kinds = (("-m", matrices), ("-p", preset), ("-c", coeffs), ("--pca", pca is not None), ("--fit", targets))
     given = [kind for kind, value in kinds if value]
     if len(given) != 1:
@@ -174,11 +178,21 @@ def mix_source(
         mask=mask,
         sample=sample,
         seed=seed,
+        activation=activation,
     )
 
 
 mix_source_opts = stack(
-    matrix_opt, preset_opt, coeffs_opt, pca_opt, fit_opt, per_image_opt, mask_opt, sample_opt, seed_opt
+    matrix_opt,
+    activation_opt,
+    preset_opt,
+    coeffs_opt,
+    pca_opt,
+    fit_opt,
+    per_image_opt,
+    mask_opt,
+    sample_opt,
+    seed_opt,
 )
 
 

@@ -5,6 +5,8 @@ option                 value                                       commands
 =====================  ==========================================  ==============
 -m/--matrix FILE       matrix file or ``preset:NAME``, repeatable    apply
                        (composed in order)
+--activation ACT       none | relu, between the layers of .npz/     apply, matrix
+                       .safetensors stacks of Conv2d layers
 -p/--preset NAME       a preset (``chanmix presets`` lists them)    apply
 -c/--coeffs TEXT       inline rows ``"a,b,c; d,e,f"``               apply
 --pca K                fit PCA on the inputs and apply it           apply
@@ -229,8 +231,17 @@ matrix_opt = click.option(
     "matrices",
     multiple=True,
     metavar="FILE",
-    help="Matrix file (.json, .csv/.tsv/.txt, .npy, .npz), or preset:NAME for a preset. Repeat "
-    "to compose, in order. (A file named preset:NAME: write ./preset:NAME.)",
+    help="Matrix file (.json, .csv/.tsv/.txt, .npy, .npz, .safetensors), or preset:NAME for a "
+    "preset. Repeat to compose, in order. (A file named preset:NAME: write ./preset:NAME.)",
+)
+activation_opt = click.option(
+    "--activation",
+    type=click.Choice(["none", "relu"]),
+    default="none",
+    show_default=True,
+    help="The activation between the layers of an .npz or .safetensors file of several Conv2d "
+    "1x1 layers (a state_dict: 0.weight, 0.bias, 2.weight, ...); never after the last layer. "
+    "JSON layer files name their own.",
 )
 preset_opt = click.option("-p", "--preset", metavar="NAME", help="A built-in matrix; see 'chanmix presets'.")
 coeffs_opt = click.option(
