@@ -132,6 +132,7 @@ def test_apply_lists_its_options_in_this_order():
         "--percentiles",
         "--alpha",
         "--linear",
+        "--argmax",
         "--nodata",
         "--page",
         "--series",

@@ -7,7 +7,9 @@ import json
 import numpy as np
 import pytest
 
+import chanmix
 from chanmix import Mix
+from chanmix.layers import Layers
 from helpers import error_line, ok
 from test_layers import network, reference, write_network
 
@@ -134,3 +136,39 @@ def test_the_sample_network(run, samples, tmp_path):
     )
     result = ok(run("matrix", "show", samples / "network.json"))
     assert "layer 1: 8 -> 3, activation relu" in result.output
+
+
+def test_the_sample_network_is_what_its_script_writes(samples, tmp_path):
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, samples / "make_network.py", tmp_path / "n.json"], check=True)
+    assert (tmp_path / "n.json").read_bytes() == (samples / "network.json").read_bytes()
+
+
+@pytest.mark.parametrize("extra", [[], ["--argmax"], ["--rescale", "percentile", "--nodata", "0"]])
+def test_streamed_in_row_bands_on_threads_equals_the_in_memory_result(run, tmp_path, monkeypatch, extra):
+    import tifffile
+
+    from chanmix import pipeline
+
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 65536, size=(151, 103, 3), dtype=np.uint16)
+    pixels[7, 9, 1] = 0
+    tifffile.imwrite(
+        tmp_path / "in.tif", pixels, photometric="minisblack", planarconfig="contig", rowsperstrip=16
+    )
+    steps = network(rng, [3, 9, 4])
+    (tmp_path / "net.json").write_text(json.dumps(Layers(steps).to_dict()))
+    outputs = []
+    for jobs, band_bytes in [(1, 1 << 24), (2, 5000), (3, 12345)]:
+        monkeypatch.setattr(pipeline, "BAND_BYTES", band_bytes)
+        out = tmp_path / f"out-{jobs}-{band_bytes}.tif"
+        ok(run("apply", tmp_path / "in.tif", "-m", tmp_path / "net.json", "-j", jobs, *extra, "-o", out))
+        outputs.append(out.read_bytes())
+    assert all(o == outputs[0] for o in outputs)
+    options = {"argmax": "--argmax" in extra}
+    if "--nodata" in extra:
+        options.update(rescale=chanmix.Rescale("percentile"), nodata=0)
+    want = chanmix.apply(pixels, Layers(steps), **options)
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "out-2-5000.tif").reshape(want.shape), want)

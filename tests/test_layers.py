@@ -305,3 +305,21 @@ def test_npz_stacks_name_the_layer_that_does_not_chain(tmp_path):
     np.savez(tmp_path / "s.npz", **{"0.weight": np.ones((4, 3, 1, 1)), "2.weight": np.ones((2, 5, 1, 1))})
     with pytest.raises(MatrixError, match="2.weight reads 5 channels but the layer before writes 4"):
         read_matrix(tmp_path / "s.npz", activation="relu")
+
+
+def test_dask_gives_the_bytes_of_chanmix_apply():
+    da = pytest.importorskip("dask.array")
+    import chanmix.dask
+
+    rng = np.random.default_rng(0)
+    layers = Layers(network(rng, [3, 5, 2]))
+    image = random_image(rng, "uint16", (100, 120, 3))
+    want = chanmix.apply(image, layers, rescale="minmax", nodata=3)
+    got = chanmix.dask.apply(da.from_array(image, chunks=(33, 50, 3)), layers, rescale="minmax", nodata=3)
+    assert got.compute().tobytes() == want.tobytes()
+
+
+def test_layers_of_one_linear_step_are_a_plain_mix():
+    mix = Mix([[0.5, 0.25, 0.25]], [0.1])
+    image = random_image(np.random.default_rng(1), "uint8", (5, 6, 3))
+    assert chanmix.apply(image, Layers([(mix, "none")])).tobytes() == chanmix.apply(image, mix).tobytes()

@@ -88,6 +88,8 @@ def compile_layers(
             "linear: linear light applies to a single mix, not to layers of 1x1 convolutions",
             parameter="linear",
         )
+    if layers.linear:
+        raise ValueError("one affine step is a plain mix: use compile_model or compile_plan")
     in_dtype, out_dtype = np.dtype(in_dtype), np.dtype(out_dtype)
     ct = compute_dtype(in_dtype, out_dtype)
     steps = list(layers.steps)
@@ -111,6 +113,8 @@ def compile_model(
     offset: np.ndarray | None = None,
 ) -> Plan | LayerPlan:
     """:func:`~chanmix.kernel.compile_plan` for a Mix, :func:`compile_layers` for Layers."""
+    if isinstance(model, Layers) and model.linear:  # one affine step: a plain mix
+        model = model.steps[0][0]
     if isinstance(model, Mix):
         return compile_plan(model, in_dtype, out_dtype, linear=linear, scale=scale, offset=offset)
     return compile_layers(model, in_dtype, out_dtype, linear=linear, scale=scale, offset=offset)

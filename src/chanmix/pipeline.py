@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .bandspec import BandSpec, select_bands
-from .blockmix import Mixer, band_selection, ordered_map, output_nodata
+from .blockmix import Mixer, argmax_dtype, band_selection, ordered_map
 from .choices import NodataChoice
 from .dtypes import output_dtype
 from .errors import DataError, UsageError
@@ -132,6 +132,7 @@ class ApplyOptions:
     compression: str = "auto"
     tile: str | tuple[int, int] | None = "auto"
     bigtiff: str = "auto"
+    argmax: bool = False
 
 
 def output_compression(choice: str, info: RasterInfo, fmt: str = "tiff") -> str | None:
@@ -245,8 +246,11 @@ def apply_file(
         bands = select_bands(options.bands, info)
         mixed_bands, kept = band_selection(info.bands, info.alpha, bands, options.alpha, info.path)
         mix = recipe.mix_for(len(mixed_bands))
-        out_dtype = output_dtype(options.dtype, info.dtype)
-        channels = mix.n_outputs + (kept is not None)
+        if options.argmax:
+            out_dtype = argmax_dtype(mix.n_outputs, options.dtype, options.rescale)
+        else:
+            out_dtype = output_dtype(options.dtype, info.dtype)
+        channels = (1 if options.argmax else mix.n_outputs) + (kept is not None)
         compression = output_compression(options.compression, info, output_format(target))
         fmt = check_output(
             target,
@@ -286,7 +290,11 @@ def apply_file(
             passes = LocalPasses(lambda: (image.read(reader, span)[:, :, :colours] for span in ranges))
         else:
             passes = WindowPasses(map_windows, image, colours, ranges)
-        scale_offset = rescale_by_passes(passes, mix, options.rescale, linear=options.linear, nodata=nodata)
+        scale_offset = (
+            None
+            if options.argmax
+            else rescale_by_passes(passes, mix, options.rescale, linear=options.linear, nodata=nodata)
+        )
         mixer = Mixer.build(
             mix,
             info.dtype,
@@ -295,13 +303,20 @@ def apply_file(
             scale_offset=scale_offset,
             nodata=nodata,
             alpha=kept is not None,
+            argmax=options.argmax,
         )
         mixed_names = [info.band_names[b] for b in mixed_bands] if info.band_names else None
-        names = output_names(mix, mixed_names, kept is not None)
-        sources = [None if k is None else mixed_bands[k] for k in mix.copies] + [None] * (kept is not None)
+        if options.argmax:
+            names: list[str] | None = ["argmax"] + ["alpha"] * (kept is not None)
+            sources: list[int | None] = [None] * channels
+        else:
+            names = output_names(mix, mixed_names, kept is not None)
+            sources = [None if k is None else mixed_bands[k] for k in mix.copies] + [None] * (
+                kept is not None
+            )
 
         job = WindowJob(image, mixer)
-        out_nodata = None if written is None else output_nodata(written, out_dtype)
+        out_nodata = None if written is None else mixer.fill
         wavelengths, fwhm = carried(info.wavelengths, sources), carried(info.fwhm, sources)
         if by_workers:
             assert map_windows is not None and tile is not None

@@ -146,6 +146,12 @@ def apply_cmd(
     rounded to nearest and saturated to the output type. An alpha channel is passed through
     untouched unless --alpha says otherwise.
 
+    A matrix file may also hold layers of 1x1 convolutions (a per-pixel network): JSON
+    {"layers": [{"weights", "bias", "activation": "relu"|"none"}, ...]}, or an .npz or
+    .safetensors state_dict of Conv2d layers (0.weight, 0.bias, 2.weight, ...) with
+    --activation relu between them. Every layer but the last is computed in floats, the last
+    rounded and saturated. --argmax writes the index of the largest output as one band.
+
     The output format follows the extension: .tif/.tiff (any bands and type), .png (1-4
     bands, uint8/uint16), .jpg (1 or 3 bands, uint8), .npy (the raw H x W x M array),
     .img/.dat/.bsq (ENVI band sequential), .bil, .bip (ENVI by line, by pixel), each with a
@@ -166,6 +172,8 @@ def apply_cmd(
           --dtype uint8 --rescale percentile -o nir-false-colour.png
       chanmix apply *.png -p gray-rec709 -O gray/
       chanmix apply *.tif -m pca.json -o "{stem}-pca.tif"
+      chanmix apply sample_images/multispectral.tif -m sample_images/network.json \\
+          --argmax -o classes.png
       chanmix matrix calibrate sample_images/landsat/l8_MTL.txt --bands 2-7 -o cal.json
       chanmix apply sample_images/landsat/l8_stack.tif -m cal.json \\
           -m preset:landsat8-tasseled-cap --dtype float32 -o tasseled-cap.tif

@@ -15,6 +15,7 @@ from ..errors import ChanmixError
 #: Argument of the Python API -> the option that sets it, in every command that has it.
 FLAGS = {
     "alpha_mode": "--alpha",
+    "argmax": "--argmax",
     "bands": "--bands",
     "dtype": "--dtype",
     "activation": "--activation",

@@ -39,6 +39,7 @@ from ..choices import NodataChoice
 from .options import (
     activation_opt,
     alpha_opt,
+    argmax_opt,
     band_numbers_opt,
     bands_opt,
     bigtiff_opt,
@@ -210,6 +211,7 @@ def apply_options(
     tile: str | tuple[int, int] | None,
     bigtiff: str,
     jobs: int,
+    argmax: bool = False,
 ) -> ApplyOptions:
     """The settings of ``apply``'s mix and output, from their options."""
     from ..pipeline import ApplyOptions
@@ -228,6 +230,7 @@ def apply_options(
         compression=compress,
         tile=tile,
         bigtiff=bigtiff,
+        argmax=argmax,
     )
 
 
@@ -239,6 +242,7 @@ mix_opts = stack(
     percentiles_opt,
     alpha_opt,
     linear_opt,
+    argmax_opt,
     nodata_opt,
     page_opt,
     series_opt,

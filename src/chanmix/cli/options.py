@@ -21,6 +21,7 @@ option                 value                                       commands
 --percentiles LO,HI    for ``--rescale percentile``                 apply
 --alpha MODE           keep | drop | mix                            apply
 --linear               mix in linear light (sRGB decoded)           apply
+--argmax               the index of the largest output, one band    apply
 --save-matrix FILE     write the mix applied                        apply
 --format FMT           output format of ``-o -`` (stdout)           apply
 --nodata VALUE         number, ``nan`` or ``none``                  apply, info
@@ -321,6 +322,13 @@ linear_opt = click.option(
     "--linear",
     is_flag=True,
     help="Decode the sRGB transfer function before mixing and encode it after (linear light).",
+)
+argmax_opt = click.option(
+    "--argmax",
+    is_flag=True,
+    help="Write one band instead of the mix's outputs: the 0-based index of the largest output "
+    "(the first of equal ones), uint8 (uint16 above 256 outputs); nodata pixels get 255 "
+    "(65535), recorded as the output's nodata. Not with --dtype or --rescale.",
 )
 save_matrix_opt = click.option("--save-matrix", metavar="FILE", help="Write the mix actually applied (JSON).")
 format_opt = click.option(
