@@ -323,3 +323,12 @@ def test_layers_of_one_linear_step_are_a_plain_mix():
     mix = Mix([[0.5, 0.25, 0.25]], [0.1])
     image = random_image(np.random.default_rng(1), "uint8", (5, 6, 3))
     assert chanmix.apply(image, Layers([(mix, "none")])).tobytes() == chanmix.apply(image, mix).tobytes()
+
+
+def test_npz_members_are_counted_together(tmp_path, monkeypatch):
+    layers = {f"{i}.weight": np.zeros((64, 64)) for i in range(5)}
+    np.savez_compressed(tmp_path / "big.npz", **layers)
+    assert isinstance(read_matrix(tmp_path / "big.npz", activation="relu").mix_for(64), Layers)
+    monkeypatch.setattr("chanmix.matrixfiles.MAX_MATRIX_VALUES", 4 * 64 * 64)  # each member fits
+    with pytest.raises(MatrixError, match="declares 20480 numbers in all"):
+        read_matrix(tmp_path / "big.npz", activation="relu")

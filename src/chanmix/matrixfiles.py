@@ -282,11 +282,17 @@ def _load_numpy(path: Path, origin: str) -> Any:
     try:
         if zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as archive:
+                total = 0  # in all members: a stack of layers reads every one
                 for member in archive.namelist():  # "weight" is read as "weight.npy" is
                     with archive.open(member) as file:
                         if file.read(6) == b"\x93NUMPY":
                             file.seek(0)
-                            _check_declared_size(file, origin)
+                            total += _check_declared_size(file, origin)
+                if total > MAX_MATRIX_VALUES:
+                    raise MatrixError(
+                        f"{origin}: declares {total} numbers in all, more than the "
+                        f"{MAX_MATRIX_VALUES} a matrix file may hold"
+                    )
         else:
             with open(path, "rb") as file:
                 _check_declared_size(file, origin)
@@ -297,8 +303,9 @@ def _load_numpy(path: Path, origin: str) -> Any:
         raise _numpy_error(exc, origin) from exc
 
 
-def _check_declared_size(file: Any, origin: str) -> None:
-    """MatrixError when the array header at the file's position declares too many values."""
+def _check_declared_size(file: Any, origin: str) -> int:
+    """The number of values the array header at the file's position declares; MatrixError
+    when that is too many."""
     version = np.lib.format.read_magic(file)
     if version not in ((1, 0), (2, 0), (3, 0)):
         raise MatrixError(f"{origin}: not a NumPy matrix (unknown .npy format version {version})")
@@ -316,6 +323,7 @@ def _check_declared_size(file: Any, origin: str) -> None:
             f"{origin}: declares an array of shape {shape}, more than the "
             f"{MAX_MATRIX_VALUES} numbers a matrix file may hold"
         )
+    return math.prod(shape)
 
 
 def _numpy_error(exc: Exception, origin: str) -> MatrixError:
