@@ -238,3 +238,17 @@ def test_cluster_gives_the_same_bytes(run, samples, tmp_path):
     assert run(*args, "-o", here).exit_code == 0
     assert run(*args, "-o", there, "--scheduler", "local").exit_code == 0
     assert here.read_bytes() == there.read_bytes()
+
+
+def test_preserve_refuses_layers_with_activations(run, samples, tmp_path):
+    # a 3 -> 4 -> 3 network with a ReLU keeps no single mix whose colour could be kept
+    network = tmp_path / "net.json"
+    network.write_text(
+        '{"layers": [{"weights": [[1,0,0],[0,1,0],[0,0,1],[1,1,1]], "bias": [0,0,0,-1],'
+        ' "activation": "relu"}, {"weights": [[1,0,0,0],[0,1,0,0],[0,0,1,0.5]], "bias": [0,0,0]}]}'
+    )
+    result = run(
+        "apply", samples / "astronaut.png", "-m", network, "--preserve", "lum", "-o", tmp_path / "x.png"
+    )
+    assert result.exit_code == 2 and not (tmp_path / "x.png").exists()
+    assert result.stderr.startswith("Error: --preserve lum keeps the colour of one 3 -> 3 mix, not of layers")

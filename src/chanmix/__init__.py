@@ -36,6 +36,7 @@ _EXPORTS = {
     # the mix value, and mixing arrays in memory
     "Mix": "mix",
     "compose": "mix",
+    "Layers": "layers",
     "apply": "blockmix",
     "Rescale": "rescale",
     # presets and matrix files

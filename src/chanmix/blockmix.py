@@ -15,15 +15,26 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from .choices import ALPHA_MODES
-from .dtypes import output_dtype, value_range
+from .dtypes import compute_dtype, output_dtype, value_range
 from .errors import MatrixError, UsageError
-from .kernel import Plan, compile_plan, mix_block, nodata_mask
+from .kernel import CHUNK_PIXELS, Plan, compile_plan, mix_block, nodata_mask
+from .layerkernel import LayerPlan, compile_model, mix_model_block
+from .layers import Model
 from .mix import Mix
 from .nodata import Nodata, check_nodata, recorded_nodata
 from .preserve import Preserve
 from .rescale import Rescale, rescale_map
 
-__all__ = ["ALPHA_MODES", "ApplyRequest", "Mixer", "apply", "band_selection", "ordered_map", "output_nodata"]
+__all__ = [
+    "ALPHA_MODES",
+    "ApplyRequest",
+    "Mixer",
+    "apply",
+    "argmax_dtype",
+    "band_selection",
+    "ordered_map",
+    "output_nodata",
+]
 
 
 #: Rows of a block of an in-memory image: at least this many pixels at a time per worker...
@@ -50,6 +61,36 @@ def output_nodata(nodata: float, out_dtype: DTypeLike) -> float:
     return lo
 
 
+def argmax_dtype(
+    n_outputs: int, dtype: DTypeLike | str | None = None, rescale: Rescale | str = "clip"
+) -> np.dtype:
+    """The sample type of an argmax output: uint8 for up to 256 channels, else uint16.
+
+    Raises
+    ------
+    UsageError
+        When ``dtype`` asks for another type, or ``rescale`` is not "clip" (indices are not
+        rescaled).
+    """
+    if n_outputs > 1 << 16:
+        raise UsageError(
+            f"argmax: {n_outputs} channels are more than a uint16 index holds", parameter="argmax"
+        )
+    index = np.dtype(np.uint8 if n_outputs <= 256 else np.uint16)
+    if dtype is not None and not (isinstance(dtype, str) and dtype == "same") and np.dtype(dtype) != index:
+        raise UsageError(
+            f"dtype: an argmax of {n_outputs} channels is written as {index.name}, "
+            f"not {np.dtype(dtype).name}",
+            parameter="dtype",
+        )
+    mode = rescale if isinstance(rescale, str) else rescale.mode
+    if mode != "clip":
+        raise UsageError(
+            f"rescale: an argmax writes channel indices, which are not rescaled ({mode})", parameter="rescale"
+        )
+    return index
+
+
 @dataclass(frozen=True, eq=False)
 class Mixer:
     """A mix ready for the blocks of one image.
@@ -58,17 +99,22 @@ class Mixer:
     result holds the M mixed channels, then the alpha channel converted to the output type.
     Where any mixed channel is ``nodata`` (one value, or one per mixed channel), every mixed
     output channel is ``fill``.
+
+    With ``index`` set (an argmax), the result holds one channel of that type instead of
+    the M mixed ones: the 0-based index of the largest (the first of equal ones), computed
+    in the float type the plan writes (``fill``, the type's maximum, where nodata).
     """
 
-    plan: Plan
+    plan: Plan | LayerPlan
     alpha: Plan | None
     nodata: Nodata | None
     fill: float | None
+    index: np.dtype | None = None
 
     @classmethod
     def build(
         cls,
-        mix: Mix,
+        mix: Model,
         in_dtype: DTypeLike,
         out_dtype: DTypeLike,
         *,
@@ -77,38 +123,66 @@ class Mixer:
         nodata: Nodata | None = None,
         alpha: bool = False,
         preserve: Preserve | None = None,
+        argmax: bool = False,
     ) -> Mixer:
         """Compile ``mix`` for blocks of ``in_dtype``; ``scale_offset`` from :func:`rescale_map`
         (measured with the same ``preserve``). Per-channel nodata values fill with the first
-        one's output value."""
+        one's output value. With ``argmax``, ``out_dtype`` is :func:`argmax_dtype`'s, and the
+        mix is computed in the float type the kernel chooses for ``in_dtype``."""
         scale, offset = scale_offset if scale_offset is not None else (None, None)
-        plan = compile_plan(
-            mix, in_dtype, out_dtype, linear=linear, scale=scale, offset=offset, preserve=preserve
+        index = np.dtype(out_dtype) if argmax else None
+        mixed_dtype = compute_dtype(in_dtype) if argmax else out_dtype
+        plan = compile_model(
+            mix, in_dtype, mixed_dtype, linear=linear, scale=scale, offset=offset, preserve=preserve
         )
         alpha_plan = compile_plan(Mix.identity(1), in_dtype, out_dtype) if alpha else None
         recorded = recorded_nodata(nodata)
-        fill = None if recorded is None else output_nodata(recorded, out_dtype)
-        return cls(plan, alpha_plan, nodata, fill)
+        if index is not None:
+            fill = None if recorded is None else value_range(index)[1]
+        else:
+            fill = None if recorded is None else output_nodata(recorded, out_dtype)
+        return cls(plan, alpha_plan, nodata, fill, index)
+
+    @property
+    def n_mixed(self) -> int:
+        """Mixed channels of an output block: M, or 1 for an argmax."""
+        return 1 if self.index is not None else self.plan.n_outputs
+
+    @property
+    def out_dtype(self) -> np.dtype:
+        """Sample type of an output block."""
+        return self.index if self.index is not None else self.plan.out_dtype
 
     @property
     def n_channels(self) -> int:
-        """Channels of an output block (M, plus alpha)."""
-        return self.plan.n_outputs + (self.alpha is not None)
+        """Channels of an output block (M, or 1 for an argmax, plus alpha)."""
+        return self.n_mixed + (self.alpha is not None)
 
     def __call__(self, block: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Mix a ``(h, W, N [+ 1])`` block into ``(h, W, M [+ 1])`` (into ``out`` if given)."""
-        n, m = self.plan.n_inputs, self.plan.n_outputs
+        n, m = self.plan.n_inputs, self.n_mixed
         if out is None:
-            out = np.empty(block.shape[:2] + (self.n_channels,), dtype=self.plan.out_dtype)
+            out = np.empty(block.shape[:2] + (self.n_channels,), dtype=self.out_dtype)
         colour = block[:, :, :n] if self.alpha is not None else block
-        if self.alpha is None:
-            mix_block(colour, self.plan, out, nodata=self.nodata)
+        if self.index is not None:
+            self._argmax(colour, out[:, :, 0])
+        elif self.alpha is None:
+            mix_model_block(colour, self.plan, out, nodata=self.nodata)
         else:  # strided views, mixed in place
-            mix_block(colour, self.plan, out[:, :, :m], nodata=self.nodata)
+            mix_model_block(colour, self.plan, out[:, :, :m], nodata=self.nodata)
+        if self.alpha is not None:
             mix_block(block[:, :, n:], self.alpha, out[:, :, m:])
         if self.nodata is not None:
             out[:, :, :m][nodata_mask(colour, self.nodata)] = self.fill
         return out
+
+    def _argmax(self, colour: np.ndarray, out: np.ndarray) -> None:
+        """out (h, w) = the index of the largest mixed channel, a chunk of rows at a time."""
+        rows = max(1, CHUNK_PIXELS // max(colour.shape[1], 1))
+        for start in range(0, colour.shape[0], rows):
+            chunk = slice(start, start + rows)
+            values = mix_model_block(colour[chunk], self.plan, nodata=self.nodata)
+            np.copyto(out[chunk], np.argmax(values, axis=-1), casting="unsafe")
 
 
 def band_selection(
@@ -194,7 +268,7 @@ class ApplyRequest:
         cls,
         shape: tuple[int, ...],
         in_dtype: DTypeLike,
-        mix: Mix,
+        mix: Model,
         *,
         dtype: DTypeLike | str | None,
         rescale: Rescale | str,
@@ -203,6 +277,7 @@ class ApplyRequest:
         alpha_mode: str,
         preserve: str | None = None,
         preserve_amount: float = 1.0,
+        argmax: bool = False,
     ) -> ApplyRequest:
         """Check :func:`apply`'s arguments for an image of ``shape`` (H, W, C) and sample type
         ``in_dtype``; the other parameters are :func:`apply`'s.
@@ -231,7 +306,7 @@ class ApplyRequest:
                 f"alpha: the image has channels 0 to {shape[2] - 1}, there is no channel {alpha}",
                 parameter="alpha",
             )
-        out_dtype = output_dtype(dtype, in_dtype)
+        out_dtype = argmax_dtype(mix.n_outputs, dtype, rescale) if argmax else output_dtype(dtype, in_dtype)
         mixed, kept = band_selection(shape[2], alpha, None, alpha_mode, "the image")
         if len(mixed) != mix.n_inputs:
             raise MatrixError(f"the matrix reads {mix.n_inputs} channels but the image has {len(mixed)}")
@@ -245,7 +320,7 @@ class ApplyRequest:
 
 def apply(
     image: np.ndarray,
-    mix: Mix,
+    mix: Model,
     *,
     dtype: DTypeLike | str | None = None,
     rescale: Rescale | str = "clip",
@@ -256,15 +331,19 @@ def apply(
     jobs: int = 1,
     preserve: str | None = None,
     preserve_amount: float = 1.0,
+    axis: int = -1,
+    argmax: bool = False,
 ) -> np.ndarray:
     """Mix the channels of an image.
 
     Parameters
     ----------
-    image : (H, W, C) or (H, W) ndarray
+    image : (H, W, C) or (H, W) ndarray, or any array with its channels on ``axis``
         Raw samples of any integer or float type; integers are read in normalized units.
-    mix : Mix
-        N inputs (C, or C - 1 when an alpha channel is kept or dropped) to M outputs.
+        A 2-D array with the default ``axis`` is one channel, (H, W).
+    mix : Mix or Layers
+        N inputs (C, or C - 1 when an alpha channel is kept or dropped) to M outputs: one
+        affine map, or layers of them (:class:`~chanmix.layers.Layers`).
     dtype : dtype or "same", optional
         Output sample type; the input's by default.
     rescale : Rescale or {"clip", "minmax", "percentile"}
@@ -288,14 +367,42 @@ def apply(
         before ``rescale``, rounding and saturation; alpha and nodata pixels are untouched.
     preserve_amount : float
         0 to 1: how much of the preserved colour replaces the plain mix (ffmpeg's ``pa``).
+    axis : int
+        The channel axis: an (N, C, H, W) batch mixes with ``axis=1``. The result equals
+        moving that axis last, mixing, and moving the output channels back to it (the same
+        bytes whatever the axis; statistics of a rescale are over the whole array).
+    argmax : bool
+        Write, instead of the M outputs, one channel holding the 0-based index of the
+        largest output (the first of equal ones), uint8 (uint16 above 256 outputs); nodata
+        pixels hold the type's maximum. ``dtype`` must be left unset and ``rescale`` "clip".
 
     Returns
     -------
-    (H, W, M) ndarray, or (H, W, M + 1) when an alpha channel is kept.
+    (H, W, M) ndarray, or (H, W, M + 1) when an alpha channel is kept ((H, W, 1) or
+    (H, W, 2) with ``argmax``); with another ``axis``, the channels are on that axis.
     """
     image = np.asarray(image)
-    if image.ndim == 2:
+    if image.ndim == 2 and axis == -1:
         image = image[:, :, None]
+    if image.ndim == 0 or not -image.ndim <= axis < image.ndim:
+        raise UsageError(f"axis: {axis} is not an axis of an array of shape {image.shape}", parameter="axis")
+    if axis % image.ndim != image.ndim - 1 or image.ndim != 3:
+        moved = np.moveaxis(image, axis, -1)
+        lead = moved.shape[:-1]
+        rows = moved.reshape((-1,) + (lead[-1:] or (1,)) + moved.shape[-1:])
+        out = apply(
+            rows,
+            mix,
+            dtype=dtype,
+            rescale=rescale,
+            linear=linear,
+            nodata=nodata,
+            alpha=alpha,
+            alpha_mode=alpha_mode,
+            jobs=jobs,
+            argmax=argmax,
+        )
+        return np.moveaxis(out.reshape(lead + out.shape[-1:]), -1, axis)
     request = ApplyRequest.of(
         image.shape,
         image.dtype,
@@ -307,15 +414,18 @@ def apply(
         alpha_mode=alpha_mode,
         preserve=preserve,
         preserve_amount=preserve_amount,
+        argmax=argmax,
     )
     if request.order != list(range(image.shape[2])):
         image = image[:, :, request.order]
     slices = _row_slices(image.shape[0], image.shape[1], jobs)
     colour = image[:, :, : request.n_colour]
     blocks = lambda: (colour[s] for s in slices)  # noqa: E731
-    scale_offset = rescale_map(
-        blocks, mix, request.rescale, linear=linear, nodata=nodata, preserve=request.preserve
-    )
+    scale_offset = None
+    if not argmax:
+        scale_offset = rescale_map(
+            blocks, mix, request.rescale, linear=linear, nodata=nodata, preserve=request.preserve
+        )
     mixer = Mixer.build(
         mix,
         image.dtype,
@@ -325,6 +435,7 @@ def apply(
         nodata=nodata,
         alpha=request.keep_alpha,
         preserve=request.preserve,
+        argmax=argmax,
     )
     out = np.empty(image.shape[:2] + (mixer.n_channels,), dtype=request.out_dtype)
     for _ in ordered_map(lambda s: mixer(image[s], out[s]), slices, jobs):

@@ -7,6 +7,9 @@
 - .npy: (M, N), (M, N+1) or a Conv2d weight (M, N, 1, 1).
 - .npz: ``weight`` or ``weights`` (M, N) or (M, N, 1, 1), optional ``bias`` (M); a PyTorch
   ``state_dict`` saved with its keys (``conv.weight``, ``conv.bias``) also works.
+- Layers of 1x1 convolutions: JSON ``{"layers": [...]}``, and .npz or .safetensors files of
+  several Conv2d layers (``0.weight``, ``0.bias``, ``2.weight``, ...): see
+  :mod:`chanmix.layerfiles`.
 
 Binary files are read with ``allow_pickle=False``: a matrix file never runs code.
 
@@ -33,6 +36,8 @@ from typing import Any
 import numpy as np
 
 from .errors import MatrixError
+from .layerfiles import LayersSource, layers_from_json, layers_from_state_dict, read_safetensors
+from .layers import Model
 from .mix import Mix, real_array
 from .presets import get_preset
 
@@ -160,7 +165,7 @@ def parse_coeffs(text: str, origin: str = "coefficients") -> MatrixSource:
     return MatrixSource(origin, _rows(parts, origin, "row"))
 
 
-def _read_text(path: Path, origin: str) -> MatrixSource:
+def _read_text(path: Path, origin: str, activation: str = "none") -> MatrixSource:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -173,15 +178,19 @@ def _read_text(path: Path, origin: str) -> MatrixSource:
     return MatrixSource(origin, _rows(lines, origin, "line"))
 
 
-def _read_json(path: Path, origin: str) -> MatrixSource:
+def _read_json(path: Path, origin: str, activation: str = "none") -> MatrixSource | LayersSource:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MatrixError(f"{origin}: not valid JSON ({exc})") from exc
     except RecursionError as exc:
         raise MatrixError(f"{origin}: not a matrix file (JSON nested too deeply)") from exc
+    if isinstance(data, dict) and "layers" in data and "weights" not in data:
+        return layers_from_json(data, origin)
     if not isinstance(data, dict) or "weights" not in data:
-        raise MatrixError(f'{origin}: expected a JSON object with a "weights" key')
+        raise MatrixError(
+            f'{origin}: expected a JSON object with a "weights" key (or "layers", a list of layers)'
+        )
     table = _table(data["weights"], origin)
     bias = None
     if data.get("bias") is not None:
@@ -200,7 +209,7 @@ def _read_json(path: Path, origin: str) -> MatrixSource:
     )
 
 
-def _read_npy(path: Path, origin: str) -> MatrixSource:
+def _read_npy(path: Path, origin: str, activation: str = "none") -> MatrixSource:
     arr = _load_numpy(path, origin)
     if not isinstance(arr, np.ndarray):
         raise MatrixError(f"{origin}: expected one array, found an archive (use .npz)")
@@ -208,12 +217,18 @@ def _read_npy(path: Path, origin: str) -> MatrixSource:
     return MatrixSource(origin, table, bias_column=False if arr.ndim == 4 else None)
 
 
-def _read_npz(path: Path, origin: str) -> MatrixSource:
+def _read_npz(path: Path, origin: str, activation: str = "none") -> MatrixSource | LayersSource:
     archive = _load_numpy(path, origin)
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise MatrixError(f"{origin}: not an .npz archive")
     with archive:
         keys = list(archive.keys())
+        if len([k for k in keys if _STACKED.match(k)]) > 1:  # several Conv2d layers
+            try:
+                arrays = {k: archive[k] for k in keys}
+            except Exception as exc:  # a damaged member: zipfile, zlib or NumPy's header parser
+                raise _numpy_error(exc, origin) from exc
+            return layers_from_state_dict(arrays, origin, activation)
         weight_key = _pick(keys, ("weight", "weights"), ".weight")
         if weight_key is None:
             raise MatrixError(f'{origin}: no "weight" or "weights" array (found: {", ".join(keys)})')
@@ -227,6 +242,19 @@ def _read_npz(path: Path, origin: str) -> MatrixSource:
     table = _table(weights, origin)
     bias = None if bias_values is None else real_array(bias_values, f"{origin}: bias")
     return MatrixSource(origin, table, bias, bias_column=False)
+
+
+#: A layer's weight in a state_dict of several: ``0.weight``, ``net.2.weight``.
+_STACKED = re.compile(r"^(.*?)\d+\.weight$")
+
+
+def _read_safetensors(path: Path, origin: str, activation: str = "none") -> MatrixSource | LayersSource:
+    arrays = read_safetensors(path, origin)
+    weight_key = _pick(list(arrays), ("weight", "weights"), None)
+    if weight_key is None:
+        return layers_from_state_dict(arrays, origin, activation)
+    bias = arrays.get("bias")
+    return MatrixSource(origin, _table(arrays[weight_key], origin), bias, bias_column=False)
 
 
 def _pick(keys: list[str], exact: tuple[str, ...], suffix: str | None) -> str | None:
@@ -254,11 +282,17 @@ def _load_numpy(path: Path, origin: str) -> Any:
     try:
         if zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as archive:
+                total = 0  # in all members: a stack of layers reads every one
                 for member in archive.namelist():  # "weight" is read as "weight.npy" is
                     with archive.open(member) as file:
                         if file.read(6) == b"\x93NUMPY":
                             file.seek(0)
-                            _check_declared_size(file, origin)
+                            total += _check_declared_size(file, origin)
+                if total > MAX_MATRIX_VALUES:
+                    raise MatrixError(
+                        f"{origin}: declares {total} numbers in all, more than the "
+                        f"{MAX_MATRIX_VALUES} a matrix file may hold"
+                    )
         else:
             with open(path, "rb") as file:
                 _check_declared_size(file, origin)
@@ -269,8 +303,9 @@ def _load_numpy(path: Path, origin: str) -> Any:
         raise _numpy_error(exc, origin) from exc
 
 
-def _check_declared_size(file: Any, origin: str) -> None:
-    """MatrixError when the array header at the file's position declares too many values."""
+def _check_declared_size(file: Any, origin: str) -> int:
+    """The number of values the array header at the file's position declares; MatrixError
+    when that is too many."""
     version = np.lib.format.read_magic(file)
     if version not in ((1, 0), (2, 0), (3, 0)):
         raise MatrixError(f"{origin}: not a NumPy matrix (unknown .npy format version {version})")
@@ -288,6 +323,7 @@ def _check_declared_size(file: Any, origin: str) -> None:
             f"{origin}: declares an array of shape {shape}, more than the "
             f"{MAX_MATRIX_VALUES} numbers a matrix file may hold"
         )
+    return math.prod(shape)
 
 
 def _numpy_error(exc: Exception, origin: str) -> MatrixError:
@@ -301,14 +337,18 @@ _READERS = {
     ".json": _read_json,
     ".npy": _read_npy,
     ".npz": _read_npz,
+    ".safetensors": _read_safetensors,
     ".csv": _read_text,
     ".tsv": _read_text,
     ".txt": _read_text,
 }
 
 
-def read_matrix(path: str | os.PathLike[str]) -> MatrixSource:
+def read_matrix(path: str | os.PathLike[str], *, activation: str = "none") -> MatrixSource | LayersSource:
     """Read a matrix file in any format of the contract, chosen by its extension.
+
+    ``activation`` ("none" or "relu") goes between the layers of an .npz or .safetensors
+    file of several Conv2d layers (see :mod:`chanmix.layerfiles`); other files say their own.
 
     Raises
     ------
@@ -324,7 +364,7 @@ def read_matrix(path: str | os.PathLike[str]) -> MatrixSource:
         raise MatrixError(f"{origin}: no such matrix file")
     if path.stat().st_size == 0:
         raise MatrixError(f"{origin}: the file is empty")
-    return reader(path, origin)
+    return reader(path, origin, activation)
 
 
 #: What starts a matrix source naming a preset rather than a file: ``preset:sepia``.
@@ -337,7 +377,9 @@ def is_preset(source: str | os.PathLike[str]) -> bool:
     return isinstance(source, str) and source.startswith(PRESET_PREFIX)
 
 
-def resolve_matrix(source: str | os.PathLike[str]) -> MatrixSource:
+def resolve_matrix(
+    source: str | os.PathLike[str], *, activation: str = "none"
+) -> MatrixSource | LayersSource:
     """The matrix a source names: the preset ``preset:NAME`` (a str), else the file at that path.
 
     >>> resolve_matrix("preset:swap-rb").mix_for(3).weights.tolist()
@@ -351,7 +393,7 @@ def resolve_matrix(source: str | os.PathLike[str]) -> MatrixSource:
         Naming the file, as :func:`read_matrix` does.
     """
     if not is_preset(source):
-        return read_matrix(source)
+        return read_matrix(source, activation=activation)
     mix = get_preset(str(source)[len(PRESET_PREFIX) :]).mix
     return MatrixSource(
         str(source),
@@ -363,7 +405,7 @@ def resolve_matrix(source: str | os.PathLike[str]) -> MatrixSource:
     )
 
 
-def load_matrix(path: str | os.PathLike[str], n_inputs: int | None = None) -> Mix:
+def load_matrix(path: str | os.PathLike[str], n_inputs: int | None = None) -> Model:
     """Read a matrix file into a :class:`Mix` for an input of ``n_inputs`` channels.
 
     Without ``n_inputs``, a text or .npy table is taken as weights only (no bias column).
@@ -381,20 +423,31 @@ def _inline(values: list[Any]) -> str:
     return "[" + ", ".join(_number(v) if isinstance(v, float) else json.dumps(v) for v in values) + "]"
 
 
-def matrix_json(mix: Mix) -> str:
-    """The JSON text of a mix: one weight row per line, provenance keys kept, stable bytes."""
+def matrix_json(mix: Model) -> str:
+    """The JSON text of a mix (or layers): one weight row per line, provenance keys kept,
+    stable bytes."""
     data = mix.to_dict()
     lines = []
     for key, value in data.items():
         if key == "weights":
             rows = ",\n    ".join(_inline(row) for row in value)
             text = f"[\n    {rows}\n  ]"
+        elif key == "layers":
+            text = "[\n    " + ",\n    ".join(_layer_json(layer) for layer in value) + "\n  ]"
         elif isinstance(value, list) and all(isinstance(v, (int, float)) for v in value):
             text = _inline([float(v) for v in value])
         else:
             text = json.dumps(value, indent=2, sort_keys=False).replace("\n", "\n  ")
         lines.append(f"  {json.dumps(key)}: {text}")
     return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
+def _layer_json(layer: dict[str, Any]) -> str:
+    rows = ",\n        ".join(_inline(row) for row in layer["weights"])
+    return (
+        f'{{\n      "weights": [\n        {rows}\n      ],\n      "bias": {_inline(layer["bias"])},\n'
+        f'      "activation": {json.dumps(layer["activation"])}\n    }}'
+    )
 
 
 def matrix_table(mix: Mix, inputs: Sequence[str] | None = None) -> str:

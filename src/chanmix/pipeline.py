@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .bandspec import BandSpec, select_bands
-from .blockmix import Mixer, band_selection, ordered_map, output_nodata
+from .blockmix import Mixer, argmax_dtype, band_selection, ordered_map
 from .choices import NodataChoice
 from .dtypes import output_dtype
 from .errors import DataError, UsageError
@@ -33,8 +33,9 @@ from .io import (
 )
 from .io.formats import normalized_compression
 from .io.zarr_write import DEFAULT_CHUNKS
+from .layerfiles import LayersSource
+from .layers import Model, compose_models
 from .matrixfiles import MatrixSource, matrix_json
-from .mix import Mix, compose
 from .nodata import Nodata, recorded_nodata, select_nodata
 from .preserve import Preserve
 from .rescale import LocalPasses, PassRunner, Rescale, rescale_by_passes
@@ -83,20 +84,21 @@ _AUTO_TILE = (256, 256)
 class MixRecipe:
     """Where the mix comes from: matrix sources composed in order, resolved per image."""
 
-    sources: tuple[MatrixSource | Mix, ...]
+    sources: tuple[MatrixSource | LayersSource | Model, ...]
 
-    def mix_for(self, n_inputs: int) -> Mix:
-        """Resolve every source against the channel count flowing into it and compose them."""
+    def mix_for(self, n_inputs: int) -> Model:
+        """Resolve every source against the channel count flowing into it and compose them
+        (into one Mix, or into Layers where a nonlinearity keeps steps apart)."""
         mixes = []
         n = n_inputs
         for source in self.sources:
-            mix = source.mix_for(n) if isinstance(source, MatrixSource) else source
+            mix = source.mix_for(n) if isinstance(source, (MatrixSource, LayersSource)) else source
             if mix.n_inputs != n:
                 what = mix.provenance.get("name", "the matrix")
                 raise UsageError(f"{what} reads {mix.n_inputs} channels; the input has {n}")
             mixes.append(mix)
             n = mix.n_outputs
-        return compose(mixes)
+        return compose_models(mixes)
 
 
 def effective_nodata(choice: NodataChoice | None, info: RasterInfo) -> Nodata | None:
@@ -107,7 +109,7 @@ def effective_nodata(choice: NodataChoice | None, info: RasterInfo) -> Nodata | 
     return info.band_nodata if info.band_nodata is not None else info.nodata
 
 
-def output_names(mix: Mix, band_names: Sequence[str] | None, alpha: bool) -> list[str] | None:
+def output_names(mix: Model, band_names: Sequence[str] | None, alpha: bool) -> list[str] | None:
     """Names of the output bands: the mix's, else, for an output that copies one input band
     (a weight of 1 on it, 0 elsewhere, no bias), that band's name from `band_names` (of the
     mixed bands); then ``alpha`` for a kept alpha channel. None when no band has a name."""
@@ -142,6 +144,7 @@ class ApplyOptions:
     bigtiff: str = "auto"
     preserve: str = "none"
     preserve_amount: float = 1.0
+    argmax: bool = False
 
 
 def output_compression(choice: str, info: RasterInfo, fmt: str = "tiff") -> str | None:
@@ -229,7 +232,7 @@ def apply_file(
     *,
     together: Outputs | None = None,
     workers: Workers | None = None,
-) -> Mix:
+) -> Model:
     """Mix one image file into another, a row band at a time; returns the mix applied.
 
     `source` is a file, or a list or tuple of files read as the bands of one image (see
@@ -258,8 +261,11 @@ def apply_file(
         preserve = Preserve.of(options.preserve, options.preserve_amount)
         if preserve is not None:
             preserve.check(mix.n_inputs, mix.n_outputs)
-        out_dtype = output_dtype(options.dtype, info.dtype)
-        channels = mix.n_outputs + (kept is not None)
+        if options.argmax:
+            out_dtype = argmax_dtype(mix.n_outputs, options.dtype, options.rescale)
+        else:
+            out_dtype = output_dtype(options.dtype, info.dtype)
+        channels = (1 if options.argmax else mix.n_outputs) + (kept is not None)
         compression = output_compression(options.compression, info, output_format(target))
         fmt = check_output(
             target,
@@ -302,8 +308,12 @@ def apply_file(
             passes = LocalPasses(lambda: (image.read(reader, span)[:, :, :colours] for span in ranges))
         else:
             passes = WindowPasses(map_windows, image, colours, ranges)
-        scale_offset = rescale_by_passes(
-            passes, mix, options.rescale, linear=options.linear, nodata=nodata, preserve=preserve
+        scale_offset = (
+            None
+            if options.argmax
+            else rescale_by_passes(
+                passes, mix, options.rescale, linear=options.linear, nodata=nodata, preserve=preserve
+            )
         )
         mixer = Mixer.build(
             mix,
@@ -314,13 +324,20 @@ def apply_file(
             nodata=nodata,
             alpha=kept is not None,
             preserve=preserve,
+            argmax=options.argmax,
         )
         mixed_names = [info.band_names[b] for b in mixed_bands] if info.band_names else None
-        names = output_names(mix, mixed_names, kept is not None)
-        sources = [None if k is None else mixed_bands[k] for k in mix.copies] + [None] * (kept is not None)
+        if options.argmax:
+            names: list[str] | None = ["argmax"] + ["alpha"] * (kept is not None)
+            sources: list[int | None] = [None] * channels
+        else:
+            names = output_names(mix, mixed_names, kept is not None)
+            sources = [None if k is None else mixed_bands[k] for k in mix.copies] + [None] * (
+                kept is not None
+            )
 
         job = WindowJob(image, mixer)
-        out_nodata = None if written is None else output_nodata(written, out_dtype)
+        out_nodata = None if written is None else mixer.fill
         wavelengths, fwhm = carried(info.wavelengths, sources), carried(info.fwhm, sources)
         if by_workers:
             assert any_order is not None and tile is not None
@@ -392,7 +409,7 @@ def carried(values: Sequence[float] | None, sources: Sequence[int | None]) -> tu
     return out if any(math.isfinite(v) for v in out) else None
 
 
-def save_mix(mix: Mix, path: str | os.PathLike[str], *, together: Outputs | None = None) -> None:
+def save_mix(mix: Model, path: str | os.PathLike[str], *, together: Outputs | None = None) -> None:
     """Write a mix as a JSON matrix file, atomically (with `together`'s outputs, if given)."""
     try:
         with atomic_output(path, together=together) as file:

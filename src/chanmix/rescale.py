@@ -31,8 +31,9 @@ import numpy as np
 
 from .choices import RESCALE_MODES
 from .errors import UsageError
-from .kernel import compile_plan, mix_block, nodata_mask
-from .mix import Mix
+from .kernel import nodata_mask
+from .layerkernel import compile_model, mix_model_block
+from .layers import Model
 from .nodata import Nodata
 from .preserve import Preserve
 
@@ -128,14 +129,14 @@ class _MixedValues:
     """The (P, M) float64 mixed values of the valid pixels of a block, in normalized units:
     not nodata, every band finite."""
 
-    mix: Mix
+    mix: Model
     linear: bool
     nodata: Nodata | None
     preserve: Preserve | None = None
 
     def __call__(self, block: np.ndarray) -> np.ndarray:
-        plan = compile_plan(self.mix, block.dtype, np.float64, linear=self.linear, preserve=self.preserve)
-        values = mix_block(block, plan).reshape(-1, self.mix.n_outputs)
+        plan = compile_model(self.mix, block.dtype, np.float64, linear=self.linear, preserve=self.preserve)
+        values = mix_model_block(block, plan).reshape(-1, self.mix.n_outputs)
         if self.nodata is not None:
             values = values[~nodata_mask(block, self.nodata).reshape(-1)]
         return values[np.isfinite(values).all(axis=1)]
@@ -294,7 +295,7 @@ def _order_statistics(
 
 def rescale_map(
     blocks: Blocks,
-    mix: Mix,
+    mix: Model,
     rescale: Rescale,
     *,
     linear: bool = False,
@@ -326,7 +327,7 @@ def rescale_map(
 
 def rescale_by_passes(
     run: PassRunner,
-    mix: Mix,
+    mix: Model,
     rescale: Rescale,
     *,
     linear: bool = False,

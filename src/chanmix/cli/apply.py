@@ -24,7 +24,7 @@ from .stdio import piped
 if TYPE_CHECKING:
     from ..cluster import Cluster
     from ..fitfiles import FitOptions
-    from ..mix import Mix
+    from ..layers import Model
 
 _SIGNED_HINT = (
     "Note: fitted components are signed and centred on 0; with an integer output type the "
@@ -34,7 +34,7 @@ _SIGNED_HINT = (
 
 def _given_recipe(source: groups.MixSource) -> MixRecipe:
     if source.matrices:
-        return MixRecipe(tuple(resolve_matrix(m) for m in source.matrices))
+        return MixRecipe(tuple(resolve_matrix(m, activation=source.activation) for m in source.matrices))
     if source.preset:
         return MixRecipe((get_preset(source.preset).mix,))
     return MixRecipe((parse_coeffs(source.coeffs or "", origin="--coeffs"),))
@@ -157,6 +157,12 @@ def apply_cmd(
     rounded to nearest and saturated to the output type. An alpha channel is passed through
     untouched unless --alpha says otherwise.
 
+    A matrix file may also hold layers of 1x1 convolutions (a per-pixel network): JSON
+    {"layers": [{"weights", "bias", "activation": "relu"|"none"}, ...]}, or an .npz or
+    .safetensors state_dict of Conv2d layers (0.weight, 0.bias, 2.weight, ...) with
+    --activation relu between them. Every layer but the last is computed in floats, the last
+    rounded and saturated. --argmax writes the index of the largest output as one band.
+
     The output format follows the extension: .tif/.tiff (any bands and type), .png (1-4
     bands, uint8/uint16), .jpg (1 or 3 bands, uint8), .npy (the raw H x W x M array),
     .img/.dat/.bsq (ENVI band sequential), .bil, .bip (ENVI by line, by pixel), each with a
@@ -178,6 +184,8 @@ def apply_cmd(
           --dtype uint8 --rescale percentile -o nir-false-colour.png
       chanmix apply *.png -p gray-rec709 -O gray/
       chanmix apply *.tif -m pca.json -o "{stem}-pca.tif"
+      chanmix apply sample_images/multispectral.tif -m sample_images/network.json \\
+          --argmax -o classes.png
       chanmix matrix calibrate sample_images/landsat/l8_MTL.txt --bands 2-7 -o cal.json
       chanmix apply sample_images/landsat/l8_stack.tif -m cal.json \\
           -m preset:landsat8-tasseled-cap --dtype float32 -o tasseled-cap.tif
@@ -237,7 +245,7 @@ def _run(
     # Several: each image is committed when it is done, the matrix after all of them.
     with Outputs() as together:
 
-        def job(index: int, path: Source, target: str, file_jobs: int, progress: Feed | None) -> Mix:
+        def job(index: int, path: Source, target: str, file_jobs: int, progress: Feed | None) -> Model:
             recipe = recipe_for(index)
             if cluster is not None and len(pairs) > 1:  # the whole file on a worker
                 return cluster.call(apply_file, path, target, recipe, replace(options, jobs=1))

@@ -15,10 +15,13 @@ from ..errors import ChanmixError
 #: Argument of the Python API -> the option that sets it, in every command that has it.
 FLAGS = {
     "alpha_mode": "--alpha",
+    "argmax": "--argmax",
     "bands": "--bands",
     "dtype": "--dtype",
+    "activation": "--activation",
     "k": "-k",
     "level": "--level",
+    "linear": "--linear",
     "mask": "--mask",
     "page": "--page",
     "percentiles": "--percentiles",

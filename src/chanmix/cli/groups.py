@@ -38,7 +38,9 @@ import click
 
 from ..choices import NodataChoice
 from .options import (
+    activation_opt,
     alpha_opt,
+    argmax_opt,
     band_numbers_opt,
     bands_opt,
     bigtiff_opt,
@@ -131,6 +133,7 @@ class MixSource:
     mask: str | None = None
     sample: int | None = None
     seed: int = 0
+    activation: str = "none"
 
     @property
     def fitted(self) -> bool:
@@ -165,9 +168,10 @@ def mix_source(
     mask: str | None,
     sample: int | None,
     seed: int,
+    activation: str = "none",
 ) -> MixSource:
     """-m, -p, -c, --pca, --maf, --ica, --fit (exactly one kind), --per-image, --mask, --sample,
-    --seed."""
+    --seed, --activation."""
     kinds = (
         ("-m", matrices),
         ("-p", preset),
@@ -195,11 +199,13 @@ def mix_source(
         mask=mask,
         sample=sample,
         seed=seed,
+        activation=activation,
     )
 
 
 mix_source_opts = stack(
     matrix_opt,
+    activation_opt,
     preset_opt,
     coeffs_opt,
     pca_opt,
@@ -229,6 +235,7 @@ def apply_options(
     tile: str | tuple[int, int] | None,
     bigtiff: str,
     jobs: int,
+    argmax: bool = False,
 ) -> ApplyOptions:
     """The settings of ``apply``'s mix and output, from their options."""
     from ..pipeline import ApplyOptions
@@ -249,6 +256,7 @@ def apply_options(
         bigtiff=bigtiff,
         preserve=preserve,
         preserve_amount=preserve_amount,
+        argmax=argmax,
     )
 
 
@@ -262,6 +270,7 @@ mix_opts = stack(
     linear_opt,
     preserve_opt,
     preserve_amount_opt,
+    argmax_opt,
     nodata_opt,
     page_opt,
     series_opt,

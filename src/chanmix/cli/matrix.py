@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 import click
 
 from ..io.guard import check_run_files
+from ..layers import Layers, Model, compose_models, single_mix
 from ..matrixfiles import is_preset, matrix_table, resolve_matrix
-from ..mix import Mix, compose
 from ..pipeline import save_mix
 from . import groups
+from .options import activation_opt
 
 if TYPE_CHECKING:
     from ..calibration import CalibrationOptions
@@ -25,11 +26,11 @@ inputs_opt = click.option(
 )
 
 
-def _chain(paths: tuple[str, ...], n_inputs: int | None) -> list[Mix]:
+def _chain(paths: tuple[str, ...], n_inputs: int | None, activation: str = "none") -> list[Model]:
     mixes = []
     n = n_inputs
     for path in paths:
-        mix = resolve_matrix(path).mix_for(n)
+        mix = resolve_matrix(path, activation=activation).mix_for(n)
         mixes.append(mix)
         n = mix.n_outputs
     return mixes
@@ -49,6 +50,7 @@ def matrix_cmd() -> None:
       chanmix matrix show preset:landsat8-tasseled-cap
       chanmix matrix compose a.json b.csv -o ab.json
       chanmix matrix invert pca.json -o pca-inverse.json
+      chanmix matrix show sample_images/network.json
       chanmix matrix calibrate sample_images/landsat/l8_MTL.txt --bands 2-7 -o cal.json
     """
 
@@ -56,24 +58,39 @@ def matrix_cmd() -> None:
 @matrix_cmd.command("show")
 @click.argument("path", metavar="MATRIX")
 @inputs_opt
-def show_cmd(path: str, n_inputs: int | None) -> None:
-    """Print a matrix file as a table, with what it records about itself."""
-    mix = resolve_matrix(path).mix_for(n_inputs)
-    click.echo(f"{path}: {mix.n_inputs} inputs -> {mix.n_outputs} outputs")
+@activation_opt
+def show_cmd(path: str, n_inputs: int | None, activation: str) -> None:
+    """Print a matrix file as a table, with what it records about itself.
+
+    A file of layers (1x1 convolutions with activations between them) prints one line per
+    layer, its shape and the activation after it, once neighbouring linear layers are
+    collapsed.
+    """
+    mix = resolve_matrix(path, activation=activation).mix_for(n_inputs)
+    layers = f", {len(mix.steps)} layers" if isinstance(mix, Layers) else ""
+    click.echo(f"{path}: {mix.n_inputs} inputs -> {mix.n_outputs} outputs{layers}")
     for key, value in mix.provenance.items():
         if isinstance(value, (str, int, float, bool)):
             click.echo(f"  {key}: {value}")
-    click.echo(matrix_table(mix))
+    if isinstance(mix, Layers):
+        click.echo("\n".join(mix.describe()))
+    else:
+        click.echo(matrix_table(mix))
 
 
 @matrix_cmd.command("compose")
 @click.argument("paths", nargs=-1, required=True, metavar="MATRIX...")
 @click.option("-o", "--output", required=True, metavar="OUT.json", help="Where to write the product.")
 @inputs_opt
-def compose_cmd(paths: tuple[str, ...], output: str, n_inputs: int | None) -> None:
-    """Compose matrices applied in the order given into one (the product, with its bias)."""
+@activation_opt
+def compose_cmd(paths: tuple[str, ...], output: str, n_inputs: int | None, activation: str) -> None:
+    """Compose matrices applied in the order given into one (the product, with its bias).
+
+    Layers collapse where they are linear; a ReLU between layers cannot be collapsed into one
+    matrix, and is refused (exit 2), saying which layer.
+    """
     check_run_files([("MATRIX", p) for p in paths if not is_preset(p)], [("-o", output)])
-    save_mix(compose(_chain(paths, n_inputs)), output)
+    save_mix(single_mix(compose_models(_chain(paths, n_inputs, activation)), "compose"), output)
 
 
 @matrix_cmd.command("invert")
@@ -88,7 +105,7 @@ def invert_cmd(path: str, output: str, n_inputs: int | None) -> None:
     applying the PCA and then its inverse reconstructs the bands from K components.
     """
     check_run_files([("MATRIX", path)] if not is_preset(path) else [], [("-o", output)])
-    mix = resolve_matrix(path).mix_for(n_inputs)
+    mix = single_mix(resolve_matrix(path).mix_for(n_inputs), "invert")
     mean = mix.provenance.get("mean")
     about = mean if isinstance(mean, list) and len(mean) == mix.n_inputs else None
     save_mix(mix.inverse(about), output)

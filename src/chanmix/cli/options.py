@@ -5,6 +5,8 @@ option                 value                                       commands
 =====================  ==========================================  ==============
 -m/--matrix FILE       matrix file or ``preset:NAME``, repeatable    apply
                        (composed in order)
+--activation ACT       none | relu, between the layers of .npz/     apply, matrix
+                       .safetensors stacks of Conv2d layers
 -p/--preset NAME       a preset (``chanmix presets`` lists them)    apply
 -c/--coeffs TEXT       inline rows ``"a,b,c; d,e,f"``               apply
 --pca K                fit PCA on the inputs and apply it           apply
@@ -23,6 +25,7 @@ option                 value                                       commands
 --preserve MODE        lum | max | avg | sum | nrm | pwr | none      apply
                        (keep a colour measure, as ffmpeg's pc)
 --preserve-amount A    0..1, how much of --preserve (ffmpeg's pa)   apply
+--argmax               the index of the largest output, one band    apply
 --save-matrix FILE     write the mix applied                        apply
 --format FMT           output format of ``-o -`` (stdout)           apply
 --nodata VALUE         number, ``nan`` or ``none``                  apply, info
@@ -241,8 +244,17 @@ matrix_opt = click.option(
     "matrices",
     multiple=True,
     metavar="FILE",
-    help="Matrix file (.json, .csv/.tsv/.txt, .npy, .npz), or preset:NAME for a preset. Repeat "
-    "to compose, in order. (A file named preset:NAME: write ./preset:NAME.)",
+    help="Matrix file (.json, .csv/.tsv/.txt, .npy, .npz, .safetensors), or preset:NAME for a "
+    "preset. Repeat to compose, in order. (A file named preset:NAME: write ./preset:NAME.)",
+)
+activation_opt = click.option(
+    "--activation",
+    type=click.Choice(["none", "relu"]),
+    default="none",
+    show_default=True,
+    help="The activation between the layers of an .npz or .safetensors file of several Conv2d "
+    "1x1 layers (a state_dict: 0.weight, 0.bias, 2.weight, ...); never after the last layer. "
+    "JSON layer files name their own.",
 )
 preset_opt = click.option("-p", "--preset", metavar="NAME", help="A built-in matrix; see 'chanmix presets'.")
 coeffs_opt = click.option(
@@ -352,6 +364,13 @@ preserve_amount_opt = click.option(
     show_default=True,
     metavar="A",
     help="How much of --preserve replaces the plain mix, 0 to 1 (ffmpeg's pa).",
+)
+argmax_opt = click.option(
+    "--argmax",
+    is_flag=True,
+    help="Write one band instead of the mix's outputs: the 0-based index of the largest output "
+    "(the first of equal ones), uint8 (uint16 above 256 outputs); nodata pixels get 255 "
+    "(65535), recorded as the output's nodata. Not with --dtype or --rescale.",
 )
 save_matrix_opt = click.option("--save-matrix", metavar="FILE", help="Write the mix actually applied (JSON).")
 format_opt = click.option(
