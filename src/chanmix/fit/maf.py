@@ -72,6 +72,7 @@ class DifferenceMoments(Moments):
         *,
         above: np.ndarray | None = None,
         above_valid: np.ndarray | None = None,
+        products: str = "float64",
     ) -> DifferenceMoments:
         """The differences of one block of rows: horizontal within its rows, vertical between
         its consecutive rows and, with ``above``, between that row and the block's first row.
@@ -86,6 +87,9 @@ class DifferenceMoments(Moments):
             The image row just above the block (None for the image's first row).
         above_valid : (w,) or (1, w) bool ndarray, optional
             Its valid pixels.
+        products : str
+            Accepted as :meth:`Moments.of` takes it; differences are always formed and
+            multiplied in float64.
         """
         arr = cls._block(block)
         mask = _mask(valid, arr.shape[:2])
