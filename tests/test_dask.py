@@ -453,7 +453,9 @@ def test_a_fit_without_a_valid_pixel_is_a_data_error():
 def test_chunk_results_merge_in_order_as_a_tree():
     """64 results: 8 tasks merge 8 each, one task merges those 8; never one task for all."""
     parts = [dask.delayed(str(i)) for i in range(64)]
-    tree = cdask._tree(parts, lambda a, b: f"{a} {b}")
+    from chanmix.dask_blocks import tree as merged
+
+    tree = merged(parts, lambda a, b: f"{a} {b}")
     assert tree.compute() == " ".join(str(i) for i in range(64))
     merges = [key for key in dict(tree.__dask_graph__()) if str(key).startswith("reduce")]
     assert len(merges) == 9
