@@ -158,6 +158,7 @@ def test_none_is_the_plain_mix():
 def test_dask_gives_the_same_bytes():
     da = pytest.importorskip("dask.array")
     import chanmix.dask as cdask
+
     image = pixels(np.dtype("uint16"), (200, 150))
     for rescale in ("clip", "percentile"):
         want = chanmix.apply(image, HARD, rescale=rescale, preserve="pwr", preserve_amount=0.8)
