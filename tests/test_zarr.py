@@ -564,6 +564,15 @@ def test_safety_an_output_store_may_not_be_read_or_written_twice(run, tmp_path, 
             "inside it",
         ),
         (["apply", small, "-c", IDENTITY[3], "-o", "-", "--format", "zarr"], "--format"),
+        # an output inside a store the run reads: one of its own files, or a file added to it
+        (
+            ["apply", tmp_path / "s.zarr", "-c", IDENTITY[3], "-o", tmp_path / "s.zarr" / "x.tif"],
+            "inside INPUT",
+        ),
+        (
+            ["fit", "pca", tmp_path / "s.zarr", "-k", "2", "-o", tmp_path / "s.zarr" / "zarr.json"],
+            "inside INPUT",
+        ),
     ):
         assert needle in error_line(run(*args), 2)
     assert error_line(run("apply", small, "-c", IDENTITY[3], "-o", tmp_path / "no" / "t.zarr"), 1).endswith(

@@ -15,7 +15,7 @@ An ENVI raster is two files: an input counts with its header or data file beside
 
 A Zarr output is a folder that replaces what is there: it may be an existing Zarr store
 (never a file or another folder: :func:`~chanmix.io.zarr_store.check_zarr_target`), and no
-file the run reads may be inside it.
+file the run reads may be inside it; nor may any output be inside a store the run reads.
 """
 
 from __future__ import annotations
@@ -77,7 +77,8 @@ def check_run_files(reads: Iterable[Named], writes: Iterable[Named], *, created:
     ------
     UsageError
         When an output is a file the run reads, or two outputs are the same file, or a Zarr
-        output holds a file the run reads (exit 2).
+        output holds a file the run reads, or an output is inside a folder the run reads
+        (exit 2).
     DataError
         When an output is a folder (but a Zarr output's Zarr store), a Zarr output is a file,
         or an output's folder does not exist (exit 1).
@@ -89,6 +90,8 @@ def check_run_files(reads: Iterable[Named], writes: Iterable[Named], *, created:
     for option, path in writes:
         if path != "-" and is_zarr_path(path):
             _check_zarr_output(option, path, reads)
+        if path != "-":
+            _check_not_inside_a_read_folder(option, path, reads)
     made = {os.path.realpath(folder) for folder in created}
     written: dict[tuple, Named] = {}
     for option, shown, path in _with_companions(writes, written=True):
@@ -111,6 +114,18 @@ def check_run_files(reads: Iterable[Named], writes: Iterable[Named], *, created:
         if os.path.realpath(folder) not in made and not os.path.isdir(folder):
             what = "is not a folder" if os.path.exists(folder) else "no such folder"
             raise DataError(f"{path}: cannot write ({what}: {folder})")
+
+
+def _check_not_inside_a_read_folder(option: str, path: str, reads: list[Named]) -> None:
+    """No output inside a folder the run reads (a Zarr store): it could be one of the store's
+    own files, or a file added to it while it is read."""
+    target = os.path.realpath(path)
+    for read_option, read in reads:
+        if read != "-" and os.path.isdir(read) and target.startswith(os.path.realpath(read) + os.sep):
+            raise UsageError(
+                f"{option} {path}: it is inside {read_option} {read}, which this run reads;"
+                " choose an output outside it"
+            )
 
 
 def _check_zarr_output(option: str, path: str, reads: list[Named]) -> None:
