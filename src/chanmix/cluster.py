@@ -81,8 +81,7 @@ class Cluster:
 
         ``function`` is sent to the scheduler once and shared by every task.
         """
-        [shared] = self.client.scatter([function], broadcast=False, hash=False)
-        limit = min(_IN_FLIGHT_PER_THREAD * self.threads, _MOST_IN_FLIGHT)
+        shared, limit = self._shared(function)
         pending: deque[Any] = deque()
         try:
             for item in items:
@@ -101,8 +100,7 @@ class Cluster:
         slow task does not hold back the submission of the others."""
         from distributed import as_completed
 
-        [shared] = self.client.scatter([function], broadcast=False, hash=False)
-        limit = min(_IN_FLIGHT_PER_THREAD * self.threads, _MOST_IN_FLIGHT)
+        shared, limit = self._shared(function)
         waiting = iter(items)
         running = {self.client.submit(_call, shared, item, pure=False) for item in islice(waiting, limit)}
         done = as_completed(list(running))
@@ -118,6 +116,12 @@ class Cluster:
         finally:
             for future in running:  # stopped early: a failure, or interrupted
                 future.cancel()
+
+    def _shared(self, function: Callable[[T], R]) -> tuple[Any, int]:
+        """`function` sent to the cluster once for all its tasks, and how many tasks may be in
+        flight: two per worker thread, 256 at most."""
+        [shared] = self.client.scatter([function], broadcast=False, hash=False)
+        return shared, min(_IN_FLIGHT_PER_THREAD * self.threads, _MOST_IN_FLIGHT)
 
     def _result(self, future: Any) -> Any:
         try:
