@@ -361,7 +361,7 @@ def _moments(
 ) -> tuple[Moments, Moments | np.ndarray | None, list[_Source]]:
     """The statistics of the pixels of ``paths`` in normalized units, what ``extra`` asks for
     (differences' statistics, or the sampled pixels as (P, N) float64; None for ""), and the
-    inputs as they were read (closed)."""
+    inputs as they were read (closed); a DataError when no pixel counted."""
     with ExitStack() as stack:
         images = _images(paths, options)
         sources = [_open(stack, image, options, options.bands) for image in images]
@@ -379,6 +379,8 @@ def _moments(
         moments, differences = Moments.empty(n), kind.empty(n)
         for source, m, e in zip(sources, raw, raw_extra):
             moments, differences = moments + m.scaled(source.scale), differences + e.scaled(source.scale)
+        if moments.count == 0:
+            raise _no_pixels(paths)
         if extra == "pixels":
             parts = [np.concatenate(g).astype(np.float64) * s.scale for s, g in zip(sources, gathered) if g]
             return moments, np.concatenate(parts) if parts else np.empty((0, n)), sources
@@ -404,8 +406,6 @@ def pca_from_files(
     band's statistics are computed elsewhere and merged here in the same order: the same fit.
     So for the other fits."""
     moments, _, sources = _moments(paths, options, extra="", map_bands=map_bands)
-    if moments.count == 0:
-        raise _no_pixels(paths)
     fit = fit_pca(moments, k, center=center, whiten=whiten)
     return replace(fit, mix=_provenance(fit.mix, paths, options, moments.count, sources))
 
@@ -419,8 +419,6 @@ def mnf_from_files(
 ) -> MNFFit:
     """Minimum noise fraction components of the pixels of ``paths`` taken together."""
     moments, noise, sources = _moments(paths, options, extra="noise", map_bands=map_bands)
-    if moments.count == 0:
-        raise _no_pixels(paths)
     fit = fit_mnf(moments, cast(NoiseMoments, noise), k)
     return replace(fit, mix=_provenance(fit.mix, paths, options, moments.count, sources))
 
@@ -435,8 +433,6 @@ def maf_from_files(
     """Min/max autocorrelation factors of the pixels of ``paths`` taken together: neighbour
     pairs within each input, each counted once whatever the row bands read."""
     moments, differences, sources = _moments(paths, options, extra="maf", map_bands=map_bands)
-    if moments.count == 0:
-        raise _no_pixels(paths)
     fit = fit_maf(moments, cast(DifferenceMoments, differences), k)
     return replace(fit, mix=_provenance(fit.mix, paths, options, moments.count, sources))
 
@@ -457,8 +453,6 @@ def ica_from_files(
     if options.sample is None:
         options = replace(options, sample=DEFAULT_SAMPLE)
     moments, pixels, sources = _moments(paths, options, extra="pixels", map_bands=map_bands)
-    if moments.count == 0:
-        raise _no_pixels(paths)
     fit = fit_ica(moments, cast(np.ndarray, pixels), k, seed=options.seed, max_iter=max_iter, tol=tol)
     return replace(fit, mix=_provenance(fit.mix, paths, options, moments.count, sources))
 
