@@ -57,6 +57,49 @@ def test_fit_pca_matches_scikit_learn(run, samples, cube, tmp_path):
     assert run("fit", "pca", samples / "multispectral.tif", "-k", "4", "-o", out, "-q").output == ""
 
 
+def test_products_follow_the_samples_unless_asked(run, cube, tmp_path):
+    """--products auto: float32 products on a float32 file, float64 on the uint16 one; float32
+    on the uint16 file agrees with float64 on the leading components, within about 1e-6."""
+    as_float = tmp_path / "float.tif"
+    tifffile.imwrite(
+        as_float, (cube / 65535).astype(np.float32), photometric="minisblack", planarconfig="contig"
+    )
+    src = tmp_path / "uint16.tif"
+    tifffile.imwrite(src, cube, photometric="minisblack", planarconfig="contig")
+    fits = {}
+    for image in (as_float, src):
+        for products in ("auto", "float32", "float64"):
+            out = tmp_path / f"{image.stem}-{products}.json"
+            result = run("fit", "pca", image, "-k", "3", "--products", products, "-o", out, "-q")
+            assert result.exit_code == 0, result.output
+            fits[image.stem, products] = out.read_bytes()
+    assert fits["float", "auto"] == fits["float", "float32"] != fits["float", "float64"]
+    assert fits["uint16", "auto"] == fits["uint16", "float64"] != fits["uint16", "float32"]
+    fast, exact = (json.loads(fits["uint16", p]) for p in ("float32", "float64"))
+    np.testing.assert_allclose(fast["weights"], exact["weights"], atol=1e-6)
+    np.testing.assert_allclose(fast["eigenvalues"][:3], exact["eigenvalues"][:3], rtol=1e-6)
+    result = run("fit", "pca", src, "-k", "3", "--products", "float16", "-o", tmp_path / "x.json")
+    assert "--products" in error_line(result, 2)
+    assert "--products" not in run("fit", "lstsq", "--help").output
+
+
+@pytest.mark.parametrize("fit", ["--pca", "--maf", "--ica"])
+def test_fits_with_float32_products_are_the_same_bits_for_any_jobs(run, cube, tmp_path, fit):
+    """Float32 products round where chunks start: the row bands a fit reads do not depend on
+    -j, so neither do the bits of the matrix or of the output."""
+    src = tmp_path / "float.tif"
+    image = np.tile((cube / 65535).astype(np.float32), (3, 1, 1))
+    tifffile.imwrite(src, image, photometric="minisblack", planarconfig="contig", rowsperstrip=7)
+    outputs = []
+    for jobs in ("1", "2", "4"):
+        out, matrix = tmp_path / f"out{jobs}.tif", tmp_path / f"m{jobs}.json"
+        args = ["apply", src, fit, "3", "--dtype", "float32", "-j", jobs, "-q", "--save-matrix", matrix]
+        result = run(*args, "-o", out)
+        assert result.exit_code == 0, result.output
+        outputs.append((out.read_bytes(), json.loads(matrix.read_text())["weights"]))
+    assert outputs[0] == outputs[1] == outputs[2]
+
+
 def test_the_scene_has_three_signal_dimensions(run, samples, tmp_path):
     """Four endmembers summing to one: a 3-D affine subspace, found by a variance fraction."""
     out = tmp_path / "pca.json"

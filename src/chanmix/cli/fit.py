@@ -21,13 +21,17 @@ _BAR_WIDTH = 30
 
 #: The options every fit shares: which pixels and bands count (given to the command as one
 #: FitOptions, ``options``), the memory budget, the cluster, -q.
-fit_options = groups.stack(
+lstsq_options = groups.stack(
     groups.fit_opts,
     opt.max_memory_opt,
     opt.scheduler_opt,
     opt.quiet_opt,
     groups.collect(options=groups.fit_options),
 )
+
+#: Those and --products: the fits of the pixels' moments (pca, mnf, maf, ica); least squares
+#: always forms its products in float64 (see chanmix.fit.CrossMoments).
+fit_options = groups.stack(opt.products_opt, lstsq_options)
 
 
 def check_fit_files(
@@ -193,7 +197,7 @@ def mnf_cmd(
     metavar="LIST",
     help="Target bands to fit, as --bands chooses the inputs' (all but alpha by default).",
 )
-@fit_options
+@lstsq_options
 def lstsq_cmd(
     inputs: tuple[str, ...],
     targets: tuple[str, ...],

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ..choices import NodataChoice
+from ..choices import PRODUCTS, NodataChoice
 from .options import (
     activation_opt,
     alpha_opt,
@@ -98,9 +98,10 @@ def collect(**builders: Callable[..., Any]) -> Callable[[Command], Command]:
 
     ``@collect(options=apply_options)`` calls :func:`apply_options` with the values of the
     options its parameters name (``bands=...``, ``dtype=...``) and passes the result to the
-    command as ``options``; those values are not passed on their own. Several builders may
-    read one value. Builders run in the order given, before the command, and may refuse a
-    request with :class:`click.UsageError`. Place it right above the command function.
+    command as ``options``; those values are not passed on their own. A parameter whose option
+    the command does not have keeps its default. Several builders may read one value. Builders
+    run in the order given, before the command, and may refuse a request with
+    :class:`click.UsageError`. Place it right above the command function.
     """
     reads = {key: tuple(inspect.signature(build).parameters) for key, build in builders.items()}
     used = {name for names in reads.values() for name in names}
@@ -108,7 +109,10 @@ def collect(**builders: Callable[..., Any]) -> Callable[[Command], Command]:
     def decorate(command: Command) -> Command:
         @functools.wraps(command)
         def collected(**values: Any) -> Any:
-            built = {key: build(**{n: values[n] for n in reads[key]}) for key, build in builders.items()}
+            built = {
+                key: build(**{n: values[n] for n in reads[key] if n in values})
+                for key, build in builders.items()
+            }
             return command(**{k: v for k, v in values.items() if k not in used}, **built)
 
         return collected  # type: ignore[return-value]
@@ -289,8 +293,9 @@ def fit_options(
     page: int,
     series: int | None,
     stack: bool = False,
+    products: str = PRODUCTS[0],
 ) -> FitOptions:
-    """Which pixels and bands of the inputs a fit uses, from their options."""
+    """Which pixels and bands of the inputs a fit uses, and how, from their options."""
     from ..fitfiles import FitOptions
 
     return FitOptions(
@@ -303,6 +308,7 @@ def fit_options(
         page=page,
         series=series,
         stack=stack,
+        products=products,
     )
 
 

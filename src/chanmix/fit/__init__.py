@@ -25,12 +25,13 @@ from .ica import DEFAULT_SAMPLE, ICAFit, fit_ica
 from .lstsq import RANK_RTOL, LstsqFit, fit_lstsq
 from .maf import DifferenceMoments, MAFFit, fit_maf
 from .mnf import MNFFit, fit_mnf
-from .moments import CHUNK_PIXELS, CrossMoments, Moments, NoiseMoments
+from .moments import CHUNK_PIXELS, PRODUCTS, CrossMoments, Moments, NoiseMoments
 from .pca import PCAFit, fit_pca
 from .sampling import SampleMask
 
 __all__ = [
     "CHUNK_PIXELS",
+    "PRODUCTS",
     "CrossMoments",
     "Moments",
     "NoiseMoments",

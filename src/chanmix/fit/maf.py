@@ -40,7 +40,7 @@ import numpy as np
 from ..errors import DataError, UsageError
 from ..mix import Mix
 from ._components import n_components, names, orient
-from .moments import CHUNK_PIXELS, Moments, _accumulate, _mask, _merge, frozen_array
+from .moments import CHUNK_PIXELS, PRODUCTS, Moments, _accumulate, _mask, _merge, frozen_array
 
 __all__ = ["DifferenceMoments", "MAFFit", "fit_maf"]
 
@@ -72,7 +72,7 @@ class DifferenceMoments(Moments):
         *,
         above: np.ndarray | None = None,
         above_valid: np.ndarray | None = None,
-        products: str = "float64",
+        products: str = PRODUCTS[0],
     ) -> DifferenceMoments:
         """The differences of one block of rows: horizontal within its rows, vertical between
         its consecutive rows and, with ``above``, between that row and the block's first row.

@@ -5,17 +5,23 @@ mean, scatter matrix), and values merge by the pairwise update of Chan, Golub & 
 the statistics of an image do not depend on how it was cut into blocks, files or workers
 (up to rounding), and no pass ever forms the ill-conditioned raw sum of squares.
 
-Within a block, pixels are converted to float64 in chunks of :data:`CHUNK_PIXELS` rows, each
-chunk is centred on its own mean and its scatter ``Xc.T @ Xc`` is formed by BLAS ``dsyrk``,
-then the chunks are merged with the same pairwise update. Centring before the product is what
-keeps the precision: the textbook ``sum(x x^T) - n mean mean^T`` loses a factor of about
-``(mean / spread)^2`` -- for 2e6 uint16 pixels of mean 0.9 and spread 2e-3, a relative error of
-5e-6 in float64 (and 100% in float32) -- where the centred chunks stay near 1e-14.
+Within a block, pixels go in chunks of rows, each shifted to its own (approximate) mean before
+its products are formed by BLAS ``syrk``; the chunks then merge with the same pairwise update.
+Shifting before the product is what keeps the precision: the textbook
+``sum(x x^T) - n mean mean^T`` loses a factor of about ``(mean / spread)^2`` -- for 2e6 uint16
+pixels of mean 0.9 and spread 2e-3, a relative error of 5e-6 in float64 (and 100% in float32).
+Two ways of forming the products (:data:`PRODUCTS`):
+
+- float32 (the default, for 8/16-bit integer and float32 samples): chunks of
+  :data:`FLOAT32_CHUNK_PIXELS` rows are converted and shifted in one pass (the C kernel's
+  ``shift``), and one ``ssyrk`` of ``[x - shift, 1]`` gives the products, the sums and the
+  count, corrected and merged in float64: scikit-learn's float32 speed, within about 1e-6;
+- float64: chunks of :data:`CHUNK_PIXELS` rows are copied to float64, centred on their mean
+  (one gemv for the column sums) and multiplied by ``dsyrk``: 1e-14, at twice the time.
 
 Values are used as given (the caller normalizes integer samples); rows that hold a
-non-finite value are left out, as are pixels outside an optional ``valid`` mask. The cost per
-chunk is one copy to float64, one BLAS gemv (the column sums), one subtraction and one syrk;
-rows are tested for finiteness one by one only in a chunk whose column sums are not finite.
+non-finite value are left out, as are pixels outside an optional ``valid`` mask. Rows are
+tested for finiteness one by one only in a chunk whose sums are not finite.
 
 References
 ----------
@@ -25,14 +31,26 @@ computing sample variances", Technical Report STAN-CS-79-773, Stanford Universit
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
 
+from ..choices import PRODUCTS
 from ..errors import DataError, UsageError
+from ..kernel import _whole_samples, compiled_kernel
 
-__all__ = ["CHUNK_PIXELS", "CONSTANT_RTOL", "PRODUCTS", "CrossMoments", "Moments", "NoiseMoments"]
+__all__ = [
+    "CHUNK_PIXELS",
+    "CONSTANT_RTOL",
+    "FLOAT32_CHUNK_PIXELS",
+    "PRODUCTS",
+    "CrossMoments",
+    "Moments",
+    "NoiseMoments",
+    "check_products",
+]
 
 #: A band whose standard deviation is below this fraction of its mean's magnitude is constant:
 #: an exactly constant band leaves a round-off residue near 1e-14 of its mean.
@@ -41,12 +59,13 @@ CONSTANT_RTOL = 1e-10
 #: Rows converted to float64 at a time: a 4096 x 200 buffer (6.5 MB) stays in the L3 cache.
 CHUNK_PIXELS = 4096
 
-#: How a chunk's centred products are formed: "float64" (the default: BLAS dsyrk on a float64
-#: copy, 1e-14 relative) or "float32" (BLAS ssyrk on the float32 data shifted by its mean, about
-#: twice as fast, errors near 1e-7 relative per chunk that average down over many chunks; see
-#: bench/README.md). Chunks merge in float64 either way; float64 and wide integer data always
-#: take the float64 path.
-PRODUCTS = ("float64", "float32")
+#: Rows shifted and multiplied at a time with float32 products: a 16384 x 200 buffer (13 MB)
+#: makes 61 float64 merges per million pixels where 4096 rows made 244, for the same errors.
+FLOAT32_CHUNK_PIXELS = 16384
+
+#: The float32 path's shift is the mean of about this many evenly spaced rows of the chunk.
+_SHIFT_ROWS = 512
+
 
 #: Moments or a subclass: what its constructors and merges return.
 _M = TypeVar("_M", bound="Moments")
@@ -109,10 +128,23 @@ def _merge(
         return n, ma + delta * (nb / n), sa + sb + np.outer(delta, delta * (na * nb / n))
 
 
-def _float32_exact(parts: list[np.ndarray]) -> bool:
-    """Whether every part converts to float32 without rounding: float16, float32 and integers
-    of up to 16 bits (the float32 path); wider integers and float64 take the float64 path."""
-    return all(part.dtype.itemsize <= (4 if part.dtype.kind == "f" else 2) for part in parts)
+def check_products(products: str) -> None:
+    """Raise a UsageError unless `products` is one of :data:`PRODUCTS`."""
+    if products not in PRODUCTS:
+        raise UsageError(
+            f"products must be one of {', '.join(PRODUCTS)}, got {products!r}", parameter="products"
+        )
+
+
+def _float32_products(parts: list[np.ndarray], products: str) -> bool:
+    """Whether the chunks of these parts take the float32 path (:data:`PRODUCTS`): with "auto",
+    when every part holds float16 or float32 samples; with "float32", when every part converts
+    to float32 without rounding (those, and integers of up to 16 bits)."""
+    if products == "auto":
+        return all(part.dtype.kind == "f" and part.dtype.itemsize <= 4 for part in parts)
+    return products == "float32" and all(
+        part.dtype.itemsize <= (4 if part.dtype.kind == "f" else 2) for part in parts
+    )
 
 
 def _gather(parts: list[np.ndarray], rows: slice, keep: np.ndarray | None, out: np.ndarray) -> None:
@@ -124,37 +156,56 @@ def _gather(parts: list[np.ndarray], rows: slice, keep: np.ndarray | None, out: 
         col += part.shape[1]
 
 
+#: Each thread's chunk buffers, by sample type, kept from one block to the next.
+_buffers = threading.local()
+
+
+def _chunk_buffer(rows: int, cols: int, dtype: type[np.floating]) -> np.ndarray:
+    """A (rows, cols) scratch array of this thread, reused by the blocks that follow: a new
+    13 MB buffer per block cost as much in page faults as the float32 products it holds (each
+    thread keeps its largest, e.g. 13 MB for float32 chunks of 200 bands)."""
+    key = np.dtype(dtype).name
+    held = getattr(_buffers, key, None)
+    if held is None or held.size < rows * cols:
+        held = np.empty(rows * cols, dtype=dtype)
+        setattr(_buffers, key, held)
+    return held[: rows * cols].reshape(rows, cols)
+
+
 def _accumulate(
-    parts: list[np.ndarray], mask: np.ndarray | None, products: str = "float64"
+    parts: list[np.ndarray], mask: np.ndarray | None, products: str = PRODUCTS[0]
 ) -> tuple[int, np.ndarray, np.ndarray]:
     """Statistics of the rows of ``np.hstack(parts)`` (each (P, N_i)) where ``mask`` holds.
 
-    ``products="float32"`` forms each chunk's products in float32 when every part converts to
-    float32 exactly (see :data:`PRODUCTS`); the chunks still merge in float64.
+    ``products`` chooses how each chunk's products are formed (see :data:`PRODUCTS`); the chunks
+    merge in float64 either way.
     """
-    if products not in PRODUCTS:
-        raise UsageError(f"products must be one of {', '.join(PRODUCTS)}, got {products!r}")
+    check_products(products)
     rows = parts[0].shape[0]
     width = sum(part.shape[1] for part in parts)
     result = (0, np.zeros(width), np.zeros((width, width)))
-    single = products == "float32" and _float32_exact(parts)
+    single = _float32_products(parts, products)
+    size = FLOAT32_CHUNK_PIXELS if single else CHUNK_PIXELS
     # float32 chunks carry a last column of ones: one syrk gives the products and the sums.
-    buf = np.empty((min(CHUNK_PIXELS, rows), width + single), dtype=np.float32 if single else np.float64)
+    buf = _chunk_buffer(min(size, rows), width + single, np.float32 if single else np.float64)
     ones = np.ones(buf.shape[0], dtype=buf.dtype)
     if single:
         buf[:, width] = 1.0
-    direct = single and mask is None and len(parts) == 1 and parts[0].dtype == np.float32
-    for start in range(0, rows, CHUNK_PIXELS):
-        stop = min(start + CHUNK_PIXELS, rows)
+    direct = single and mask is None and len(parts) == 1 and parts[0].dtype in _SHIFTED_DIRECTLY
+    for start in range(0, rows, size):
+        stop = min(start + size, rows)
         keep = None if mask is None else mask[start:stop]
         k = stop - start if keep is None else int(np.count_nonzero(keep))
         if k == 0:
             continue
-        if direct:  # shifted straight from the block into the buffer: no copy
-            chunk = _chunk_stats32(parts[0][start:stop], buf[:k], ones)
-        else:
+        if direct:  # converted and shifted straight from the block into the buffer
+            chunk = _chunk_stats32(parts[0][start:stop], buf[:k])
+        elif single:
             _gather(parts, slice(start, stop), keep, buf[:k, :width])
-            chunk = _chunk_stats32(buf[:k, :width], buf[:k], ones) if single else _chunk_stats(buf[:k], ones)
+            chunk = _chunk_stats32(buf[:k, :width], buf[:k])
+        else:
+            _gather(parts, slice(start, stop), keep, buf[:k])
+            chunk = _chunk_stats(buf[:k], ones)
         if chunk is None:  # the float32 path declined: this chunk in float64
             x = np.empty((k, width))
             _gather(parts, slice(start, stop), keep, x)
@@ -168,25 +219,41 @@ def _accumulate(
 _F32_RANGE = (1e-30, 1e30)
 
 
-def _chunk_stats32(
-    src: np.ndarray, buf: np.ndarray, ones: np.ndarray
-) -> tuple[int, np.ndarray, np.ndarray] | None:
-    """Count, mean and scatter of a (k, N) float32 chunk ``src``, from float32 products of the
-    chunk shifted by its approximate mean, formed in ``buf`` ((k, N + 1) float32, last column
-    ones; ``src`` may be its first N columns); None when a value is not finite or the products
-    would leave float32's safe range (the caller redoes the chunk in float64).
+#: Sample types the float32 path converts and shifts in one pass (the C kernel's ``shift``).
+_SHIFTED_DIRECTLY = tuple(np.dtype(t) for t in ("uint8", "uint16", "int16", "float32"))
 
-    The shift is the float32 mean; its rounding does not matter, as the sums of the shifted
-    values correct for it. BLAS ``ssyrk`` of ``[x - shift, 1]`` gives the shifted products,
-    their sums and the count in one call, converted to float64 for the correction and the merges.
+
+def _shift_into(src: np.ndarray, shift: np.ndarray, out: np.ndarray) -> None:
+    """``out[:] = src.astype(float32) - shift``: by the C kernel when there is one (one pass,
+    about 1.6 times NumPy's speed), else by NumPy; the same bytes either way."""
+    kernel = compiled_kernel()
+    if kernel is not None and src.dtype in _SHIFTED_DIRECTLY and _whole_samples(src) and _whole_samples(out):
+        kernel.shift(src, out, shift)
+    else:
+        np.subtract(src, shift, out=out, dtype=np.float32)
+
+
+def _chunk_stats32(src: np.ndarray, buf: np.ndarray) -> tuple[int, np.ndarray, np.ndarray] | None:
+    """Count, mean and scatter of a (k, N) chunk ``src`` of float32-exact samples, from float32
+    products of the chunk shifted by its approximate mean, formed in ``buf`` ((k, N + 1)
+    float32, last column ones; ``src`` may be its first N columns); None when a value is not
+    finite or the products would leave float32's safe range (the caller redoes the chunk in
+    float64).
+
+    The shift is the float32 mean of about :data:`_SHIFT_ROWS` evenly spaced rows: it only has
+    to be near the chunk's mean (a shift off by a fraction f of the spread costs a factor
+    1 + f^2 of precision), as the sums of the shifted values correct for it exactly. BLAS
+    ``ssyrk`` of ``[x - shift, 1]`` gives the shifted products, their sums and the count in one
+    call, converted to float64 for the correction and the merges.
     """
     k, width = src.shape
+    sample = src[:: max(1, k // _SHIFT_ROWS)].astype(np.float32)
     with np.errstate(over="ignore", invalid="ignore"):
-        shift = ones[:k] @ src  # BLAS sgemv: the column sums
+        shift = np.ones(sample.shape[0], dtype=np.float32) @ sample  # BLAS sgemv: column sums
         if not np.all(np.isfinite(shift)):
             return None
-        shift /= np.float32(k)
-        np.subtract(src, shift, out=buf[:, :width])
+        shift /= np.float32(sample.shape[0])
+        _shift_into(src, shift, buf[:, :width])
         products = buf.T @ buf  # one operand: BLAS ssyrk
     diag = np.diag(products)[:width]
     low, high = _F32_RANGE
@@ -238,20 +305,22 @@ class Moments:
 
     @classmethod
     def of(
-        cls: type[_M], block: np.ndarray, valid: np.ndarray | None = None, *, products: str = "float64"
+        cls: type[_M], block: np.ndarray, valid: np.ndarray | None = None, *, products: str = PRODUCTS[0]
     ) -> _M:
         """The statistics of one block of pixels.
 
         Parameters
         ----------
         block : (P, N) or (h, w, N) ndarray of any real dtype
-            Pixel values, used as they are and computed in float64.
+            Pixel values, used as they are; statistics in float64.
         valid : (P,) or (h, w) bool ndarray, optional
             The pixels that count (the block's leading shape). Rows holding a NaN or an
             infinity never count.
-        products : {"float64", "float32"}
-            How each chunk's centred products are formed (:data:`PRODUCTS`): "float32" is about
-            twice as fast on float32 and 8/16-bit integer blocks, within about 1e-7 relative.
+        products : {"auto", "float32", "float64"}
+            How each chunk's centred products are formed (:data:`PRODUCTS`): "auto" (the
+            default) in float32 for float32 blocks and in float64 for others, "float32" also
+            for 8/16-bit integers (within about 1e-6 relative), "float64" always (1e-14, twice
+            the time of float32).
         """
         x = _pixels(block, "a block")
         return cls(*_accumulate([x], _mask(valid, np.shape(block)[:-1]), products))
@@ -342,7 +411,7 @@ class NoiseMoments(Moments):
 
     @classmethod
     def of(
-        cls, block: np.ndarray, valid: np.ndarray | None = None, *, products: str = "float64"
+        cls, block: np.ndarray, valid: np.ndarray | None = None, *, products: str = PRODUCTS[0]
     ) -> NoiseMoments:
         """The statistics of the horizontal differences of one row band.
 
@@ -352,7 +421,7 @@ class NoiseMoments(Moments):
             Whole rows of the image (a difference is taken between columns j and j+1).
         valid : (h, w) bool ndarray, optional
             A difference counts when both of its pixels are valid and finite.
-        products : {"float64", "float32"}
+        products : {"auto", "float32", "float64"}
             Accepted for :meth:`Moments.of`'s sake; the differences are formed in float64, so
             their products are too.
         """
@@ -424,6 +493,10 @@ class CrossMoments:
             Target pixels, the same leading shape as ``x``.
         valid : (P,) or (h, w) bool ndarray, optional
             The pixels that count; pixels with a non-finite input or target never count.
+
+        The products are float64 (``products="float64"`` in :meth:`Moments.of`): least squares
+        solves the normal equations, which square the inputs' condition number, so float32's
+        rounding of ``Sxx`` would cost up to ``cond(Sxx) * 1e-7`` in the solution.
         """
         if np.shape(x)[:-1] != np.shape(y)[:-1]:
             raise UsageError(
@@ -431,7 +504,7 @@ class CrossMoments:
             )
         px, py = _pixels(x, "the inputs"), _pixels(y, "the targets")
         mask = _mask(valid, np.shape(x)[:-1])
-        return cls(Moments(*_accumulate([px, py], mask)), px.shape[1])
+        return cls(Moments(*_accumulate([px, py], mask, "float64")), px.shape[1])
 
     def merge(self, other: CrossMoments) -> CrossMoments:
         """The joint statistics of the pixels of both."""
