@@ -1,0 +1,107 @@
+"""GDAL virtual rasters: a VRTProcessedDataset whose BandAffineCombination step mixes the
+bands of one image (GDAL 3.9 or newer).
+
+GDAL computes ``coefficients_k`` = "constant, w_1, ..., w_N" on the image's raw samples. chanmix's
+weights act on normalized units (integer samples divided by their type's maximum, float
+samples as they are), so each weight is divided by that maximum, and the bias is the constant
+as it is: GDAL then computes chanmix's float32 output, in normalized units. A pixel with nodata
+in any band is nodata in every output band, in GDAL as in chanmix, and holds the value chanmix
+writes there (the input's nodata as float32, NaN when float32 cannot hold it).
+"""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import escape, quoteattr
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+from ..blockmix import output_nodata
+from ..dtypes import dtype_max
+from ..errors import UsageError
+from ..mix import Mix
+from .numbers import decimal
+
+__all__ = ["gdal_vrt"]
+
+
+def _nodata_text(value: float) -> str:
+    return "nan" if np.isnan(value) else decimal(value)
+
+
+def gdal_vrt(
+    mix: Mix,
+    source: str,
+    *,
+    bands: int,
+    dtype: DTypeLike,
+    nodata: float | None = None,
+    relative_to_vrt: bool = False,
+) -> str:
+    """The XML of a VRT that GDAL computes to chanmix's ``apply --dtype float32`` output.
+
+    Parameters
+    ----------
+    mix : Mix
+        M x N, in normalized units.
+    source : str
+        The image the VRT reads, as the VRT names it: relative to the VRT's folder when
+        `relative_to_vrt`, else as GDAL opens it from anywhere (an absolute path).
+    bands : int
+        The image's band count; must be N (the VRT mixes every band).
+    dtype : numpy dtype
+        The image's sample type: it sets the raw units of the weights.
+    nodata : float, optional
+        The image's nodata value (NaN allowed); None when it has none.
+    relative_to_vrt : bool
+        Whether `source` is relative to the VRT's folder.
+
+    Returns
+    -------
+    str
+        The VRT: M Float32 bands, named after the mix's outputs when it names them.
+
+    Raises
+    ------
+    UsageError
+        Naming ``to``, when the image does not have N bands.
+    """
+    if bands != mix.n_inputs:
+        raise UsageError(
+            f"to gdal-vrt: the VRT mixes every band of the image, which has {bands} "
+            f"band{'s' * (bands != 1)}, and the mix reads {mix.n_inputs}",
+            parameter="to",
+        )
+    scale = dtype_max(dtype)
+    arguments = [
+        (f"coefficients_{k}", ",".join(decimal(v) for v in (bias, *(row / scale))))
+        for k, (row, bias) in enumerate(zip(mix.weights, mix.bias), 1)
+    ]
+    fill: float | None = None
+    if nodata is not None:
+        fill = output_nodata(nodata, np.float32)
+        arguments += [("src_nodata", _nodata_text(nodata)), ("dst_nodata", _nodata_text(fill))]
+    names = mix.names or ("",) * mix.n_outputs
+    band_lines = []
+    for k, name in enumerate(names, 1):
+        inner = [f"    <Description>{escape(name)}</Description>"] if name else []
+        if fill is not None:
+            inner.append(f"    <NoDataValue>{_nodata_text(fill)}</NoDataValue>")
+        open_tag = f'  <VRTRasterBand dataType="Float32" band="{k}" subClass="VRTProcessedRasterBand"'
+        band_lines += [open_tag + ">", *inner, "  </VRTRasterBand>"] if inner else [open_tag + "/>"]
+    relative = ' relativeToVRT="1"' if relative_to_vrt else ""
+    lines = [
+        '<VRTDataset subClass="VRTProcessedDataset">',
+        '  <Input unscale="NO">',
+        f"    <SourceFilename{relative}>{escape(source)}</SourceFilename>",
+        "  </Input>",
+        "  <ProcessingSteps>",
+        '    <Step name="chanmix">',
+        "      <Algorithm>BandAffineCombination</Algorithm>",
+        *(f"      <Argument name={quoteattr(key)}>{value}</Argument>" for key, value in arguments),
+        "    </Step>",
+        "  </ProcessingSteps>",
+        *band_lines,
+        "</VRTDataset>",
+    ]
+    return "\n".join(lines) + "\n"
