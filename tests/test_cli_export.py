@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from chanmix import Mix, load_matrix, matrix_json
+from chanmix import Mix, get_preset, load_matrix, matrix_json
 from helpers import error_line, gdal_pixels, ok, pillow_array
 
 pytestmark = pytest.mark.usefixtures("quiet_rasterio")
@@ -295,3 +295,34 @@ def test_the_output_may_not_be_the_matrix(run, matrices):
     line = error_line(run("matrix", "export", matrices["plain"], "--to", "vips", "-o", matrices["plain"]), 2)
     assert "-o" in line
     assert load_matrix(matrices["plain"]) == PLAIN
+
+
+def test_the_readme_examples_run(samples, tmp_path):
+    """README.md's "Exporting a mix to other tools" commands, run by bash with chanmix, ImageMagick
+    and ffmpeg on PATH, on a copy of sample_images/; their outputs read by the tools' peers."""
+    import os
+    import sys
+
+    from subprocesses import environment
+
+    for name in ("bash", "convert-im6.q16", "ffmpeg"):
+        tool(name)
+    text = (samples.parent / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("### Exporting a mix to other tools\n") :]
+    start = section.index("```sh\n") + len("```sh\n")
+    block = section[start : section.index("```\n", start)]
+    shutil.copytree(samples, tmp_path / "sample_images")
+    (tmp_path / "bin").mkdir()
+    wrapper = tmp_path / "bin" / "chanmix"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m chanmix "$@"\n')
+    wrapper.chmod(0o755)
+    env = environment()
+    env["PATH"] = f"{tmp_path / 'bin'}{os.pathsep}{env['PATH']}"
+    subprocess.run(["bash", "-e", "-c", block], cwd=tmp_path, env=env, check=True)
+    assert all(
+        (tmp_path / n).is_file() for n in ("sepia.mat", "sepia.npz", "sepia-magick.png", "sepia-ffmpeg.png")
+    )
+    assert np.array_equal(load_matrix(tmp_path / "sepia.npz").weights, get_preset("sepia").mix.weights)
+    rasterio = pytest.importorskip("rasterio")
+    with rasterio.open(tmp_path / "tasseled-cap.vrt") as ds:
+        assert ds.count == 6 and ds.read().shape == (6, 128, 128)
