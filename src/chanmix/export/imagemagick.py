@@ -35,7 +35,7 @@ def imagemagick_color_matrix(mix: Mix) -> str:
     m, n = mix.weights.shape
     if m != n or n not in _PLACES:
         raise UsageError(
-            f"to imagemagick: -color-matrix maps RGB or RGBA to as many channels (3 -> 3 or 4 -> 4), "
+            f"to imagemagick: the color matrix maps RGB or RGBA to as many channels (3 -> 3 or 4 -> 4), "
             f"and this mix is {n} -> {m}",
             parameter="to",
         )
