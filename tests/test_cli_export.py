@@ -326,3 +326,28 @@ def test_the_readme_examples_run(samples, tmp_path):
     rasterio = pytest.importorskip("rasterio")
     with rasterio.open(tmp_path / "tasseled-cap.vrt") as ds:
         assert ds.count == 6 and ds.read().shape == (6, 128, 128)
+
+
+@pytest.mark.parametrize("name", ["float_nan.tif", "float_raster_with_nodata.tif"])
+def test_vrt_on_float_inputs_with_nan_or_huge_nodata(run, gdal, corpus, tmp_path, name):
+    image = corpus / "rasterio" / name
+    (tmp_path / "m.json").write_text(matrix_json(Mix([[2.0]], [0.25])))
+    ok(
+        run(
+            "matrix",
+            "export",
+            tmp_path / "m.json",
+            "--to",
+            "gdal-vrt",
+            "--input",
+            image,
+            "-o",
+            tmp_path / "m.vrt",
+        )
+    )
+    expected = chanmix_float(run, image, tmp_path / "m.json", tmp_path / "m.tif")
+    with gdal.open(tmp_path / "m.vrt") as ds, gdal.open(image) as src:
+        assert np.array_equal(ds.nodatavals, src.nodatavals, equal_nan=True)
+        got = np.moveaxis(ds.read(), 0, -1)
+    assert np.array_equal(np.isnan(got), np.isnan(expected))
+    assert np.array_equal(got, expected, equal_nan=True)  # float input: both compute w * x + b in float32

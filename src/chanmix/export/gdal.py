@@ -6,11 +6,14 @@ weights act on normalized units (integer samples divided by their type's maximum
 samples as they are), so each weight is divided by that maximum, and the bias is the constant
 as it is: GDAL then computes chanmix's float32 output, in normalized units. A pixel with nodata
 in any band is nodata in every output band, in GDAL as in chanmix, and holds the value chanmix
-writes there (the input's nodata as float32, NaN when float32 cannot hold it).
+writes there (the input's nodata as float32, NaN when float32 cannot hold it). GDAL takes no NaN
+in the step's nodata arguments: a NaN is left out, and GDAL's defaults, the input's nodata and
+NaN, are the same values.
 """
 
 from __future__ import annotations
 
+import math
 from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
@@ -26,7 +29,8 @@ __all__ = ["gdal_vrt"]
 
 
 def _nodata_text(value: float) -> str:
-    return "nan" if np.isnan(value) else decimal(value)
+    """A band's NoDataValue, where GDAL reads NaN as ``nan``."""
+    return "nan" if math.isnan(value) else decimal(value)
 
 
 def gdal_vrt(
@@ -80,7 +84,9 @@ def gdal_vrt(
     fill: float | None = None
     if nodata is not None:
         fill = output_nodata(nodata, np.float32)
-        arguments += [("src_nodata", _nodata_text(nodata)), ("dst_nodata", _nodata_text(fill))]
+        # GDAL refuses NaN in these arguments; left out, they are the input's nodata and NaN
+        given = (("src_nodata", nodata), ("dst_nodata", fill))
+        arguments += [(key, decimal(value)) for key, value in given if not math.isnan(value)]
     names = mix.names or ("",) * mix.n_outputs
     band_lines = []
     for k, name in enumerate(names, 1):
