@@ -351,3 +351,16 @@ def test_vrt_on_float_inputs_with_nan_or_huge_nodata(run, gdal, corpus, tmp_path
         got = np.moveaxis(ds.read(), 0, -1)
     assert np.array_equal(np.isnan(got), np.isnan(expected))
     assert np.array_equal(got, expected, equal_nan=True)  # float input: both compute w * x + b in float32
+
+
+def test_vrt_over_an_envi_header_reads_its_data_file(run, gdal, samples, tmp_path):
+    header = samples / "hyperspectral" / "cube.hdr"
+    rng = np.random.default_rng(4)
+    (tmp_path / "m.json").write_text(matrix_json(Mix(rng.normal(size=(3, 40)), [0.1, 0, -0.1])))
+    vrt = tmp_path / "m.vrt"
+    ok(run("matrix", "export", tmp_path / "m.json", "--to", "gdal-vrt", "--input", header, "-o", vrt))
+    assert ET.parse(vrt).getroot().findtext("Input/SourceFilename", "").endswith("hyperspectral/cube.img")
+    expected = chanmix_float(run, header, tmp_path / "m.json", tmp_path / "m.tif")
+    with gdal.open(vrt) as ds:
+        got = np.moveaxis(ds.read(), 0, -1)
+    assert np.abs(got - expected).max() < 1e-5  # measured: 1.8e-7
