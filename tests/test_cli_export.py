@@ -364,3 +364,21 @@ def test_vrt_over_an_envi_header_reads_its_data_file(run, gdal, samples, tmp_pat
     with gdal.open(vrt) as ds:
         got = np.moveaxis(ds.read(), 0, -1)
     assert np.abs(got - expected).max() < 1e-5  # measured: 1.8e-7
+
+
+def test_input_and_inputs_are_one_or_the_other(run, samples):
+    image = samples / "astronaut.png"
+    line = error_line(
+        run("matrix", "export", "preset:sepia", "--to", "vips", "--input", image, "--inputs", "3"), 2
+    )
+    assert "--inputs" in line and "--input " in line
+
+
+def test_input_tells_a_bias_column_in_a_text_matrix(run, samples, tmp_path):
+    table = tmp_path / "m.csv"
+    table.write_text("0.5,0.3,0.2,0.1\n0,1,0,0\n0,0,1,0\n")
+    argument = ok(run("matrix", "export", table, "--to", "imagemagick", "--input", samples / "astronaut.png"))
+    full = np.reshape([float(v) for v in argument.stdout.split()], (6, 6))
+    assert full[0, 5] == 0.1 and np.array_equal(full[0, :3], [0.5, 0.3, 0.2])
+    line = error_line(run("matrix", "export", table, "--to", "imagemagick"), 2)
+    assert "4 -> 3" in line  # without --input, four columns are four inputs

@@ -32,7 +32,7 @@ def _chain(paths: tuple[str, ...], n_inputs: int | None, activation: str = "none
 
 @click.group("matrix")
 def matrix_cmd() -> None:
-    """Show, compose and invert matrix files; make calibration matrices.
+    """Show, compose and invert matrix files; make calibration matrices; export to other tools.
 
     Wherever a MATRIX is named, preset:NAME names a preset instead of a file (a file called
     preset:NAME is ./preset:NAME).

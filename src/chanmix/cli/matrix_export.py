@@ -87,6 +87,8 @@ def export_cmd(
     extension = os.path.splitext(output or "")[1].lower()
     if target == "torch" and extension not in TORCH_EXTENSIONS:
         raise UsageError(f"--to torch writes a binary file: give -o FILE{' or FILE'.join(TORCH_EXTENSIONS)}")
+    if image is not None and n_inputs is not None:
+        raise UsageError("--inputs: --input tells how many channels the matrix reads; give one of them")
     info = None
     if image is not None:
         with open_raster(image) as reader:
