@@ -7,7 +7,7 @@ option                 value                                       commands
                        (composed in order)
 --activation ACT       none | relu, between the layers of .npz/     apply, matrix
                        .safetensors stacks of Conv2d layers
---inputs N             channels a text/.npy matrix reads (its      matrix
+--inputs N             channels a text/.npy matrix reads (its       matrix
                        bias column)
 -p/--preset NAME       a preset (``chanmix presets`` lists them)    apply
 -c/--coeffs TEXT       inline rows ``"a,b,c; d,e,f"``               apply
