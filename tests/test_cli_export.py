@@ -77,8 +77,13 @@ def test_vrt_on_uint16_landsat_equals_chanmix_float32(run, gdal, samples, tmp_pa
         )
     )
     expected = chanmix_float(run, image, "preset:landsat8-tasseled-cap", tmp_path / "tc.tif")
-    with gdal.open(vrt) as ds, gdal.open(image) as src:
+    with gdal.open(vrt) as ds, gdal.open(image) as src, gdal.open(tmp_path / "tc.tif") as mixed:
         assert ds.dtypes == ("float32",) * 6 and ds.crs == src.crs and ds.transform == src.transform
+        assert (
+            ds.descriptions
+            == mixed.descriptions
+            == ("brightness", "greenness", "wetness", "tct4", "tct5", "tct6")
+        )
         got = np.moveaxis(ds.read(), 0, -1)
     assert np.abs(got - expected).max() < 1e-5  # measured: 6e-8
 
