@@ -387,3 +387,15 @@ def test_input_tells_a_bias_column_in_a_text_matrix(run, samples, tmp_path):
     assert full[0, 5] == 0.1 and np.array_equal(full[0, :3], [0.5, 0.3, 0.2])
     line = error_line(run("matrix", "export", table, "--to", "imagemagick"), 2)
     assert "4 -> 3" in line  # without --input, four columns are four inputs
+
+
+@pytest.mark.parametrize("name", ["RGBA.uint16.tif", "alpha.tif"])
+def test_vrt_passes_alpha_through_last_as_apply_does(run, gdal, corpus, matrices, tmp_path, name):
+    image = corpus / "rasterio" / name
+    vrt = tmp_path / "m.vrt"
+    ok(run("matrix", "export", matrices["biased"], "--to", "gdal-vrt", "--input", image, "-o", vrt))
+    expected = chanmix_float(run, image, matrices["biased"], tmp_path / "m.tif")
+    with gdal.open(vrt) as ds:
+        assert ds.count == 4 and ds.colorinterp[3] == gdal.enums.ColorInterp.alpha
+        got = np.moveaxis(ds.read(), 0, -1)
+    assert np.abs(got - expected).max() < 1e-5  # measured: 3e-8 (uint16) and 1.2e-7 (uint8)

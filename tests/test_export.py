@@ -139,3 +139,16 @@ def test_gdal_vrt_float_input_keeps_weights_and_int16_divides_by_32767():
 def test_gdal_vrt_refuses_a_band_count_mismatch():
     with pytest.raises(UsageError, match="has 4 bands, and the mix reads 3"):
         gdal_vrt(Mix(W3), "x.tif", bands=4, dtype="uint8")
+
+
+def test_gdal_vrt_alpha_is_copied_last_and_refused_with_nodata():
+    root = ET.fromstring(gdal_vrt(Mix(W3, [0.5, 0, 0]), "x.tif", bands=4, dtype="uint8", alpha=0))
+    arguments = [a.text or "" for a in root.iter("Argument")]
+    assert [float(v) for v in arguments[0].split(",")] == [0.5, 0, *(W3[0] / 255)]
+    assert [float(v) for v in arguments[3].split(",")] == [0, 1 / 255, 0, 0, 0]
+    last = root.findall("VRTRasterBand")[-1]
+    assert last.findtext("ColorInterp") == "Alpha" and last.findtext("Description") == "alpha"
+    with pytest.raises(UsageError, match="3 bands besides its alpha band, and the mix reads 2"):
+        gdal_vrt(Mix(W3[:, :2]), "x.tif", bands=4, dtype="uint8", alpha=3)
+    with pytest.raises(UsageError, match="both an alpha band and nodata"):
+        gdal_vrt(Mix(W3), "x.tif", bands=4, dtype="uint8", nodata=0.0, alpha=3)

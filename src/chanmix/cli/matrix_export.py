@@ -55,7 +55,8 @@ def export_cmd(
     \b
     gdal-vrt     a GDAL VRT (GDAL >= 3.9, VRTProcessedDataset with BandAffineCombination)
                  over --input, computing chanmix's --dtype float32 output: weights in the
-                 input's raw units, nodata carried, Float32 bands
+                 input's raw units, nodata carried, an alpha band passed
+                 through last, Float32 bands
     imagemagick  the argument of convert's -color-matrix (3x3 or 4x4 RGB(A) mixes; a bias
                  goes into the offset column of the 6x6 form)
     ffmpeg       the colorchannelmixer= filter (3x3 or 4x4, weights in [-2, 2], no bias)
@@ -93,7 +94,7 @@ def export_cmd(
     if image is not None:
         with open_raster(image) as reader:
             info = reader.info
-        n_inputs = info.bands
+        n_inputs = info.bands - (info.alpha is not None)
     mix = single_mix(resolve_matrix(path, activation=activation).mix_for(n_inputs), "export")
     if target == "torch" and output is not None:
         _write(output, torch_state_dict(mix, extension))
@@ -129,7 +130,13 @@ def _vrt(mix: Mix, image: str, info: RasterInfo, output: str | None) -> str:
     if output is not None:
         source = os.path.relpath(source, os.path.dirname(os.path.abspath(output)))
     return gdal_vrt(
-        mix, source, bands=info.bands, dtype=info.dtype, nodata=info.nodata, relative_to_vrt=relative
+        mix,
+        source,
+        bands=info.bands,
+        dtype=info.dtype,
+        nodata=info.nodata,
+        alpha=info.alpha,
+        relative_to_vrt=relative,
     )
 
 
