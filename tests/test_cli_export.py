@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -306,7 +307,6 @@ def test_the_readme_examples_run(samples, tmp_path):
     """README.md's "Exporting a mix to other tools" commands, run by bash with chanmix, ImageMagick
     and ffmpeg on PATH, on a copy of sample_images/; their outputs read by the tools' peers."""
     import os
-    import sys
 
     from subprocesses import environment
 
@@ -399,3 +399,12 @@ def test_vrt_passes_alpha_through_last_as_apply_does(run, gdal, corpus, matrices
         assert ds.count == 4 and ds.colorinterp[3] == gdal.enums.ColorInterp.alpha
         got = np.moveaxis(ds.read(), 0, -1)
     assert np.abs(got - expected).max() < 1e-5  # measured: 3e-8 (uint16) and 1.2e-7 (uint8)
+
+
+def test_torch_safetensors_without_the_package(run, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "safetensors", None)
+    monkeypatch.setitem(sys.modules, "safetensors.numpy", None)
+    out = tmp_path / "s.safetensors"
+    line = error_line(run("matrix", "export", "preset:sepia", "--to", "torch", "-o", out), 2)
+    assert "needs the safetensors package (pip install safetensors)" in line
+    assert list(tmp_path.iterdir()) == []
