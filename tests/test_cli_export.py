@@ -408,3 +408,17 @@ def test_torch_safetensors_without_the_package(run, tmp_path, monkeypatch):
     line = error_line(run("matrix", "export", "preset:sepia", "--to", "torch", "-o", out), 2)
     assert "needs the safetensors package (pip install safetensors)" in line
     assert list(tmp_path.iterdir()) == []
+
+
+def test_vrt_of_a_calibration_on_a_real_landsat_band(run, gdal, corpus, tmp_path):
+    """A real uint16 OLI band and its MTL file: TOA reflectance (weights near 65535 * 2e-5,
+    a negative bias) computed by GDAL from the VRT as by apply."""
+    band = corpus / "landsat8" / "l8_B4.tif"
+    cal = tmp_path / "cal.json"
+    ok(run("matrix", "calibrate", corpus / "landsat8" / "l8_MTL.txt", "--bands", "4", "-o", cal))
+    ok(run("matrix", "export", cal, "--to", "gdal-vrt", "--input", band, "-o", tmp_path / "toa.vrt"))
+    expected = chanmix_float(run, band, cal, tmp_path / "toa.tif")
+    with gdal.open(tmp_path / "toa.vrt") as ds:
+        got = np.moveaxis(ds.read(), 0, -1)
+    assert 0.01 < expected.min() and expected.max() < 0.5
+    assert np.abs(got - expected).max() < 1e-5  # measured: 3e-8
