@@ -32,7 +32,7 @@ COMMANDS = {
     "apply": ("apply", "apply_cmd", "Mix the channels of images: out = W @ in + b."),
     "fit": ("fit", "fit_cmd", "Learn a matrix from the data: PCA, least squares, MNF, MAF, ICA."),
     "info": ("info", "info_cmd", "Size, bands, type, layout, statistics, georeferencing."),
-    "matrix": ("matrix", "matrix_cmd", "Show, compose and invert matrix files."),
+    "matrix": ("matrix", "matrix_cmd", "Show, compose, invert and export matrix files."),
     "presets": ("presets", "presets_cmd", "List the built-in matrices, or show one."),
 }
 

@@ -1,5 +1,6 @@
-"""``chanmix matrix show|compose|invert|calibrate``: matrix algebra on matrix files (or presets,
-``preset:NAME``), and calibration matrices from sensor metadata."""
+"""``chanmix matrix show|compose|invert|calibrate|export``: matrix algebra on matrix files (or
+presets, ``preset:NAME``), calibration matrices from sensor metadata, and mixes written for
+other tools."""
 
 from __future__ import annotations
 
@@ -12,18 +13,11 @@ from ..layers import Layers, Model, compose_models, single_mix
 from ..matrixfiles import is_preset, matrix_table, resolve_matrix
 from ..pipeline import save_mix
 from . import groups
-from .options import activation_opt
+from .matrix_export import export_cmd
+from .options import activation_opt, inputs_opt
 
 if TYPE_CHECKING:
     from ..calibration import CalibrationOptions
-
-inputs_opt = click.option(
-    "--inputs",
-    "n_inputs",
-    type=click.IntRange(min=1),
-    metavar="N",
-    help="Channels the (first) matrix reads, to tell a bias column in text or .npy files.",
-)
 
 
 def _chain(paths: tuple[str, ...], n_inputs: int | None, activation: str = "none") -> list[Model]:
@@ -38,7 +32,7 @@ def _chain(paths: tuple[str, ...], n_inputs: int | None, activation: str = "none
 
 @click.group("matrix")
 def matrix_cmd() -> None:
-    """Show, compose and invert matrix files; make calibration matrices.
+    """Show, compose and invert matrix files; make calibration matrices; export to other tools.
 
     Wherever a MATRIX is named, preset:NAME names a preset instead of a file (a file called
     preset:NAME is ./preset:NAME).
@@ -52,7 +46,11 @@ def matrix_cmd() -> None:
       chanmix matrix invert pca.json -o pca-inverse.json
       chanmix matrix show sample_images/network.json
       chanmix matrix calibrate sample_images/landsat/l8_MTL.txt --bands 2-7 -o cal.json
+      chanmix matrix export preset:sepia --to ffmpeg
     """
+
+
+matrix_cmd.add_command(export_cmd)
 
 
 @matrix_cmd.command("show")

@@ -7,6 +7,8 @@ option                 value                                       commands
                        (composed in order)
 --activation ACT       none | relu, between the layers of .npz/     apply, matrix
                        .safetensors stacks of Conv2d layers
+--inputs N             channels a text/.npy matrix reads (its       matrix
+                       bias column)
 -p/--preset NAME       a preset (``chanmix presets`` lists them)    apply
 -c/--coeffs TEXT       inline rows ``"a,b,c; d,e,f"``               apply
 --pca K                fit PCA on the inputs and apply it           apply
@@ -249,6 +251,13 @@ matrix_opt = click.option(
     metavar="FILE",
     help="Matrix file (.json, .csv/.tsv/.txt, .npy, .npz, .safetensors), or preset:NAME for a "
     "preset. Repeat to compose, in order. (A file named preset:NAME: write ./preset:NAME.)",
+)
+inputs_opt = click.option(
+    "--inputs",
+    "n_inputs",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Channels the (first) matrix reads, to tell a bias column in text or .npy files.",
 )
 activation_opt = click.option(
     "--activation",
