@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import DataError
 from ..io import Outputs, output_format
+from ..io.folders import output_folders
 from ..io.guard import check_run_files
 from ..matrixfiles import is_preset, parse_coeffs, resolve_matrix
 from ..pipeline import ApplyOptions, MixRecipe, OrderedMap, apply_file, plan_outputs, save_mix
@@ -213,17 +212,13 @@ def apply_cmd(
     check_run_files(
         reads + ([("--mask", source.mask)] if source.mask else []),
         writes + ([("--save-matrix", save_matrix)] if save_matrix else []),
-        created=[outdir] if outdir else [],
     )
     with piped(inputs, output, destination.fmt, one_image=stack) as (inputs, output):
         planned = plan_outputs(list(inputs[:1] if stack else inputs), output, outdir)
         pairs: list[tuple[Source, str]] = [(inputs, planned[0][1])] if stack else list(planned)
-        if outdir is not None:
-            try:
-                os.makedirs(outdir, exist_ok=True)
-            except OSError as exc:
-                raise DataError(f"{outdir}: cannot create the output folder ({exc.strerror})") from exc
-        with scheduled(scheduler, workers=options.jobs) as cluster:
+        # missing folders of -o, -O, --save-matrix: made now, removed if empty when the run fails
+        folders = [target for _, target in pairs] + ([save_matrix] if save_matrix else [])
+        with output_folders(folders), scheduled(scheduler, workers=options.jobs) as cluster:
             _run(inputs, pairs, source, options, batch, stack, save_matrix, cluster)
 
 

@@ -298,14 +298,15 @@ output_opt = click.option(
     "-o",
     "--output",
     metavar="OUTPUT",
-    help="Output file; with several inputs a template using {stem}, {name}, {ext}, {index}.",
+    help="Output file; with several inputs a template using {stem}, {name}, {ext}, {index}. "
+    "Missing folders in it are made.",
 )
 outdir_opt = click.option(
     "-O",
     "--outdir",
     type=click.Path(file_okay=False),
     metavar="DIR",
-    help="Write each output into DIR (named like its input, or by -o's template).",
+    help="Write each output into DIR, made when missing (named like its input, or by -o's template).",
 )
 bands_opt = click.option(
     "--bands",
