@@ -20,7 +20,8 @@ option                 value                                       commands
 --dtype TYPE           output sample type or ``same``               apply
 --rescale MODE         clip | minmax | percentile                   apply
 --percentiles LO,HI    for ``--rescale percentile``                 apply
---alpha MODE           keep | drop | mix                            apply
+--alpha MODE           keep | drop | mix                            apply, fit
+                       (fits: keep = drop, alpha left out)
 --linear               mix in linear light (sRGB decoded)           apply
 --preserve MODE        lum | max | avg | sum | nrm | pwr | none      apply
                        (keep a colour measure, as ffmpeg's pc)
@@ -69,7 +70,8 @@ from __future__ import annotations
 import math
 import os
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
@@ -88,6 +90,9 @@ from .stdio import FORMATS
 
 if TYPE_CHECKING:  # loaded when --bands is given
     from ..bandspec import BandSpec
+
+#: A command function, as a decorator made by click.option takes and returns it.
+F = TypeVar("F", bound=Callable[..., object])
 
 
 def parse_bands(
@@ -204,11 +209,11 @@ def parse_tile(
 
 
 def parse_jobs(ctx: click.Context | None, param: click.Parameter | None, value: int) -> int:
-    """Worker count: N >= 1, or 0 / -1 for every core."""
+    """Worker count: N >= 1, or 0 / -1 for every core (below -1: refused)."""
     if value in (0, -1):
         return os.cpu_count() or 1
     if value < -1:
-        raise click.BadParameter(f"{value}: use a count >= 1, or -1 for all cores")
+        raise click.BadParameter(f"{value}: use a count >= 1, or 0 or -1 for all cores")
     return value
 
 
@@ -338,13 +343,21 @@ percentiles_opt = click.option(
     metavar="LO,HI",
     help="Percentiles mapped to black and white by --rescale percentile.",
 )
-alpha_opt = click.option(
-    "--alpha",
-    "alpha_mode",
-    type=click.Choice(ALPHA_MODES),
-    default="keep",
-    show_default=True,
-    help="An alpha channel is passed through unmixed and kept last, dropped, or mixed like a band.",
+
+
+def _alpha_option(help: str) -> Callable[[F], F]:
+    """``--alpha keep|drop|mix``, with the words of the command using it."""
+    return click.option(
+        "--alpha", "alpha_mode", type=click.Choice(ALPHA_MODES), default="keep", show_default=True, help=help
+    )
+
+
+alpha_opt = _alpha_option(
+    "An alpha channel is passed through unmixed and kept last, dropped, or mixed like a band."
+)
+fit_alpha_opt = _alpha_option(
+    "An alpha channel is left out of the fit with keep or drop (the matrix has no column for it; "
+    "apply passes it through), and fitted like any other band with mix."
 )
 linear_opt = click.option(
     "--linear",
@@ -412,7 +425,8 @@ jobs_opt = click.option(
     default=-1,
     callback=parse_jobs,
     show_default="all cores",
-    help="Worker threads; the output is identical for any count.",
+    help="Worker threads: a count >= 1, or 0 or -1 for one per core (other negative counts are "
+    "refused); the output is identical for any count.",
 )
 mask_opt = click.option(
     "--mask",
