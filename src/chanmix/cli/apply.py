@@ -16,7 +16,7 @@ from ..pipeline import ApplyOptions, MixRecipe, OrderedMap, apply_file, plan_out
 from ..presets import get_preset
 from . import groups
 from . import options as opt
-from .batch import Feed, Source, run_batch
+from .batch import Feed, Outcome, Source, run_batch, summary
 from .scheduler import scheduled
 from .stdio import piped
 
@@ -173,6 +173,11 @@ def apply_cmd(
     one size, sample type and grid), written to one -o OUTPUT georeferenced like the first;
     --bands numbers the stacked bands, and -o's {stem}, {name}, {ext} are the first input's.
 
+    Missing folders of outputs are made (removed again if the run fails while they are empty).
+    A run ends with one summary line on stderr: "1 image mixed: IN -> OUT" for one input, the
+    counts for several ("3 of 4 images mixed, 1 failed"); -q hides it and the progress line.
+    With -o - stdout holds the image and nothing else.
+
     \b
     Examples:
       chanmix apply sample_images/astronaut.png -p sepia -o sepia.png
@@ -219,7 +224,10 @@ def apply_cmd(
         # missing folders of -o, -O, --save-matrix: made now, removed if empty when the run fails
         folders = [target for _, target in pairs] + ([save_matrix] if save_matrix else [])
         with output_folders(folders), scheduled(scheduler, workers=options.jobs) as cluster:
-            _run(inputs, pairs, source, options, batch, stack, save_matrix, cluster)
+            outcomes = _run(inputs, pairs, source, options, batch, stack, save_matrix, cluster)
+        done = summary(pairs, outcomes, verb="mixed", skip_existing=batch.skip_existing)
+    if len(pairs) == 1 and not batch.quiet:  # several: run_batch said it; stdout (-o -) is written now
+        click.echo(done, err=True)
 
 
 def _run(
@@ -231,9 +239,10 @@ def _run(
     stack: bool,
     save_matrix: str | None,
     cluster: Cluster | None,
-) -> None:
+) -> list[Outcome]:
     """Mix every (input, output) pair, here or on `cluster`: one input has its windows mixed
-    by the workers and written here, in order; several are one job each on the workers."""
+    by the workers and written here, in order; several are one job each on the workers.
+    Returns what became of each."""
     map_windows = None if cluster is None else cluster.ordered_map
     recipe_for = recipes(inputs, source, options, batch.quiet, stack, map_windows)
     # One input: its image and --save-matrix are committed together, or neither is.
@@ -259,3 +268,4 @@ def _run(
         used = next((o.result for o in outcomes if o.status == "done"), None)
         if save_matrix and used is not None:
             save_mix(used, save_matrix, together=together)
+    return outcomes
