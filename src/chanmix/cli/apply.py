@@ -119,7 +119,7 @@ def recipes(
 
 
 @click.command("apply")
-@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@opt.inputs_arg
 @opt.stack_opt
 @opt.output_opt
 @opt.outdir_opt

@@ -74,6 +74,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 import click
+from click.shell_completion import CompletionItem
 
 from ..budget import ENV as MEMORY_ENV
 from ..budget import parse_size
@@ -246,12 +247,48 @@ def _restore_env(name: str, value: str | None) -> None:
         os.environ[name] = value
 
 
+def complete_path(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Shell completion of a file or folder name: left to the shell's own (``type="file"``)."""
+    return [CompletionItem(incomplete, type="file")]
+
+
+def complete_preset(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Shell completion of a preset name, each with its description (no NumPy is loaded)."""
+    from ..presets import PRESETS
+
+    return [
+        CompletionItem(name, help=preset.description)
+        for name, preset in PRESETS.items()
+        if name.startswith(incomplete)
+    ]
+
+
+def complete_matrix(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Shell completion of a matrix: a file, or ``preset:NAME`` once ``preset:`` is begun (or
+    its start, ``pre``, when no file name starts so)."""
+    import glob
+
+    files = complete_path(ctx, param, incomplete)
+    begun = incomplete.startswith(PRESET_PREFIX)
+    if not begun and not (incomplete and PRESET_PREFIX.startswith(incomplete)):
+        return files
+    if not begun and glob.glob(glob.escape(incomplete) + "*"):
+        return files
+    names = complete_preset(ctx, param, incomplete[len(PRESET_PREFIX) :] if begun else "")
+    return [CompletionItem(PRESET_PREFIX + item.value, help=item.help) for item in names]
+
+
+#: What ``-m`` takes for a preset: ``preset:NAME``.
+PRESET_PREFIX = "preset:"
+
+
 matrix_opt = click.option(
     "-m",
     "--matrix",
     "matrices",
     multiple=True,
     metavar="FILE",
+    shell_complete=complete_matrix,
     help="Matrix file (.json, .csv/.tsv/.txt, .npy, .npz, .safetensors), or preset:NAME for a "
     "preset. Repeat to compose, in order. (A file named preset:NAME: write ./preset:NAME.)",
 )
@@ -264,7 +301,13 @@ activation_opt = click.option(
     "1x1 layers (a state_dict: 0.weight, 0.bias, 2.weight, ...); never after the last layer. "
     "JSON layer files name their own.",
 )
-preset_opt = click.option("-p", "--preset", metavar="NAME", help="A built-in matrix; see 'chanmix presets'.")
+preset_opt = click.option(
+    "-p",
+    "--preset",
+    metavar="NAME",
+    shell_complete=complete_preset,
+    help="A built-in matrix; see 'chanmix presets'.",
+)
 coeffs_opt = click.option(
     "-c",
     "--coeffs",
@@ -294,15 +337,20 @@ fit_opt = click.option(
     "targets",
     multiple=True,
     metavar="TARGET",
+    shell_complete=complete_path,
     help="Fit least squares from each INPUT to its TARGET (same size), then apply it.",
 )
 per_image_opt = click.option(
     "--per-image", is_flag=True, help="With --pca, --maf, --ica or --fit: one fit per input, not one for all."
 )
+inputs_arg = click.argument(
+    "inputs", nargs=-1, required=True, metavar="INPUT...", shell_complete=complete_path
+)
 output_opt = click.option(
     "-o",
     "--output",
     metavar="OUTPUT",
+    shell_complete=complete_path,
     help="Output file; with several inputs a template using {stem}, {name}, {ext}, {index}. "
     "Missing folders in it are made.",
 )
@@ -389,7 +437,21 @@ argmax_opt = click.option(
     "(the first of equal ones), uint8 (uint16 above 256 outputs); nodata pixels get 255 "
     "(65535), recorded as the output's nodata. Not with --dtype or --rescale.",
 )
-save_matrix_opt = click.option("--save-matrix", metavar="FILE", help="Write the mix actually applied (JSON).")
+save_matrix_opt = click.option(
+    "--save-matrix",
+    metavar="FILE",
+    shell_complete=complete_path,
+    help="Write the mix actually applied (JSON).",
+)
+#: -o of the fits: the JSON matrix file they write.
+matrix_output_opt = click.option(
+    "-o",
+    "--output",
+    required=True,
+    metavar="MATRIX.json",
+    shell_complete=complete_path,
+    help="Where to write the matrix.",
+)
 format_opt = click.option(
     "--format", "fmt", type=click.Choice(sorted(FORMATS)), help="Output format for -o - (stdout)."
 )

@@ -9,7 +9,7 @@ import textwrap
 import click
 
 from ..presets import PRESETS, get_preset
-from .options import json_opt
+from .options import complete_preset, json_opt
 
 #: The width of the listing when stdout is not a terminal (a pipe, a file) and COLUMNS is unset.
 _PIPE_WIDTH = 80
@@ -44,7 +44,7 @@ def listing_lines(width: int) -> list[str]:
 
 
 @click.command("presets")
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=complete_preset)
 @json_opt
 def presets_cmd(name: str | None, as_json: bool) -> None:
     """List the presets, or show the matrix of preset NAME.
