@@ -13,7 +13,10 @@ option                 value                                       commands
 --maf K, --ica K       fit MAF or ICA on the inputs and apply it    apply
 --fit TARGET           fit least squares to TARGET and apply it     apply
 --per-image            one fit per input                            apply
--o/--output PATH       output file or template                      apply
+INPUT...               image files (``-`` stdin), Zarr folders       apply, info, fit
+-o/--output PATH       output file or template (missing folders     apply
+                       are made)
+-o/--output FILE       the JSON matrix written (folders made)       fit
 -O/--outdir DIR        folder for outputs                           apply
 --bands LIST           numbers, ranges, names or wavelengths:      apply, fit
                        ``4,3,2``, ``2-7``, ``B8A``, ``865nm``
@@ -59,7 +62,9 @@ option                 value                                       commands
 =====================  ==========================================  ==============
 
 Each callback returns a clean typed value or raises :class:`click.BadParameter`, so commands
-receive validated values only.
+receive validated values only. Shell completion: Choices complete by themselves; preset names
+(:func:`complete_preset`, :func:`complete_matrix` for ``preset:NAME``) and paths
+(:func:`complete_path`, left to the shell) by the functions here, which load no NumPy.
 
 Commands receive related options as one object built from their values: see
 :mod:`chanmix.cli.groups`.
