@@ -116,15 +116,15 @@ def run_batch(
 def summary(
     pairs: Sequence[tuple[Source, str]], outcomes: Sequence[Outcome], *, verb: str, skip_existing: bool
 ) -> str:
-    """The line that ends a run on stderr (messages name ``-`` as :func:`~.stdio.shown` does).
-    One input: what became of it,
-    ``1 image mixed: a.png -> out/a.png`` (``1 image skipped: out/a.png exists``); several:
-    the counts, ``3 of 4 images mixed, 1 skipped, 0 failed``."""
+    """The line that ends a run on stderr. One input: what became of it, ``1 image mixed:
+    a.png -> out/a.png`` or ``1 image skipped: out/a.png exists`` (``-`` named as
+    :func:`~.stdio.shown` names it); several: the counts, ``3 of 4 images mixed, 1 skipped,
+    0 failed``."""
     if len(pairs) == 1:
         (source, target), (outcome,) = pairs[0], outcomes
         if outcome.status == "skipped":
             why = "exists" if skip_existing else "is newer than its input"
-            return f"1 image skipped: {target} {why}"
+            return shown(f"1 image skipped: {target} {why}")
         named = source if isinstance(source, str) else f"{len(source)} stacked files"
         return shown(f"1 image {verb}: {named} -> {target}")
     counts = {status: sum(o.status == status for o in outcomes) for status in ("done", "skipped", "failed")}
