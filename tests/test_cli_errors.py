@@ -142,8 +142,9 @@ def test_unknown_option_is_one_line(run, rgb):
     assert "--frobnicate" in one_line(result)
 
 
-def test_unreadable_output_folder_is_a_data_error(run, rgb, tmp_path):
-    result = run("apply", rgb, "-p", "sepia", "-o", tmp_path / "no" / "such" / "dir" / "o.png")
+def test_an_output_folder_under_a_file_is_a_data_error(run, rgb, tmp_path):
+    (tmp_path / "file").write_bytes(b"")
+    result = run("apply", rgb, "-p", "sepia", "-o", tmp_path / "file" / "such" / "dir" / "o.png")
     assert result.exit_code == 1
     assert "o.png" in one_line(result)
 
@@ -402,7 +403,7 @@ def test_an_interlaced_png_is_read_without_libpng_s_warning(tmp_path):
         text=True,
         env=env,
     )
-    assert done.returncode == 0 and done.stderr == ""
+    assert done.returncode == 0 and done.stderr == f"1 image mixed: {path} -> {tmp_path / 'o.npy'}\n"
     np.testing.assert_array_equal(np.load(tmp_path / "o.npy"), image)
 
 
@@ -425,7 +426,7 @@ def test_libpng_warnings_on_ancillary_chunks_are_not_passed_through(rgb, tmp_pat
         text=True,
         env=env,
     )
-    assert done.returncode == 0 and done.stderr == ""
+    assert done.returncode == 0 and done.stderr == f"1 image mixed: {bad} -> {tmp_path / 'o.png'}\n"
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "o.png")).shape, (8, 9, 3))
 
 

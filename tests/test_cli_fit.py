@@ -114,8 +114,9 @@ def test_apply_pca_equals_fit_then_apply(run, samples, tmp_path):
     assert result.exit_code == 0
     result = run("apply", src, "--pca", "3", "--dtype", "float32", "-o", tmp_path / "b.tif")
     assert result.exit_code == 0 and result.stdout == ""
-    report = [line.split()[0] for line in result.stderr.splitlines()]  # the fit's table, on stderr
-    assert report == ["component", "PC1", "PC2", "PC3", "pixels"]
+    *table, summary = result.stderr.splitlines()  # the fit's table, on stderr, then the summary
+    assert [line.split()[0] for line in table] == ["component", "PC1", "PC2", "PC3", "pixels"]
+    assert summary == f"1 image mixed: {src} -> {tmp_path / 'b.tif'}"
     np.testing.assert_array_equal(tifffile.imread(tmp_path / "a.tif"), tifffile.imread(tmp_path / "b.tif"))
 
 

@@ -87,8 +87,8 @@ def test_two_outputs_of_one_run_may_not_be_one_file(run, files):
 
 
 def test_every_output_is_checked_before_any_is_written(run, files):
-    result = run("apply", "img.png", "-p", "sepia", "-o", "out.png", "--save-matrix", "no/such/m.json")
-    assert error_line(result, 1) == "Error: no/such/m.json: cannot write (no such folder: no/such)"
+    result = run("apply", "img.png", "-p", "sepia", "-o", "out.png", "--save-matrix", "a.json/no/m.json")
+    assert error_line(result, 1) == "Error: a.json/no/m.json: cannot write (is not a folder: a.json)"
     assert not (files / "out.png").exists()
     (files / "used.json").mkdir()
     result = run("apply", "img.png", "-p", "sepia", "-o", "out.png", "--save-matrix", "used.json")

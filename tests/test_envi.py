@@ -201,7 +201,8 @@ def test_a_crs_without_an_envi_name_keeps_the_grid_with_a_warning(run, tmp_path)
     result = ok(run("apply", source, "-c", "1", "-o", tmp_path / "out.img"))
     assert result.stderr.splitlines() == [
         f"Warning: {tmp_path / 'out.img'}: CRS EPSG:3857 is not carried (chanmix writes an ENVI coordinate"
-        " system only for EPSG:4326 and WGS 84 UTM zones); the header keeps the pixel grid"
+        " system only for EPSG:4326 and WGS 84 UTM zones); the header keeps the pixel grid",
+        f"1 image mixed: {source} -> {tmp_path / 'out.img'}",
     ]
     with rasterio.open(tmp_path / "out.img") as ds:
         assert tuple(ds.transform)[:6] == tuple(transform)[:6]

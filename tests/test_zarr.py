@@ -575,9 +575,8 @@ def test_safety_an_output_store_may_not_be_read_or_written_twice(run, tmp_path, 
         ),
     ):
         assert needle in error_line(run(*args), 2)
-    assert error_line(run("apply", small, "-c", IDENTITY[3], "-o", tmp_path / "no" / "t.zarr"), 1).endswith(
-        f"(no such folder: {tmp_path / 'no'})"
-    )
+    under_a_file = run("apply", small, "-c", IDENTITY[3], "-o", tmp_path / "x.tif" / "t.zarr")
+    assert error_line(under_a_file, 1).endswith(f"(is not a folder: {tmp_path / 'x.tif'})")
     assert tree(tmp_path / "s.zarr") == before and sorted(os.listdir(tmp_path)) == ["s.zarr", "x.tif"]
 
 

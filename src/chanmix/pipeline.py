@@ -31,6 +31,7 @@ from .io import (
     write_raster_blocks,
     write_zarr_store,
 )
+from .io.folders import output_folders
 from .io.formats import normalized_compression
 from .io.zarr_write import DEFAULT_CHUNKS
 from .layerfiles import LayersSource
@@ -410,9 +411,10 @@ def carried(values: Sequence[float] | None, sources: Sequence[int | None]) -> tu
 
 
 def save_mix(mix: Model, path: str | os.PathLike[str], *, together: Outputs | None = None) -> None:
-    """Write a mix as a JSON matrix file, atomically (with `together`'s outputs, if given)."""
+    """Write a mix as a JSON matrix file, atomically (with `together`'s outputs, if given), in
+    its folder, made when missing."""
     try:
-        with atomic_output(path, together=together) as file:
+        with output_folders([os.fspath(path)]), atomic_output(path, together=together) as file:
             file.write(matrix_json(mix).encode("utf-8"))
     except OSError as exc:
         raise DataError(f"{path}: cannot write ({exc.strerror or exc})") from exc
@@ -449,8 +451,15 @@ def plan_outputs(inputs: Sequence[str], output: str | None, outdir: str | None) 
         if outdir is not None:
             dst = os.path.join(outdir, dst)
         pairs.append((src, dst))
-    targets = [os.path.abspath(d) for _, d in pairs]
-    dupes = sorted({t for t in targets if targets.count(t) > 1})
-    if dupes:
-        raise UsageError(f"-o: several inputs would be written to {dupes[0]}")
+    first: dict[str, int] = {}
+    for index, (src, dst) in enumerate(pairs):
+        earlier = first.setdefault(os.path.abspath(dst), index)
+        if earlier != index:
+            option, hint = (
+                ("-o", "put {index} in it") if output is not None else ("-O", "add -o {index}-{name}")
+            )
+            raise UsageError(
+                f"{option}: inputs {earlier + 1} ({pairs[earlier][0]}) and {index + 1} ({src}) would both "
+                f"be written to {dst}; {hint} to tell them apart"
+            )
     return pairs

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import DataError
 from ..io import Outputs, output_format
+from ..io.folders import output_folders
 from ..io.guard import check_run_files
 from ..matrixfiles import is_preset, parse_coeffs, resolve_matrix
 from ..pipeline import ApplyOptions, MixRecipe, OrderedMap, apply_file, plan_outputs, save_mix
 from ..presets import get_preset
 from . import groups
 from . import options as opt
-from .batch import Feed, Source, run_batch
+from .batch import Feed, Outcome, Source, run_batch, summary
 from .scheduler import scheduled
 from .stdio import piped
 
@@ -120,7 +119,7 @@ def recipes(
 
 
 @click.command("apply")
-@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@opt.inputs_arg
 @opt.stack_opt
 @opt.output_opt
 @opt.outdir_opt
@@ -174,6 +173,11 @@ def apply_cmd(
     one size, sample type and grid), written to one -o OUTPUT georeferenced like the first;
     --bands numbers the stacked bands, and -o's {stem}, {name}, {ext} are the first input's.
 
+    Missing folders of outputs are made (removed again if the run fails while they are empty).
+    A run ends with one summary line on stderr: "1 image mixed: IN -> OUT" for one input, the
+    counts for several ("3 of 4 images mixed, 1 failed"); -q hides it and the progress line.
+    With -o - stdout holds the image and nothing else.
+
     \b
     Examples:
       chanmix apply sample_images/astronaut.png -p sepia -o sepia.png
@@ -213,18 +217,17 @@ def apply_cmd(
     check_run_files(
         reads + ([("--mask", source.mask)] if source.mask else []),
         writes + ([("--save-matrix", save_matrix)] if save_matrix else []),
-        created=[outdir] if outdir else [],
     )
     with piped(inputs, output, destination.fmt, one_image=stack) as (inputs, output):
         planned = plan_outputs(list(inputs[:1] if stack else inputs), output, outdir)
         pairs: list[tuple[Source, str]] = [(inputs, planned[0][1])] if stack else list(planned)
-        if outdir is not None:
-            try:
-                os.makedirs(outdir, exist_ok=True)
-            except OSError as exc:
-                raise DataError(f"{outdir}: cannot create the output folder ({exc.strerror})") from exc
-        with scheduled(scheduler, workers=options.jobs) as cluster:
-            _run(inputs, pairs, source, options, batch, stack, save_matrix, cluster)
+        # missing folders of -o, -O, --save-matrix: made now, removed if empty when the run fails
+        folders = [target for _, target in pairs] + ([save_matrix] if save_matrix else [])
+        with output_folders(folders), scheduled(scheduler, workers=options.jobs) as cluster:
+            outcomes = _run(inputs, pairs, source, options, batch, stack, save_matrix, cluster)
+        done = summary(pairs, outcomes, verb="mixed", skip_existing=batch.skip_existing)
+    if len(pairs) == 1 and not batch.quiet:  # several: run_batch said it; stdout (-o -) is written now
+        click.echo(done, err=True)
 
 
 def _run(
@@ -236,9 +239,10 @@ def _run(
     stack: bool,
     save_matrix: str | None,
     cluster: Cluster | None,
-) -> None:
+) -> list[Outcome]:
     """Mix every (input, output) pair, here or on `cluster`: one input has its windows mixed
-    by the workers and written here, in order; several are one job each on the workers."""
+    by the workers and written here, in order; several are one job each on the workers.
+    Returns what became of each."""
     map_windows = None if cluster is None else cluster.ordered_map
     recipe_for = recipes(inputs, source, options, batch.quiet, stack, map_windows)
     # One input: its image and --save-matrix are committed together, or neither is.
@@ -264,3 +268,4 @@ def _run(
         used = next((o.result for o in outcomes if o.status == "done"), None)
         if save_matrix and used is not None:
             save_mix(used, save_matrix, together=together)
+    return outcomes

@@ -1,5 +1,6 @@
 """Run one job per input file: skipped when up to date, in parallel, failures reported one line
-each, a summary at the end. An input may be several files read as one image (``--stack``).
+each, a summary line at the end (for one input, :func:`summary` gives the caller its line). An
+input may be several files read as one image (``--stack``).
 
 One input runs alone with all the workers inside it (its bands in parallel) and its error
 propagates as the command's error. Several inputs run ``jobs`` files at a time, each on one
@@ -105,11 +106,27 @@ def run_batch(
     finally:
         if progress is not None:
             progress.close()
-    counts = {status: sum(o.status == status for o in outcomes) for status in ("done", "skipped", "failed")}
-    if not single and not quiet:
-        skipped = f", {counts['skipped']} skipped" if counts["skipped"] else ""
-        summary = f"{counts['done']} of {len(pairs)} images {verb}{skipped}, {counts['failed']} failed"
-        click.echo(summary, err=True)
-    if counts["failed"]:
+    if not single and not quiet:  # one input's line is the caller's, once its output is complete
+        click.echo(summary(pairs, outcomes, verb=verb, skip_existing=skip_existing), err=True)
+    if any(o.status == "failed" for o in outcomes):
         raise click.exceptions.Exit(1)
     return outcomes
+
+
+def summary(
+    pairs: Sequence[tuple[Source, str]], outcomes: Sequence[Outcome], *, verb: str, skip_existing: bool
+) -> str:
+    """The line that ends a run on stderr. One input: what became of it, ``1 image mixed:
+    a.png -> out/a.png`` or ``1 image skipped: out/a.png exists`` (``-`` named as
+    :func:`~.stdio.shown` names it); several: the counts, ``3 of 4 images mixed, 1 skipped,
+    0 failed``."""
+    if len(pairs) == 1:
+        (source, target), (outcome,) = pairs[0], outcomes
+        if outcome.status == "skipped":
+            why = "exists" if skip_existing else "is newer than its input"
+            return shown(f"1 image skipped: {target} {why}")
+        named = source if isinstance(source, str) else f"{len(source)} stacked files"
+        return shown(f"1 image {verb}: {named} -> {target}")
+    counts = {status: sum(o.status == status for o in outcomes) for status in ("done", "skipped", "failed")}
+    skipped = f", {counts['skipped']} skipped" if counts["skipped"] else ""
+    return f"{counts['done']} of {len(pairs)} images {verb}{skipped}, {counts['failed']} failed"

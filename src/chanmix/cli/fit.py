@@ -82,7 +82,7 @@ def fit_cmd() -> None:
 
 
 @fit_cmd.command("pca")
-@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@opt.inputs_arg
 @click.option(
     "-k",
     "k",
@@ -91,7 +91,7 @@ def fit_cmd() -> None:
     metavar="K",
     help="Components to keep: a count, or the variance fraction to reach (0.95).",
 )
-@click.option("-o", "--output", required=True, metavar="MATRIX.json", help="Where to write the matrix.")
+@opt.matrix_output_opt
 @click.option("--center/--no-center", default=True, show_default=True, help="Centre on the mean.")
 @click.option("--whiten", is_flag=True, help="Scale each component to unit variance.")
 @fit_options
@@ -128,7 +128,7 @@ def pca_cmd(
 
 
 @fit_cmd.command("mnf")
-@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@opt.inputs_arg
 @click.option(
     "-k",
     "k",
@@ -137,7 +137,7 @@ def pca_cmd(
     metavar="K",
     help="Components to keep: a count, or the fraction of noise-whitened variance to reach.",
 )
-@click.option("-o", "--output", required=True, metavar="MATRIX.json", help="Where to write the matrix.")
+@opt.matrix_output_opt
 @fit_options
 def mnf_cmd(
     inputs: tuple[str, ...],
@@ -171,17 +171,18 @@ def mnf_cmd(
 
 
 @fit_cmd.command("lstsq")
-@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@opt.inputs_arg
 @click.option(
     "--target",
     "targets",
     multiple=True,
     required=True,
     metavar="TARGET",
+    shell_complete=opt.complete_path,
     help="The image to reproduce, same size as its INPUT; one per INPUT, in order. With "
     "--stack, one image: one TARGET, or several stacked as its bands.",
 )
-@click.option("-o", "--output", required=True, metavar="MATRIX.json", help="Where to write the matrix.")
+@opt.matrix_output_opt
 @click.option("--bias/--no-bias", default=True, show_default=True, help="Fit a bias per output band.")
 @click.option(
     "--ridge",

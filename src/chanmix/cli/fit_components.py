@@ -11,14 +11,15 @@ import click
 
 from ..fitfiles import FitOptions, ica_from_files, maf_from_files
 from ..pipeline import save_mix
+from . import options as opt
 from .fit import check_fit_files, fit_cmd, fit_options, pixels_line
 from .scheduler import scheduled
 
 
 @fit_cmd.command("maf")
-@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@opt.inputs_arg
 @click.option("-k", "k", required=True, type=click.IntRange(min=1), metavar="K", help="Components to keep.")
-@click.option("-o", "--output", required=True, metavar="MATRIX.json", help="Where to write the matrix.")
+@opt.matrix_output_opt
 @fit_options
 def maf_cmd(
     inputs: tuple[str, ...],
@@ -63,9 +64,9 @@ def maf_report(fit: Any) -> str:
 
 
 @fit_cmd.command("ica")
-@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@opt.inputs_arg
 @click.option("-k", "k", required=True, type=click.IntRange(min=1), metavar="K", help="Components to find.")
-@click.option("-o", "--output", required=True, metavar="MATRIX.json", help="Where to write the matrix.")
+@opt.matrix_output_opt
 @click.option(
     "--max-iter",
     type=click.IntRange(min=1),

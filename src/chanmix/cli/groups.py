@@ -47,6 +47,7 @@ from .options import (
     coeffs_opt,
     compress_opt,
     dtype_opt,
+    fit_alpha_opt,
     fit_opt,
     ica_opt,
     level_opt,
@@ -314,7 +315,7 @@ def fit_options(
 
 #: --stack to --series: the pixels and bands a fit uses (fit pca, lstsq, mnf, maf, ica).
 fit_opts = stack(
-    stack_opt, bands_opt, alpha_opt, nodata_opt, mask_opt, sample_opt, seed_opt, page_opt, series_opt
+    stack_opt, bands_opt, fit_alpha_opt, nodata_opt, mask_opt, sample_opt, seed_opt, page_opt, series_opt
 )
 
 

@@ -153,7 +153,7 @@ def _text(d: dict[str, Any]) -> str:
 
 
 @click.command("info")
-@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@opt.inputs_arg
 @opt.stack_opt
 @opt.page_opt
 @opt.series_opt

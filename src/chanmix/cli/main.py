@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from typing import Any, TextIO
 
 import click
+from click.shell_completion import CompletionItem
 
 from .._version import __version__
 from ..errors import ChanmixError
@@ -92,6 +93,16 @@ class ChanmixGroup(click.Group):
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
             formatter.write_dl([(name, COMMANDS[name][2]) for name in sorted(COMMANDS)])
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        """Command names (with their one-line help) and the group's options, for shell
+        completion, without importing any command's module."""
+        names = [
+            CompletionItem(name, help=COMMANDS[name][2])
+            for name in sorted(COMMANDS)
+            if name.startswith(incomplete)
+        ]
+        return names + click.Command.shell_complete(self, ctx, incomplete)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

@@ -20,6 +20,7 @@ from ..export import (
 )
 from ..io import RasterInfo, atomic_output, open_raster
 from ..io.envi_files import data_beside, is_header_name
+from ..io.folders import output_folders
 from ..io.guard import check_run_files
 from ..layers import single_mix
 from ..matrixfiles import is_preset, resolve_matrix
@@ -141,9 +142,10 @@ def _vrt(mix: Mix, image: str, info: RasterInfo, output: str | None) -> str:
 
 
 def _write(path: str, data: bytes) -> None:
-    """`data` written to `path` atomically (a temporary file beside it, then renamed)."""
+    """`data` written to `path` atomically (a temporary file beside it, then renamed), in its
+    folder, made when missing."""
     try:
-        with atomic_output(path) as file:
+        with output_folders([path]), atomic_output(path) as file:
             file.write(data)
     except OSError as exc:
         raise DataError(f"{path}: cannot write ({exc.strerror or exc})") from exc

@@ -15,14 +15,18 @@ option                 value                                       commands
 --maf K, --ica K       fit MAF or ICA on the inputs and apply it    apply
 --fit TARGET           fit least squares to TARGET and apply it     apply
 --per-image            one fit per input                            apply
--o/--output PATH       output file or template                      apply
+INPUT...               image files (``-`` stdin), Zarr folders       apply, info, fit
+-o/--output PATH       output file or template (missing folders     apply
+                       are made)
+-o/--output FILE       the JSON matrix written (folders made)       fit
 -O/--outdir DIR        folder for outputs                           apply
 --bands LIST           numbers, ranges, names or wavelengths:      apply, fit
                        ``4,3,2``, ``2-7``, ``B8A``, ``865nm``
 --dtype TYPE           output sample type or ``same``               apply
 --rescale MODE         clip | minmax | percentile                   apply
 --percentiles LO,HI    for ``--rescale percentile``                 apply
---alpha MODE           keep | drop | mix                            apply
+--alpha MODE           keep | drop | mix                            apply, fit
+                       (fits: keep = drop, alpha left out)
 --linear               mix in linear light (sRGB decoded)           apply
 --preserve MODE        lum | max | avg | sum | nrm | pwr | none      apply
                        (keep a colour measure, as ffmpeg's pc)
@@ -60,7 +64,9 @@ option                 value                                       commands
 =====================  ==========================================  ==============
 
 Each callback returns a clean typed value or raises :class:`click.BadParameter`, so commands
-receive validated values only.
+receive validated values only. Shell completion: Choices complete by themselves; preset names
+(:func:`complete_preset`, :func:`complete_matrix` for ``preset:NAME``) and paths
+(:func:`complete_path`, left to the shell) by the functions here, which load no NumPy.
 
 Commands receive related options as one object built from their values: see
 :mod:`chanmix.cli.groups`.
@@ -71,9 +77,11 @@ from __future__ import annotations
 import math
 import os
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 import click
+from click.shell_completion import CompletionItem
 
 from ..budget import ENV as MEMORY_ENV
 from ..budget import parse_size
@@ -90,6 +98,9 @@ from .stdio import FORMATS
 
 if TYPE_CHECKING:  # loaded when --bands is given
     from ..bandspec import BandSpec
+
+#: A command function, as a decorator made by click.option takes and returns it.
+F = TypeVar("F", bound=Callable[..., object])
 
 
 def parse_bands(
@@ -206,11 +217,11 @@ def parse_tile(
 
 
 def parse_jobs(ctx: click.Context | None, param: click.Parameter | None, value: int) -> int:
-    """Worker count: N >= 1, or 0 / -1 for every core."""
+    """Worker count: N >= 1, or 0 / -1 for every core (below -1: refused)."""
     if value in (0, -1):
         return os.cpu_count() or 1
     if value < -1:
-        raise click.BadParameter(f"{value}: use a count >= 1, or -1 for all cores")
+        raise click.BadParameter(f"{value}: use a count >= 1, or 0 or -1 for all cores")
     return value
 
 
@@ -243,12 +254,48 @@ def _restore_env(name: str, value: str | None) -> None:
         os.environ[name] = value
 
 
+def complete_path(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Shell completion of a file or folder name: left to the shell's own (``type="file"``)."""
+    return [CompletionItem(incomplete, type="file")]
+
+
+def complete_preset(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Shell completion of a preset name, each with its description (no NumPy is loaded)."""
+    from ..presets import PRESETS
+
+    return [
+        CompletionItem(name, help=preset.description)
+        for name, preset in PRESETS.items()
+        if name.startswith(incomplete)
+    ]
+
+
+def complete_matrix(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Shell completion of a matrix: a file, or ``preset:NAME`` once ``preset:`` is begun (or
+    its start, ``pre``, when no file name starts so)."""
+    import glob
+
+    files = complete_path(ctx, param, incomplete)
+    begun = incomplete.startswith(PRESET_PREFIX)
+    if not begun and not (incomplete and PRESET_PREFIX.startswith(incomplete)):
+        return files
+    if not begun and glob.glob(glob.escape(incomplete) + "*"):
+        return files
+    names = complete_preset(ctx, param, incomplete[len(PRESET_PREFIX) :] if begun else "")
+    return [CompletionItem(PRESET_PREFIX + item.value, help=item.help) for item in names]
+
+
+#: What ``-m`` takes for a preset: ``preset:NAME``.
+PRESET_PREFIX = "preset:"
+
+
 matrix_opt = click.option(
     "-m",
     "--matrix",
     "matrices",
     multiple=True,
     metavar="FILE",
+    shell_complete=complete_matrix,
     help="Matrix file (.json, .csv/.tsv/.txt, .npy, .npz, .safetensors), or preset:NAME for a "
     "preset. Repeat to compose, in order. (A file named preset:NAME: write ./preset:NAME.)",
 )
@@ -268,7 +315,13 @@ activation_opt = click.option(
     "1x1 layers (a state_dict: 0.weight, 0.bias, 2.weight, ...); never after the last layer. "
     "JSON layer files name their own.",
 )
-preset_opt = click.option("-p", "--preset", metavar="NAME", help="A built-in matrix; see 'chanmix presets'.")
+preset_opt = click.option(
+    "-p",
+    "--preset",
+    metavar="NAME",
+    shell_complete=complete_preset,
+    help="A built-in matrix; see 'chanmix presets'.",
+)
 coeffs_opt = click.option(
     "-c",
     "--coeffs",
@@ -298,23 +351,29 @@ fit_opt = click.option(
     "targets",
     multiple=True,
     metavar="TARGET",
+    shell_complete=complete_path,
     help="Fit least squares from each INPUT to its TARGET (same size), then apply it.",
 )
 per_image_opt = click.option(
     "--per-image", is_flag=True, help="With --pca, --maf, --ica or --fit: one fit per input, not one for all."
 )
+inputs_arg = click.argument(
+    "inputs", nargs=-1, required=True, metavar="INPUT...", shell_complete=complete_path
+)
 output_opt = click.option(
     "-o",
     "--output",
     metavar="OUTPUT",
-    help="Output file; with several inputs a template using {stem}, {name}, {ext}, {index}.",
+    shell_complete=complete_path,
+    help="Output file; with several inputs a template using {stem}, {name}, {ext}, {index}. "
+    "Missing folders in it are made.",
 )
 outdir_opt = click.option(
     "-O",
     "--outdir",
     type=click.Path(file_okay=False),
     metavar="DIR",
-    help="Write each output into DIR (named like its input, or by -o's template).",
+    help="Write each output into DIR, made when missing (named like its input, or by -o's template).",
 )
 bands_opt = click.option(
     "--bands",
@@ -346,13 +405,21 @@ percentiles_opt = click.option(
     metavar="LO,HI",
     help="Percentiles mapped to black and white by --rescale percentile.",
 )
-alpha_opt = click.option(
-    "--alpha",
-    "alpha_mode",
-    type=click.Choice(ALPHA_MODES),
-    default="keep",
-    show_default=True,
-    help="An alpha channel is passed through unmixed and kept last, dropped, or mixed like a band.",
+
+
+def _alpha_option(help: str) -> Callable[[F], F]:
+    """``--alpha keep|drop|mix``, with the words of the command using it."""
+    return click.option(
+        "--alpha", "alpha_mode", type=click.Choice(ALPHA_MODES), default="keep", show_default=True, help=help
+    )
+
+
+alpha_opt = _alpha_option(
+    "An alpha channel is passed through unmixed and kept last, dropped, or mixed like a band."
+)
+fit_alpha_opt = _alpha_option(
+    "An alpha channel is left out of the fit with keep or drop (the matrix has no column for it; "
+    "apply passes it through), and fitted like any other band with mix."
 )
 linear_opt = click.option(
     "--linear",
@@ -384,7 +451,21 @@ argmax_opt = click.option(
     "(the first of equal ones), uint8 (uint16 above 256 outputs); nodata pixels get 255 "
     "(65535), recorded as the output's nodata. Not with --dtype or --rescale.",
 )
-save_matrix_opt = click.option("--save-matrix", metavar="FILE", help="Write the mix actually applied (JSON).")
+save_matrix_opt = click.option(
+    "--save-matrix",
+    metavar="FILE",
+    shell_complete=complete_path,
+    help="Write the mix actually applied (JSON).",
+)
+#: -o of the fits: the JSON matrix file they write.
+matrix_output_opt = click.option(
+    "-o",
+    "--output",
+    required=True,
+    metavar="MATRIX.json",
+    shell_complete=complete_path,
+    help="Where to write the matrix.",
+)
 format_opt = click.option(
     "--format", "fmt", type=click.Choice(sorted(FORMATS)), help="Output format for -o - (stdout)."
 )
@@ -420,7 +501,8 @@ jobs_opt = click.option(
     default=-1,
     callback=parse_jobs,
     show_default="all cores",
-    help="Worker threads; the output is identical for any count.",
+    help="Worker threads: a count >= 1, or 0 or -1 for one per core (other negative counts are "
+    "refused); the output is identical for any count.",
 )
 mask_opt = click.option(
     "--mask",

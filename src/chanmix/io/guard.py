@@ -4,7 +4,8 @@ A run names the files it reads (images, matrices, masks, targets) and the files 
 (images, matrix files). Before anything is read or written, :func:`check_run_files` makes
 sure that no output is one of the inputs, and that no two outputs are one file, whether the
 paths are equal or reach one file through symbolic links, ``..`` or hard links; and that
-every output's folder exists, so that a run does not fail at its last output.
+every output's folder exists or can be made (:mod:`chanmix.io.folders`: no file stands where
+a folder must be), so that a run does not fail at its last output.
 
 Each file is named with the option it came from (``"-o"``, ``"--save-matrix"``, ``"INPUT"``),
 so that the message says which two requests collide.
@@ -27,6 +28,7 @@ from pathlib import Path
 from ..errors import DataError, UsageError
 from .envi_files import companion_files, is_header_name, output_header
 from .envi_write import OUTPUT_INTERLEAVES
+from .folders import missing_folders
 from .zarr_store import check_zarr_target, is_zarr_path
 
 __all__ = ["check_run_files"]
@@ -61,7 +63,7 @@ def _with_companions(named: Iterable[Named], *, written: bool) -> Iterator[tuple
             yield option, f"{other} (the ENVI {role} of {path})", other
 
 
-def check_run_files(reads: Iterable[Named], writes: Iterable[Named], *, created: Iterable[str] = ()) -> None:
+def check_run_files(reads: Iterable[Named], writes: Iterable[Named]) -> None:
     """Check a run's files before it starts.
 
     Parameters
@@ -69,9 +71,8 @@ def check_run_files(reads: Iterable[Named], writes: Iterable[Named], *, created:
     reads : iterable of (str, str)
         ``(option, path)`` of every file the run reads.
     writes : iterable of (str, str)
-        ``(option, path)`` of every file the run writes.
-    created : iterable of str
-        Folders the run creates before writing (``-O``): not required to exist yet.
+        ``(option, path)`` of every file the run writes; missing folders above them are
+        made by the run (:func:`~chanmix.io.folders.output_folders`).
 
     Raises
     ------
@@ -81,7 +82,7 @@ def check_run_files(reads: Iterable[Named], writes: Iterable[Named], *, created:
         (exit 2).
     DataError
         When an output is a folder (but a Zarr output's Zarr store), a Zarr output is a file,
-        or an output's folder does not exist (exit 1).
+        or a file stands where an output's folder must be (exit 1).
     """
     reads, writes = list(reads), list(writes)
     seen: dict[tuple, Named] = {}
@@ -92,7 +93,6 @@ def check_run_files(reads: Iterable[Named], writes: Iterable[Named], *, created:
             _check_zarr_output(option, path, reads)
         if path != "-":
             _check_not_inside_a_read_folder(option, path, reads)
-    made = {os.path.realpath(folder) for folder in created}
     written: dict[tuple, Named] = {}
     for option, shown, path in _with_companions(writes, written=True):
         identity = _identity(path)
@@ -110,10 +110,7 @@ def check_run_files(reads: Iterable[Named], writes: Iterable[Named], *, created:
         written[identity] = (option, shown)
         if os.path.isdir(path) and not is_zarr_path(path):
             raise DataError(f"{path}: cannot write (is a folder)")
-        folder = os.path.dirname(path.rstrip("/" + os.sep)) or "."
-        if os.path.realpath(folder) not in made and not os.path.isdir(folder):
-            what = "is not a folder" if os.path.exists(folder) else "no such folder"
-            raise DataError(f"{path}: cannot write ({what}: {folder})")
+        missing_folders(path)
 
 
 def _check_not_inside_a_read_folder(option: str, path: str, reads: list[Named]) -> None:
