@@ -1,0 +1,374 @@
+"""``chanmix sheet``: a contact sheet of every band (issue 14).
+
+Ground truth comes from outside the code under test: thumbnails are ``pixels[::k, ::k]`` as
+NumPy slices them (and as libvips' ``subsample`` takes them), stretched by ``numpy.percentile``
+and the formula written out here (and by scikit-image's ``rescale_intensity``); the layout from
+the numbers the command's documentation gives; labels as Pillow draws the same text.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image, ImageDraw, ImageFont
+
+from chanmix.io import open_image
+from chanmix.thumbnails import read_decimated
+from helpers import error_line, ok, pillow_array
+
+#: The layout's fixed numbers as the documentation of chanmix.sheet states them.
+GAP, LABEL_GAP = 8, 4
+WHITE, SLATE = (255, 255, 255), (112, 128, 144)
+#: Samples written pixel by pixel, one grey value per band.
+STRIPS = {"photometric": "minisblack", "planarconfig": "contig"}
+
+
+def font_px(size: int) -> int:
+    return max(10, min(32, size // 16))
+
+
+def geometry(n: int, size: int, columns: int, lines: int) -> tuple[int, int, int]:
+    """(sheet width, sheet height, cell height) as documented."""
+    font = font_px(size)
+    cell = size + LABEL_GAP + lines * (font + font // 4)
+    rows = math.ceil(n / columns)
+    return columns * size + (columns + 1) * GAP, rows * cell + (rows + 1) * GAP, cell
+
+
+def thumbnail_box(index: int, size: int, columns: int, cell: int, h: int, w: int) -> tuple[slice, slice]:
+    row, column = divmod(index, columns)
+    x = GAP + column * (size + GAP) + (size - w) // 2
+    y = GAP + row * (cell + GAP) + size - h
+    return slice(y, y + h), slice(x, x + w)
+
+
+def reference_stretch(band: np.ndarray, valid: np.ndarray | None = None, lo_hi=(2, 98)) -> np.ndarray:
+    """The stretch written out independently: percentiles of the valid samples (default all)
+    in float64."""
+    valid = np.ones(band.shape, bool) if valid is None else valid
+    x = band.astype(np.float64)
+    lo, hi = np.percentile(x[valid], lo_hi)
+    t = np.clip((np.where(valid, x, lo) - lo) / (hi - lo), 0, 1)
+    return np.rint(t * 255).astype(np.uint8)
+
+
+def sheet_of(run, tmp_path, *args, name="sheet.png"):
+    out = tmp_path / name
+    ok(run("sheet", *args, "-o", out, "-q"))
+    return pillow_array(out)
+
+
+@pytest.fixture
+def five_bands(tmp_path):
+    """A 5-band uint16 TIFF, 300 x 200, deflate strips of 8 rows, no band names."""
+    rng = np.random.default_rng(14)
+    pixels = rng.integers(0, 60000, (200, 300, 5), dtype=np.uint16)
+    path = tmp_path / "five.tif"
+    tifffile.imwrite(
+        path, pixels, photometric="minisblack", planarconfig="contig", rowsperstrip=8, compression="zlib"
+    )
+    return path, pixels
+
+
+# --- reading every k-th row and column -------------------------------------------------------
+
+
+@pytest.mark.parametrize("step", [1, 3, 8, 9, 50])
+@pytest.mark.parametrize(
+    "layout",
+    [
+        {"rowsperstrip": 8, "compression": "zlib"},
+        {"rowsperstrip": 1},
+        {"tile": (32, 32), "compression": "zlib"},
+        {"rowsperstrip": 200},
+    ],
+)
+def test_decimated_samples_are_numpys_slices(tmp_path, step, layout):
+    rng = np.random.default_rng(step)
+    pixels = rng.integers(0, 65535, (199, 131, 4), dtype=np.uint16)
+    path = tmp_path / "in.tif"
+    tifffile.imwrite(path, pixels, photometric="minisblack", planarconfig="contig", **layout)
+    with open_image(str(path)) as reader:
+        got = read_decimated(reader, [3, 0, 3], step)
+    np.testing.assert_array_equal(got, pixels[::step, ::step][:, :, [3, 0, 3]])
+
+
+def test_decimated_samples_match_libvips_subsample(tmp_path):
+    pyvips = pytest.importorskip("pyvips", reason="pyvips is not installed")
+    rng = np.random.default_rng(5)
+    pixels = rng.integers(0, 255, (97, 143, 1), dtype=np.uint8)
+    path = tmp_path / "in.tif"
+    tifffile.imwrite(path, pixels[:, :, 0], rowsperstrip=16, compression="zlib")
+    with open_image(str(path)) as reader:
+        got = read_decimated(reader, [0], 6)[:, :, 0]
+    vips = pyvips.Image.new_from_file(str(path)).subsample(6, 6).numpy()
+    assert vips.shape == (97 // 6, 143 // 6)  # libvips keeps whole steps only
+    np.testing.assert_array_equal(got[: vips.shape[0], : vips.shape[1]], vips)
+
+
+def test_reading_holds_one_row_band_at_a_time(tmp_path, monkeypatch):
+    """Memory stays bounded: no read asks for more rows than a row band, and with a step of
+    at least a strip each kept row is read alone."""
+    from chanmix.io import BlockReader
+
+    pixels = np.zeros((4000, 1024, 2), np.uint16)  # 16 MB: several 4 MiB row bands
+    path = tmp_path / "tall.tif"
+    tifffile.imwrite(
+        path, pixels, photometric="minisblack", planarconfig="contig", rowsperstrip=16, compression="zlib"
+    )
+    reads: list[tuple[int, int]] = []
+    original = BlockReader.read_rows
+
+    def spy(self, start, stop):
+        reads.append((start, stop))
+        return original(self, start, stop)
+
+    monkeypatch.setattr(BlockReader, "read_rows", spy)
+    with open_image(str(path)) as reader:
+        read_decimated(reader, [0, 1], 16)
+        assert reads == [(r, r + 1) for r in range(0, 4000, 16)]
+        reads.clear()
+        read_decimated(reader, [0], 4)
+        assert max(stop - start for start, stop in reads) <= reader.block_rows < 4000
+
+
+# --- the layout ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("bands", "columns", "grid"), [(5, None, (3, 2)), (5, 2, (2, 3)), (1, None, (1, 1)), (5, 9, (5, 1))]
+)
+def test_sheet_size_and_grid_follow_the_band_count(run, tmp_path, five_bands, bands, columns, grid):
+    path, _ = five_bands
+    args = [path, "--size", 64, "--bands", f"1-{bands}"] + (["--columns", columns] if columns else [])
+    sheet = sheet_of(run, tmp_path, *args)
+    width, height, cell = geometry(bands, 64, grid[0], lines=1)
+    assert sheet.shape == (height, width, 3)
+    assert math.ceil(bands / grid[0]) == grid[1]
+    step = math.ceil(300 / 64)
+    h, w = math.ceil(200 / step), math.ceil(300 / step)
+    for index in range(grid[0] * grid[1]):
+        box = thumbnail_box(index, 64, grid[0], cell, h, w)
+        region = sheet[box]
+        if index < bands:  # a grey thumbnail: R = G = B, not all white
+            assert (region[..., 0] == region[..., 1]).all() and (region[..., 1] == region[..., 2]).all()
+            assert (region != 255).any()
+        else:  # cells past the last band stay empty
+            assert (region == 255).all()
+    assert (sheet[:GAP] == 255).all() and (sheet[:, :GAP] == 255).all()
+
+
+def test_every_thumbnail_is_the_percentile_stretch_of_its_decimated_band(run, tmp_path, five_bands):
+    path, pixels = five_bands
+    sheet = sheet_of(run, tmp_path, path, "--size", 64)
+    step = math.ceil(300 / 64)
+    _, _, cell = geometry(5, 64, 3, lines=1)
+    for b in range(5):
+        band = pixels[::step, ::step, b]
+        expected = reference_stretch(band)
+        region = sheet[thumbnail_box(b, 64, 3, cell, *band.shape)]
+        for c in range(3):
+            np.testing.assert_array_equal(region[..., c], expected)
+
+
+def test_the_stretch_matches_scikit_image(run, tmp_path, five_bands):
+    exposure = pytest.importorskip("skimage.exposure", reason="scikit-image is not installed")
+    path, pixels = five_bands
+    sheet = sheet_of(run, tmp_path, path, "--size", 100, "--percentiles", "5,90", "--bands", 2)
+    band = pixels[::3, ::3, 1].astype(np.float64)
+    lo, hi = np.percentile(band, (5, 90))
+    expected = np.rint(exposure.rescale_intensity(band, in_range=(lo, hi), out_range=(0, 255)))
+    _, _, cell = geometry(1, 100, 1, lines=1)
+    np.testing.assert_array_equal(sheet[thumbnail_box(0, 100, 1, cell, *band.shape)][..., 0], expected)
+
+
+def test_labels_are_drawn_as_pillow_draws_them(run, tmp_path, samples):
+    """Each label equals its text drawn alone by Pillow's default font at the documented place."""
+    sheet = sheet_of(run, tmp_path, samples / "multispectral.tif", "--bands", "8,1", "--size", 128)
+    width, height, cell = geometry(2, 128, 2, lines=2)
+    assert sheet.shape == (height, width, 3)
+    font = ImageFont.load_default(font_px(128))
+    step = math.ceil(256 / 128)
+    indent = (128 - math.ceil(256 / step)) // 2
+    for index, lines in enumerate([("8: B8A", "865nm"), ("1: B1", "443nm")]):
+        x = GAP + index * (128 + GAP) + indent
+        top = GAP + 128 + LABEL_GAP
+        region = (slice(top, top + cell - 128 - LABEL_GAP), slice(x, x + 128 - indent))
+        drawn = Image.new("RGB", (width, height), WHITE)
+        draw = ImageDraw.Draw(drawn)
+        for line, text in enumerate(lines):
+            draw.text((x, top + line * (font_px(128) + font_px(128) // 4)), text, (0, 0, 0), font)
+        expected = np.asarray(drawn)[region]
+        assert (expected != 255).any()
+        np.testing.assert_array_equal(sheet[region], expected)
+
+
+def test_long_names_are_cut_to_the_cell(run, tmp_path):
+    path = tmp_path / "named.tif"
+    tifffile.imwrite(path, np.zeros((32, 32), np.uint8))
+    long = tmp_path / "a_band_file_with_a_very_long_name_indeed.tif"
+    tifffile.imwrite(long, np.zeros((32, 32), np.uint8))
+    sheet = sheet_of(run, tmp_path, "--stack", path, long, "--size", 32)
+    _, _, cell = geometry(2, 32, 2, lines=1)
+    # nothing is drawn in the gap right of the second cell's label
+    assert (sheet[:, -GAP:] == 255).all()
+    assert (sheet[GAP + 32 : GAP + cell, GAP + 32 + GAP : -GAP] != 255).any()
+
+
+# --- bands, stacks, nodata -----------------------------------------------------------------
+
+
+def test_bands_chooses_and_orders_the_thumbnails(run, tmp_path, five_bands):
+    path, pixels = five_bands
+    whole = sheet_of(run, tmp_path, path, "--size", 64, name="all.png")
+    chosen = sheet_of(run, tmp_path, path, "--size", 64, "--bands", "4,2", name="chosen.png")
+    step = math.ceil(300 / 64)
+    h, w = math.ceil(200 / step), math.ceil(300 / step)
+    _, _, cell5 = geometry(5, 64, 3, lines=1)
+    _, _, cell2 = geometry(2, 64, 2, lines=1)
+    for index, band in enumerate([4, 2]):
+        got = chosen[thumbnail_box(index, 64, 2, cell2, h, w)]
+        np.testing.assert_array_equal(got, whole[thumbnail_box(band - 1, 64, 3, cell5, h, w)])
+        np.testing.assert_array_equal(got[..., 0], reference_stretch(pixels[::step, ::step, band - 1]))
+
+
+def test_a_wavelength_chooses_a_band(run, tmp_path, samples):
+    by_number = sheet_of(run, tmp_path, samples / "multispectral.tif", "--bands", 8, name="a.png")
+    by_wavelength = sheet_of(run, tmp_path, samples / "multispectral.tif", "--bands", "0.86um", name="b.png")
+    np.testing.assert_array_equal(by_number, by_wavelength)
+
+
+def test_a_stack_of_landsat_band_files(run, tmp_path, samples):
+    files = sorted((samples / "landsat").glob("l8_B*.tif"))
+    assert len(files) == 6
+    sheet = sheet_of(run, tmp_path, "--stack", *files, "--size", 64, "--bands", "l8_B5,2")
+    _, _, cell = geometry(2, 64, 2, lines=1)
+    for index, file in enumerate([files[3], files[1]]):
+        band = tifffile.imread(file)[::2, ::2]
+        expected = reference_stretch(band)
+        np.testing.assert_array_equal(sheet[thumbnail_box(index, 64, 2, cell, 64, 64)][..., 1], expected)
+
+
+def test_nodata_is_slate_and_left_out_of_the_stretch(run, tmp_path):
+    rng = np.random.default_rng(3)
+    pixels = rng.random((40, 60, 2), dtype=np.float32) * 100
+    pixels[:10, :, 0] = -5  # nodata, far below the data: would drag the 2nd percentile down
+    pixels[20, 20, 1] = np.nan
+    path = tmp_path / "f.tif"
+    tifffile.imwrite(path, pixels, photometric="minisblack", planarconfig="contig")
+    sheet = sheet_of(run, tmp_path, path, "--nodata", "-5", "--size", 60)
+    _, _, cell = geometry(2, 60, 2, lines=1)
+    for b in range(2):
+        band = pixels[:, :, b]
+        valid = np.isfinite(band) & (band != -5)
+        region = sheet[thumbnail_box(b, 60, 2, cell, 40, 60)]
+        assert (region[~valid] == SLATE).all()
+        np.testing.assert_array_equal(region[valid][:, 0], reference_stretch(band, valid)[valid])
+    # without nodata the -5 rows are data: black, and the stretch changes
+    plain = sheet_of(run, tmp_path, path, "--nodata", "none", "--size", 60, name="plain.png")
+    region = plain[thumbnail_box(0, 60, 2, cell, 40, 60)]
+    assert (region[:10] == 0).all()
+    np.testing.assert_array_equal(region[..., 0], reference_stretch(pixels[:, :, 0]))
+
+
+def test_an_envi_cube_uses_its_own_nodata_and_wavelengths(run, tmp_path, samples):
+    from chanmix.io import read_raster
+
+    pixels = read_raster(str(samples / "hyperspectral" / "cube.hdr")).pixels
+    sheet = sheet_of(run, tmp_path, samples / "hyperspectral" / "cube.hdr", "--size", 80, "--bands", "850nm")
+    width, height, cell = geometry(1, 80, 1, lines=2)
+    assert sheet.shape == (height, width, 3)
+    band = pixels[:, :, 9]
+    valid = band != 0
+    assert not valid.all()
+    region = sheet[thumbnail_box(0, 80, 1, cell, 64, 80)]
+    assert (region[~valid] == SLATE).all()
+    np.testing.assert_array_equal(region[valid][:, 2], reference_stretch(band, valid)[valid])
+
+
+def test_a_band_without_valid_samples_is_all_slate(run, tmp_path):
+    pixels = np.zeros((16, 16, 2), np.uint8)
+    pixels[..., 1] = np.arange(16)
+    path = tmp_path / "z.tif"
+    tifffile.imwrite(path, pixels, photometric="minisblack", planarconfig="contig")
+    sheet = sheet_of(run, tmp_path, path, "--nodata", 0, "--size", 16)
+    _, _, cell = geometry(2, 16, 2, lines=1)
+    assert (sheet[thumbnail_box(0, 16, 2, cell, 16, 16)] == SLATE).all()
+
+
+def test_page_chooses_the_image_of_a_multipage_tiff(run, tmp_path):
+    path = tmp_path / "pages.tif"
+    first, second = np.zeros((16, 16), np.uint8), np.tile(np.arange(16, dtype=np.uint8), (16, 1))
+    with tifffile.TiffWriter(path) as tif:
+        tif.write(first)
+        tif.write(second)
+    sheet = sheet_of(run, tmp_path, path, "--page", 1, "--size", 16)
+    _, _, cell = geometry(1, 16, 1, lines=1)
+    np.testing.assert_array_equal(
+        sheet[thumbnail_box(0, 16, 1, cell, 16, 16)][..., 0],
+        reference_stretch(second),
+    )
+
+
+def test_the_corpus_landsat_scene(run, tmp_path, corpus):
+    files = [corpus / "landsat8" / f"l8_B{i}.tif" for i in range(1, 8)]
+    sheet = sheet_of(run, tmp_path, "--stack", *files, "--size", 128)
+    step = math.ceil(627 / 128)
+    h, w = math.ceil(603 / step), math.ceil(627 / step)
+    width, height, cell = geometry(7, 128, 3, lines=1)
+    assert sheet.shape == (height, width, 3)
+    for index, file in enumerate(files):
+        band = tifffile.imread(file)[::step, ::step]
+        np.testing.assert_array_equal(
+            sheet[thumbnail_box(index, 128, 3, cell, h, w)][..., 0],
+            reference_stretch(band),
+        )
+
+
+@pytest.mark.parametrize("name", ["sheet.jpg", "sheet.tif"])
+def test_other_picture_formats(run, tmp_path, five_bands, name):
+    path, _ = five_bands
+    png = sheet_of(run, tmp_path, path, "--size", 32)
+    other = sheet_of(run, tmp_path, path, "--size", 32, name=name)
+    assert other.shape == png.shape
+    if name.endswith(".tif"):
+        np.testing.assert_array_equal(other, png)
+
+
+# --- errors --------------------------------------------------------------------------------
+
+
+def test_errors_are_one_line_and_leave_the_output_alone(run, tmp_path, five_bands, samples):
+    path, _ = five_bands
+    out = tmp_path / "out.png"
+    out.write_bytes(b"old")
+    cases = [
+        (2, [path, path, "-o", out], "--stack"),
+        (2, [path, "-o", tmp_path / "out.npy"], "a sheet is a picture"),
+        (2, [path, "-o", path], "this run reads that file"),
+        (2, [path, "--bands", 9, "-o", out], "there is no band 9"),
+        (2, [path, "--size", 8, "-o", out], "--size"),
+        (2, [path, "--bands", "865nm", "-o", out], "records no wavelengths"),
+        (1, [tmp_path / "missing.tif", "-o", out], "missing.tif"),
+        (1, [path, "-o", tmp_path / "no" / "such" / "out.png"], "no such folder"),
+    ]
+    for code, args, words in cases:
+        line = error_line(run("sheet", *args), code)
+        assert words in line, line
+        assert out.read_bytes() == b"old"
+
+
+def test_the_memory_budget_is_checked_before_drawing(run, tmp_path, five_bands):
+    path, _ = five_bands
+    out = tmp_path / "out.png"
+    line = error_line(run("sheet", path, "--size", 4096, "--max-memory", "1M", "-o", out), 1)
+    assert "memory budget" in line and not out.exists()
+
+
+def test_the_summary_line(run, tmp_path, five_bands):
+    path, _ = five_bands
+    result = ok(run("sheet", path, "--size", 64, "-o", tmp_path / "s.png"))
+    assert "5 bands" in result.stderr and "1 in 5 rows and columns" in result.stderr
