@@ -372,3 +372,27 @@ def test_the_summary_line(run, tmp_path, five_bands):
     path, _ = five_bands
     result = ok(run("sheet", path, "--size", 64, "-o", tmp_path / "s.png"))
     assert "5 bands" in result.stderr and "1 in 5 rows and columns" in result.stderr
+
+
+def test_the_readme_examples_run(run, samples, tmp_path, monkeypatch):
+    """README.md's "Contact sheets" commands, on the sample images, make the sheets described."""
+    import glob
+    import shlex
+    import shutil
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("### Contact sheets\n") :]
+    start = section.index("```sh\n") + len("```sh\n")
+    block = section[start : section.index("```\n", start)].replace("\\\n", " ")
+    commands = [shlex.split(line) for line in block.splitlines() if line.startswith("chanmix ")]
+    assert len(commands) == 3
+    shutil.copytree(samples, tmp_path / "sample_images")
+    monkeypatch.chdir(tmp_path)
+    for command in commands:
+        expanded = [path for arg in command[1:] for path in (sorted(glob.glob(arg)) if "*" in arg else [arg])]
+        ok(run(*expanded))
+    # 40 bands of 80 x 64, 8 to a row, with wavelengths; 6 band files of 128 x 128, 3 to a row
+    assert pillow_array("cube-sheet.png").shape == (*geometry(40, 96, 8, lines=2)[1::-1], 3)
+    assert pillow_array("landsat-sheet.png").shape == (*geometry(6, 256, 3, lines=1)[1::-1], 3)
+    assert pillow_array("sheet.jpg").shape == (*geometry(3, 256, 2, lines=2)[1::-1], 3)

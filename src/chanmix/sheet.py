@@ -232,12 +232,14 @@ def draw_sheet(reader: BlockReader, layout: SheetLayout, options: SheetOptions) 
             valid[:, :, np.newaxis], grey[:, :, np.newaxis], np.array(NODATA_RGB, np.uint8)
         )
     del samples
-    return _labelled(canvas, layout)
-
-
-def _labelled(canvas: np.ndarray, layout: SheetLayout) -> np.ndarray:
-    """`canvas` with every band's label drawn under its thumbnail."""
     image = Image.fromarray(canvas)
+    del canvas
+    _draw_labels(image, layout)
+    return np.asarray(image)
+
+
+def _draw_labels(image: Image.Image, layout: SheetLayout) -> None:
+    """Draw every band's label under its thumbnail."""
     draw = ImageDraw.Draw(image)
     font = ImageFont.load_default(layout.font)
     step = line_height(layout.font)
@@ -248,7 +250,6 @@ def _labelled(canvas: np.ndarray, layout: SheetLayout) -> np.ndarray:
             if text:
                 fitted = _fitted(text, font, layout.size - indent)
                 draw.text((x + indent, y + layout.size + LABEL_GAP + line * step), fitted, TEXT, font)
-    return np.asarray(image).copy()
 
 
 def _fitted(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: int) -> str:
