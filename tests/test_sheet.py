@@ -119,20 +119,46 @@ def test_reading_holds_one_row_band_at_a_time(tmp_path, monkeypatch):
     tifffile.imwrite(
         path, pixels, photometric="minisblack", planarconfig="contig", rowsperstrip=16, compression="zlib"
     )
-    reads: list[tuple[int, int]] = []
-    original = BlockReader.read_rows
-
-    def spy(self, start, stop):
-        reads.append((start, stop))
-        return original(self, start, stop)
-
-    monkeypatch.setattr(BlockReader, "read_rows", spy)
+    reads: list[tuple[int, ...]] = []
+    rows, window = BlockReader.read_rows, BlockReader.read_window
+    monkeypatch.setattr(BlockReader, "read_rows", lambda self, *a: reads.append(a) or rows(self, *a))
+    monkeypatch.setattr(BlockReader, "read_window", lambda self, *a: reads.append(a) or window(self, *a))
     with open_image(str(path)) as reader:
         read_decimated(reader, [0, 1], 16)
         assert reads == [(r, r + 1) for r in range(0, 4000, 16)]
         reads.clear()
         read_decimated(reader, [0], 4)
-        assert max(stop - start for start, stop in reads) <= reader.block_rows < 4000
+        assert max(read[1] - read[0] for read in reads) <= reader.block_rows < 4000
+
+
+def test_a_tiled_image_is_read_a_column_of_tiles_at_a_time(tmp_path, monkeypatch):
+    from chanmix.io import BlockReader
+
+    pixels = np.random.default_rng(1).integers(0, 9, (300, 500, 3), np.uint8)
+    path = tmp_path / "tiled.tif"
+    tifffile.imwrite(path, pixels, **STRIPS, tile=(64, 128), compression="zlib")
+    windows: list[tuple[int, int, int, int]] = []
+    window = BlockReader.read_window
+    monkeypatch.setattr(BlockReader, "read_window", lambda self, *a: windows.append(a) or window(self, *a))
+    with open_image(str(path)) as reader:
+        got = read_decimated(reader, [2, 1], 5)
+    np.testing.assert_array_equal(got, pixels[::5, ::5][:, :, [2, 1]])
+    assert {right - left for _, _, left, right in windows} == {128, 500 - 3 * 128}
+
+
+def test_stretch_of_a_band_without_spread_and_of_the_widest_floats():
+    from chanmix.thumbnails import stretch
+
+    flat = np.array([[7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 9]], np.uint16)
+    grey, limits = stretch(flat, np.ones(flat.shape, bool), (2, 90))
+    assert limits == (7.0, 7.0)
+    assert grey.tolist() == [[0] * 19 + [255]]  # black up to HI, white above
+    wide = np.array([[-1e308, 0.0, 1e308, np.inf]])
+    grey, limits = stretch(wide, np.isfinite(wide), (0, 100))
+    assert limits == (-1e308, 1e308)
+    assert grey.tolist() == [[0, 128, 255, 0]]  # the span overflows float64; 127.5 rounds to even
+    none, limits = stretch(wide, np.zeros(wide.shape, bool), (2, 98))
+    assert limits is None and not none.any()
 
 
 # --- the layout ----------------------------------------------------------------------------

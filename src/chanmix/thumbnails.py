@@ -50,8 +50,10 @@ def read_decimated(reader: BlockReader, channels: Sequence[int], step: int) -> n
 
     When `step` is at least the rows the file decodes together (a strip or tile height, 1 for
     uncompressed data) each kept row is read alone, so a strip or tile row is decoded once
-    for the one row kept from it; otherwise the image is read in row bands and each band
-    thinned. Either way the memory held is the result plus one row band.
+    for the one row kept from it. Otherwise the image is read in row bands
+    (:attr:`~chanmix.io.BlockReader.block_rows`), a tile's width at a time when the file is
+    tiled, and each window thinned. Either way the memory held is the result plus one row
+    (or one row band of one column of tiles).
     """
     info = reader.info
     rows = range(0, info.height, step)
@@ -61,11 +63,17 @@ def read_decimated(reader: BlockReader, channels: Sequence[int], step: int) -> n
         for i, row in enumerate(rows):
             out[i] = reader.read_rows(row, row + 1)[0, ::step][:, picked]
         return out
-    for start, band in reader.row_bands():
-        first = -start % step  # the first kept row of this band, counted from its top
-        kept = band[first::step, ::step][:, :, picked]
-        at = (start + first) // step
-        out[at : at + kept.shape[0]] = kept
+    width = info.tile[1] if info.tile else info.width
+    for start in range(0, info.height, reader.block_rows):
+        stop = min(start + reader.block_rows, info.height)
+        top = -start % step  # the first kept row of this band, counted from its top
+        for left in range(0, info.width, width):
+            right = min(left + width, info.width)
+            first = -left % step  # the first kept column of this window
+            if left + first < right:
+                kept = reader.read_window(start, stop, left, right)[top::step, first::step][:, :, picked]
+                row, column = (start + top) // step, (left + first) // step
+                out[row : row + kept.shape[0], column : column + kept.shape[1]] = kept
     return out
 
 

@@ -19,8 +19,8 @@ option                 value                                       commands
                        ``4,3,2``, ``2-7``, ``B8A``, ``865nm``
 --dtype TYPE           output sample type or ``same``               apply
 --rescale MODE         clip | minmax | percentile                   apply
---percentiles LO,HI    for ``--rescale percentile``; per band      apply, sheet
-                       for a sheet's thumbnails
+--percentiles LO,HI    for ``--rescale percentile``, and each       apply, sheet
+                       band of a sheet
 --size N               longest side of a thumbnail, pixels          sheet
 --columns N            thumbnails per row                           sheet
 --alpha MODE           keep | drop | mix                            apply
@@ -50,8 +50,7 @@ option                 value                                       commands
 --products TYPE        auto | float32 | float64: how a fit forms    fit pca, mnf,
                        the pixels' products (speed or digits)     maf, ica
 --max-memory SIZE      budget for images held whole (512M, 8G);     apply, info, fit,
-                                                                   sheet
-                       also CHANMIX_MAX_MEMORY
+                       also CHANMIX_MAX_MEMORY                      sheet
 --scheduler ADDRESS    run on a dask.distributed cluster, or        apply, fit
                        ``local``; also CHANMIX_SCHEDULER
 --to QUANTITY          reflectance | radiance                       matrix calibrate
