@@ -314,7 +314,7 @@ bands_opt = click.option(
     "--bands",
     callback=parse_bands,
     metavar="LIST",
-    help="Input bands to mix, in this order: 1-based numbers and ranges (4,3,2 or 2-7; 7-5 is "
+    help="Input bands to use, in this order: 1-based numbers and ranges (4,3,2 or 2-7; 7-5 is "
     "7,6,5), names as 'chanmix info' lists them (a name with a comma in \"double quotes\"), "
     "or wavelengths (865nm, 0.865um: the band whose centre is nearest).",
 )
