@@ -422,3 +422,80 @@ def test_the_readme_examples_run(run, samples, tmp_path, monkeypatch):
     assert pillow_array("cube-sheet.png").shape == (*geometry(40, 96, 8, lines=2)[1::-1], 3)
     assert pillow_array("landsat-sheet.png").shape == (*geometry(6, 256, 3, lines=1)[1::-1], 3)
     assert pillow_array("sheet.jpg").shape == (*geometry(3, 256, 2, lines=2)[1::-1], 3)
+
+
+# --- TIFF overviews --------------------------------------------------------------------------
+
+
+def test_the_smallest_overview_giving_as_large_a_thumbnail_is_chosen():
+    from chanmix.thumbnails import thumbnail_source
+
+    halvings = [(-(-10000 // 2**n), -(-8000 // 2**n)) for n in range(1, 6)]
+    # the image gives 250 x 200 (k = 40); so do 5000, 2500 and 1250 pixels (k = 20, 10, 5), not 625
+    assert thumbnail_source(10000, 8000, 256, halvings) == (3, 5, 250, 200)
+    assert thumbnail_source(10000, 8000, 256, ()) == (0, 40, 250, 200)
+    assert thumbnail_source(1200, 1000, 256, [(600, 500)]) == (0, 5, 240, 200)  # 600 gives 200 x 167
+
+
+@pytest.fixture
+def gdal_overviews(tmp_path):
+    """A tiled 3-band uint16 GeoTIFF with GDAL's internal overviews (average), as gdaladdo makes."""
+    rasterio = pytest.importorskip("rasterio", reason="rasterio (GDAL) is not installed")
+    from rasterio.enums import Resampling
+
+    rng = np.random.default_rng(8)
+    pixels = rng.integers(0, 40000, (1000, 1200, 3), dtype=np.uint16)
+    path = tmp_path / "cog.tif"
+    profile = {"driver": "GTiff", "width": 1200, "height": 1000, "count": 3, "dtype": "uint16"}
+    grid = {"crs": "EPSG:32616", "transform": rasterio.Affine(30, 0, 465675, 0, -30, 3395445)}
+    with rasterio.open(path, "w", tiled=True, compress="deflate", **grid, **profile) as ds:
+        ds.write(np.moveaxis(pixels, -1, 0))
+        ds.build_overviews([2, 4, 8], Resampling.average)
+    return path, pixels
+
+
+def test_an_overview_is_read_as_gdal_reads_it(run, tmp_path, gdal_overviews):
+    import rasterio
+
+    path, _ = gdal_overviews
+    with rasterio.open(path) as ds:
+        overview = np.moveaxis(ds.read(out_shape=(3, 500, 600)), 0, -1)  # GDAL picks overview 1
+    result = ok(run("sheet", path, "--size", 1000, "-o", tmp_path / "s.png"))
+    assert "every row and column of overview 1" in result.stderr
+    sheet = pillow_array(tmp_path / "s.png")
+    _, _, cell = geometry(3, 1000, 2, lines=1)
+    for b in range(3):
+        region = sheet[thumbnail_box(b, 1000, 2, cell, 500, 600)]
+        np.testing.assert_array_equal(region[..., 0], reference_stretch(overview[:, :, b]))
+
+
+def test_without_a_large_enough_overview_the_image_is_thinned(run, tmp_path, gdal_overviews):
+    path, pixels = gdal_overviews
+    sheet = sheet_of(run, tmp_path, path, "--size", 256, "--bands", 2)
+    _, _, cell = geometry(1, 256, 1, lines=1)
+    region = sheet[thumbnail_box(0, 256, 1, cell, 200, 240)]
+    np.testing.assert_array_equal(region[..., 0], reference_stretch(pixels[::5, ::5, 1]))
+
+
+def test_a_stack_uses_the_overviews_every_file_has(run, tmp_path):
+    rng = np.random.default_rng(2)
+    bands = [rng.integers(0, 255, (512, 512), dtype=np.uint8) for _ in range(2)]
+    paths = []
+    for i, band in enumerate(bands):
+        path = tmp_path / f"b{i}.tif"
+        with tifffile.TiffWriter(path) as tif:  # a pyramid in SubIFDs, as tifffile writes COG-like files
+            tif.write(band, tile=(64, 64), subifds=1)
+            tif.write(band[::2, ::2] // 2 + 1, tile=(64, 64), subfiletype=1)
+        paths.append(path)
+    assert tifffile.imread(paths[0], level=1).shape == (256, 256)
+    result = ok(run("sheet", "--stack", *paths, "--size", 256, "-o", tmp_path / "s.png"))
+    assert "overview 1" in result.stderr
+    sheet = pillow_array(tmp_path / "s.png")
+    _, _, cell = geometry(2, 256, 2, lines=1)
+    for index, band in enumerate(bands):
+        region = sheet[thumbnail_box(index, 256, 2, cell, 256, 256)][..., 0]
+        np.testing.assert_array_equal(region, reference_stretch(band[::2, ::2] // 2 + 1))
+    plain = tmp_path / "plain.tif"
+    tifffile.imwrite(plain, bands[1])
+    result = ok(run("sheet", "--stack", paths[0], plain, "--size", 256, "-o", tmp_path / "t.png"))
+    assert "of overview" not in result.stderr  # plain.tif has none: both files are thinned

@@ -1,9 +1,11 @@
 """Contact sheets: a stretched thumbnail of every band of an image, in a grid, each labelled.
 
 The quick look at a multispectral or hyperspectral image. :func:`plan_sheet` lays the sheet
-out from what the file says (bands, names, wavelengths, size) before any pixel is read;
-:func:`draw_sheet` reads every k-th row and column of the chosen bands, stretches each band
-between its percentiles (:mod:`chanmix.thumbnails`) and draws the sheet, an RGB uint8 image.
+out from what the file says (bands, names, wavelengths, size, TIFF overviews) before any pixel
+is read; :func:`draw_sheet` reads every k-th row and column of the chosen bands, of the image
+or of the smallest overview that gives as large a thumbnail
+(:func:`~chanmix.thumbnails.thumbnail_source`), stretches each band between its percentiles
+(:mod:`chanmix.thumbnails`) and draws the sheet, an RGB uint8 image.
 
 Layout, in pixels (``size`` the longest side of a thumbnail, ``GAP`` = 8):
 
@@ -29,6 +31,8 @@ samples are drawn in :data:`NODATA_RGB`, a slate grey-blue no thumbnail pixel ca
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,8 +43,9 @@ from .blockmix import band_selection
 from .budget import check_whole
 from .choices import NodataChoice
 from .io import BlockReader, RasterInfo
+from .io.tiff_overview import read_overview
 from .pipeline import effective_nodata
-from .thumbnails import band_nodata, decimation_step, read_decimated, stretch, valid_samples
+from .thumbnails import band_nodata, read_decimated, stretch, thumbnail_source, valid_samples
 
 __all__ = [
     "BACKGROUND",
@@ -120,9 +125,12 @@ class SheetBand:
 
 @dataclass(frozen=True)
 class SheetLayout:
-    """Where everything goes on a sheet (see the module docstring); sizes in pixels."""
+    """Where everything goes on a sheet (see the module docstring); sizes in pixels. The
+    thumbnails are every `step`-th row and column of the image (`level` 0) or of its
+    `level`-th TIFF overview."""
 
     bands: tuple[SheetBand, ...]
+    level: int
     step: int
     thumb_height: int
     thumb_width: int
@@ -161,8 +169,12 @@ class SheetLayout:
         return x + (self.size - self.thumb_width) // 2, y + self.size - self.thumb_height
 
 
-def plan_sheet(info: RasterInfo, options: SheetOptions) -> SheetLayout:
-    """Lay out the sheet of the image `info` describes, before reading any pixel.
+def plan_sheet(
+    info: RasterInfo, options: SheetOptions, overviews: Sequence[tuple[int, int]] = ()
+) -> SheetLayout:
+    """Lay out the sheet of the image `info` describes, whose TIFF overviews are `overviews`
+    (``(height, width)`` of each, largest first: :func:`~chanmix.io.tiff_overview.overview_shapes`),
+    before reading any pixel.
 
     Raises
     ------
@@ -176,12 +188,15 @@ def plan_sheet(info: RasterInfo, options: SheetOptions) -> SheetLayout:
     bands = tuple(
         SheetBand(c + 1, names[c], None if math.isnan(wavelengths[c]) else wavelengths[c]) for c in channels
     )
-    step = decimation_step(info.height, info.width, options.size)
+    level, step, thumb_height, thumb_width = thumbnail_source(
+        info.height, info.width, options.size, overviews
+    )
     return SheetLayout(
         bands=bands,
+        level=level,
         step=step,
-        thumb_height=-(-info.height // step),
-        thumb_width=-(-info.width // step),
+        thumb_height=thumb_height,
+        thumb_width=thumb_width,
         size=options.size,
         columns=min(options.columns or math.ceil(math.sqrt(len(bands))), len(bands)),
         lines=2 if any(b.wavelength is not None for b in bands) else 1,
@@ -196,8 +211,14 @@ def label_lines(band: SheetBand, lines: int) -> list[str]:
     return [first, "" if band.wavelength is None else f"{band.wavelength:g}nm"]
 
 
-def draw_sheet(reader: BlockReader, layout: SheetLayout, options: SheetOptions) -> np.ndarray:
-    """The contact sheet of `reader`'s image as `layout` places it.
+def draw_sheet(
+    reader: BlockReader,
+    layout: SheetLayout,
+    options: SheetOptions,
+    source: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
+) -> np.ndarray:
+    """The contact sheet of `reader`'s image as `layout` places it; an overview (``layout.level``
+    above 0) is read from `source`, the file or files `reader` reads.
 
     Returns
     -------
@@ -219,7 +240,13 @@ def draw_sheet(reader: BlockReader, layout: SheetLayout, options: SheetOptions) 
         f"drawing a {layout.width} x {layout.height} sheet of {n} thumbnails",
         thumb_pixels * (n * info.dtype.itemsize + 4 * 8) + layout.width * layout.height * 3 * 3,
     )
-    samples = read_decimated(reader, [b.number - 1 for b in layout.bands], layout.step)
+    channels = [b.number - 1 for b in layout.bands]
+    if layout.level and source is not None:
+        overview = read_overview(source, layout.level, page=options.page, series=options.series)
+        samples = overview[:: layout.step, :: layout.step][:, :, channels]
+        del overview
+    else:
+        samples = read_decimated(reader, channels, layout.step)
     nodata = effective_nodata(options.nodata, info)
     canvas = np.empty((layout.height, layout.width, 3), np.uint8)
     canvas[:] = BACKGROUND

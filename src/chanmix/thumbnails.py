@@ -22,13 +22,43 @@ import numpy as np
 from .io import BlockReader
 from .nodata import Nodata
 
-__all__ = ["band_nodata", "decimation_step", "read_decimated", "stretch", "valid_samples"]
+__all__ = ["band_nodata", "decimation_step", "read_decimated", "stretch", "thumbnail_source", "valid_samples"]
 
 
 def decimation_step(height: int, width: int, size: int) -> int:
     """The step ``k`` keeping every k-th row and column of a `height` x `width` image so that
     the thumbnail is at most `size` pixels a side: ``ceil(max(height, width) / size)``, at least 1."""
     return max(1, -(-max(height, width) // size))
+
+
+def thumbnail_source(
+    height: int, width: int, size: int, overviews: Sequence[tuple[int, int]] = ()
+) -> tuple[int, int, int, int]:
+    """Where a thumbnail of at most `size` pixels a side comes from: the image (`height` x
+    `width`) or one of its `overviews` (``(height, width)`` of each, largest first).
+
+    The smallest overview whose thumbnail (every k-th of its rows and columns) is at least as
+    large as the image's own is chosen; the image itself when none is.
+
+    Returns
+    -------
+    level : int
+        0 for the image, n for ``overviews[n - 1]``.
+    step : int
+        k, as :func:`decimation_step` gives it for that level.
+    thumb_height, thumb_width : int
+        The thumbnail's size.
+    """
+    levels = [(height, width), *overviews]
+    sizes = []
+    for h, w in levels:
+        step = decimation_step(h, w, size)
+        sizes.append((step, -(-h // step), -(-w // step)))
+    best = 0
+    for level in range(1, len(levels)):
+        if sizes[level][1] >= sizes[0][1] and sizes[level][2] >= sizes[0][2]:
+            best = level
+    return (best, *sizes[best])
 
 
 def read_decimated(reader: BlockReader, channels: Sequence[int], step: int) -> np.ndarray:

@@ -7,6 +7,7 @@ import click
 from ..errors import UsageError
 from ..io import check_output, open_image, output_format, write_raster
 from ..io.guard import check_run_files
+from ..io.tiff_overview import overview_shapes
 from ..sheet import SheetOptions, draw_sheet, plan_sheet
 from . import groups
 from . import options as opt
@@ -54,16 +55,19 @@ def sheet_cmd(inputs: tuple[str, ...], output: str, stack: bool, quiet: bool, op
     if fmt not in SHEET_FORMATS:
         raise UsageError(f"{output}: a sheet is a picture; write a .png, .jpg or .tif")
     check_run_files([("INPUT", path) for path in inputs], [("-o", output)])
-    with open_image(inputs if stack else inputs[0], page=options.page, series=options.series) as reader:
-        layout = plan_sheet(reader.info, options)
+    source = inputs if stack else inputs[0]
+    with open_image(source, page=options.page, series=options.series) as reader:
+        overviews = overview_shapes(source, page=options.page, series=options.series)
+        layout = plan_sheet(reader.info, options, overviews)
         check_output(output, channels=3, dtype="uint8", height=layout.height, width=layout.width)
-        pixels = draw_sheet(reader, layout, options)
-        source = reader.info.path
+        pixels = draw_sheet(reader, layout, options, source)
+        shown = reader.info.path
     write_raster(output, pixels)
     if not quiet:
         n = len(layout.bands)
         click.echo(
-            f"{output}: {n} band{'s' * (n != 1)} of {source}, {layout.columns} x {layout.rows} "
-            f"thumbnails of {layout.thumb_width} x {layout.thumb_height} ({_ordinal(layout.step)})",
+            f"{output}: {n} band{'s' * (n != 1)} of {shown}, {layout.columns} x {layout.rows} "
+            f"thumbnails of {layout.thumb_width} x {layout.thumb_height} ({_ordinal(layout.step)}"
+            f"{f' of overview {layout.level}' if layout.level else ''})",
             err=True,
         )
