@@ -435,6 +435,9 @@ def test_the_smallest_overview_giving_as_large_a_thumbnail_is_chosen():
     assert thumbnail_source(10000, 8000, 256, halvings) == (3, 5, 250, 200)
     assert thumbnail_source(10000, 8000, 256, ()) == (0, 40, 250, 200)
     assert thumbnail_source(1200, 1000, 256, [(600, 500)]) == (0, 5, 240, 200)  # 600 gives 200 x 167
+    # 16000 gives 254 (k = 63); 8000 ... 250 pixels all give 250, within 9/10 of it
+    levels = [(16000 // 2**n, 16000 // 2**n) for n in range(1, 8)]
+    assert thumbnail_source(16000, 16000, 256, levels) == (6, 1, 250, 250)
 
 
 @pytest.fixture

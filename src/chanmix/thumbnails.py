@@ -37,8 +37,10 @@ def thumbnail_source(
     """Where a thumbnail of at most `size` pixels a side comes from: the image (`height` x
     `width`) or one of its `overviews` (``(height, width)`` of each, largest first).
 
-    The smallest overview whose thumbnail (every k-th of its rows and columns) is at least as
-    large as the image's own is chosen; the image itself when none is.
+    The smallest overview whose thumbnail (every k-th of its rows and columns) is, on its
+    longest side, at least 9/10 of the image's own thumbnail is chosen (the steps being whole
+    numbers, a 16000-pixel image gives 254 pixels at k = 63, its 8000-pixel overview 250 at
+    k = 32); the image itself when none is.
 
     Returns
     -------
@@ -56,7 +58,7 @@ def thumbnail_source(
         sizes.append((step, -(-h // step), -(-w // step)))
     best = 0
     for level in range(1, len(levels)):
-        if sizes[level][1] >= sizes[0][1] and sizes[level][2] >= sizes[0][2]:
+        if 10 * max(sizes[level][1:]) >= 9 * max(sizes[0][1:]):
             best = level
     return (best, *sizes[best])
 
