@@ -215,10 +215,10 @@ def draw_sheet(
     reader: BlockReader,
     layout: SheetLayout,
     options: SheetOptions,
-    source: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
+    source: str | os.PathLike | Sequence[str | os.PathLike],
 ) -> np.ndarray:
     """The contact sheet of `reader`'s image as `layout` places it; an overview (``layout.level``
-    above 0) is read from `source`, the file or files `reader` reads.
+    above 0) is read from `source`, the file (or files, as one image) that `reader` reads.
 
     Returns
     -------
@@ -241,7 +241,7 @@ def draw_sheet(
         thumb_pixels * (n * info.dtype.itemsize + 4 * 8) + layout.width * layout.height * 3 * 3,
     )
     channels = [b.number - 1 for b in layout.bands]
-    if layout.level and source is not None:
+    if layout.level:
         overview = read_overview(source, layout.level, page=options.page, series=options.series)
         samples = overview[:: layout.step, :: layout.step][:, :, channels]
         del overview
