@@ -502,3 +502,27 @@ def test_a_stack_uses_the_overviews_every_file_has(run, tmp_path):
     tifffile.imwrite(plain, bands[1])
     result = ok(run("sheet", "--stack", paths[0], plain, "--size", 256, "-o", tmp_path / "t.png"))
     assert "of overview" not in result.stderr  # plain.tif has none: both files are thinned
+
+
+def test_the_corpus_cog_is_read_from_its_overview(run, tmp_path, corpus):
+    """rasterio's cogeo.tif (1024 x 1024 JPEG YCbCr tiles, overviews down to 16): at --size 256
+    its 256-pixel overview is read, the one GDAL reads for that size (their JPEG decoders
+    differ by a few levels), and stretched as tifffile decodes it; a damaged copy
+    (corrupt.tif) whose full-resolution tiles do not decode fails in one line at --size 1024."""
+    import rasterio
+
+    cog = corpus / "rasterio" / "cogeo.tif"
+    overview = tifffile.imread(cog, level=2)
+    with rasterio.open(cog) as ds:
+        gdal = np.moveaxis(ds.read(out_shape=(3, 256, 256)), 0, -1).astype(int)
+    assert overview.shape == gdal.shape and np.abs(overview - gdal).mean() < 1
+    result = ok(run("sheet", cog, "-o", tmp_path / "cog.png"))
+    assert "of overview 2" in result.stderr
+    sheet = pillow_array(tmp_path / "cog.png")
+    _, _, cell = geometry(3, 256, 2, lines=1)
+    for b in range(3):
+        region = sheet[thumbnail_box(b, 256, 2, cell, 256, 256)][..., 0]
+        np.testing.assert_array_equal(region, reference_stretch(overview[:, :, b]))
+    out = tmp_path / "corrupt.png"
+    line = error_line(run("sheet", corpus / "rasterio" / "corrupt.tif", "--size", 1024, "-o", out), 1)
+    assert "corrupt.tif" in line and "cannot decode" in line and not out.exists()
