@@ -13,6 +13,8 @@ import math
 import numpy as np
 import pytest
 import tifffile
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageDraw, ImageFont
 
 from chanmix.io import open_image
@@ -94,6 +96,24 @@ def test_decimated_samples_are_numpys_slices(tmp_path, step, layout):
     with open_image(str(path)) as reader:
         got = read_decimated(reader, [3, 0, 3], step)
     np.testing.assert_array_equal(got, pixels[::step, ::step][:, :, [3, 0, 3]])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    height=st.integers(1, 70),
+    width=st.integers(1, 70),
+    step=st.integers(1, 25),
+    layout=st.sampled_from(
+        [{"rowsperstrip": 1}, {"rowsperstrip": 7, "compression": "zlib"}, {"tile": (16, 32)}, {}]
+    ),
+)
+def test_any_decimation_of_any_layout_is_numpys_slice(tmp_path_factory, height, width, step, layout):
+    pixels = np.arange(height * width * 2, dtype=np.uint16).reshape(height, width, 2)
+    path = tmp_path_factory.mktemp("decimation") / "in.tif"
+    tifffile.imwrite(path, pixels, **STRIPS, **layout)
+    with open_image(str(path)) as reader:
+        got = read_decimated(reader, [1, 0], step)
+    np.testing.assert_array_equal(got, pixels[::step, ::step][:, :, [1, 0]])
 
 
 def test_decimated_samples_match_libvips_subsample(tmp_path):
