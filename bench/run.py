@@ -34,6 +34,7 @@ SECTIONS = {
     "fit": ("bench_fit", "run"),
     "memory": ("bench_stream", "run_memory"),
     "stack": ("stack_memory", "run"),
+    "sheet": ("sheet_memory", "run"),
     "vips": ("bench_stream", "run_vips"),
     "kernel": ("bench_kernel", "run"),
     "files": ("bench_files", "run"),

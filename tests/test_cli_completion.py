@@ -30,10 +30,10 @@ def values(words: str) -> list[str]:
 
 
 def test_commands_and_matrix_subcommands():
-    assert values("") == ["apply", "fit", "info", "matrix", "presets"]
+    assert values("") == ["apply", "fit", "info", "matrix", "presets", "sheet"]
     assert values("ma") == ["matrix"]
     assert values("matrix c") == ["calibrate", "compose"]
-    assert {"show", "invert"} <= set(values("matrix "))
+    assert {"show", "invert", "export"} <= set(values("matrix "))
     assert values("fit m") == ["maf", "mnf"]
 
 
@@ -66,6 +66,8 @@ def test_matrices_are_files_or_preset_names(tmp_path, monkeypatch):
     [
         ("matrix calibrate MTL.txt --to ", ["reflectance", "radiance"]),
         ("matrix calibrate MTL.txt --to ra", ["radiance"]),
+        ("matrix export m.json --to ", ["gdal-vrt", "imagemagick", "ffmpeg", "vips", "torch"]),
+        ("matrix export m.json --to i", ["imagemagick"]),
         ("apply x.png --dtype float", ["float32", "float64"]),
         ("apply x.png --rescale ", ["clip", "minmax", "percentile"]),
         ("fit pca x.tif --products ", ["auto", "float32", "float64"]),
@@ -137,7 +139,7 @@ def test_zsh_and_fish_ask_the_program_with_descriptions():
 def test_commands_and_presets_complete_without_numpy(words, cword):
     done = _program("bash", words, cword, probe=True)
     assert done.stderr.strip().endswith("numpy not loaded"), done.stderr
-    assert len(done.stdout.splitlines()) in (len(PRESETS), 5)
+    assert len(done.stdout.splitlines()) in (len(PRESETS), 6)  # presets, or the 6 commands
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])

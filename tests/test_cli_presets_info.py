@@ -132,7 +132,7 @@ def test_installed_script_errors(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["apply"], ["presets"], ["info"], ["matrix"], ["matrix", "calibrate"]]
+    "command", [[], ["apply"], ["presets"], ["info"], ["matrix"], ["matrix", "calibrate"], ["sheet"]]
 )
 def test_help_examples_on_the_sample_images_run(run, samples, tmp_path, monkeypatch, command):
     """Each example naming a sample image runs, in order, in an empty folder (where an

@@ -16,11 +16,14 @@ object                 options                                          commands
                        --sample, --seed, --page, --series
 :class:`Destination`   -o, -O, --save-matrix, --format                  apply
 :class:`BatchOptions`  --skip-existing, --newer, -q                     apply
+``SheetOptions``       --bands, --size, --columns, --percentiles,       sheet
+                       --nodata, --page, --series
 CalibrationOptions     --to, --bands (sensor bands), --level            matrix calibrate
 =====================  ===============================================  =================
 
 :func:`collect` builds each object with a builder of this module (:func:`mix_source`,
-:func:`apply_options`, :func:`fit_options`, :func:`calibration_options`, and the classes
+:func:`apply_options`, :func:`fit_options`, :func:`calibration_options`,
+:func:`sheet_options`, and the classes
 :class:`Destination` and :class:`BatchOptions` themselves) whose parameters are the options'
 names: the one place where options become the library's settings.
 :func:`stack` applies a run of options that always go together, in ``--help``'s order.
@@ -45,6 +48,7 @@ from .options import (
     bands_opt,
     bigtiff_opt,
     coeffs_opt,
+    columns_opt,
     compress_opt,
     dtype_opt,
     fit_alpha_opt,
@@ -68,6 +72,7 @@ from .options import (
     sample_opt,
     seed_opt,
     series_opt,
+    size_opt,
     skip_existing_opt,
     stack_opt,
     tile_opt,
@@ -79,6 +84,7 @@ if TYPE_CHECKING:  # the numerical modules load when a command runs, not for --h
     from ..calibration import CalibrationOptions
     from ..fitfiles import FitOptions
     from ..pipeline import ApplyOptions
+    from ..sheet import SheetOptions
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
@@ -352,6 +358,35 @@ class BatchOptions:
     skip_existing: bool = False
     newer: bool = False
     quiet: bool = False
+
+
+def sheet_options(
+    bands: BandSpec | None,
+    size: int,
+    columns: int | None,
+    percentiles: tuple[float, float],
+    nodata: NodataChoice | None,
+    page: int,
+    series: int | None,
+) -> SheetOptions:
+    """What ``sheet`` draws, from its options."""
+    from ..sheet import SheetOptions
+
+    return SheetOptions(
+        bands=bands,
+        size=size,
+        columns=columns,
+        percentiles=percentiles,
+        nodata=nodata,
+        page=page,
+        series=series,
+    )
+
+
+#: --stack to --series: the image and bands a sheet shows, and how (sheet).
+sheet_opts = stack(
+    stack_opt, bands_opt, size_opt, columns_opt, percentiles_opt, nodata_opt, page_opt, series_opt
+)
 
 
 #: --skip-existing, --newer.

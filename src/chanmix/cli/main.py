@@ -35,6 +35,7 @@ COMMANDS = {
     "info": ("info", "info_cmd", "Size, bands, type, layout, statistics, georeferencing."),
     "matrix": ("matrix", "matrix_cmd", "Show, compose, invert and export matrix files."),
     "presets": ("presets", "presets_cmd", "List the built-in matrices, or show one."),
+    "sheet": ("sheet", "sheet_cmd", "A contact sheet: every band as a stretched, labelled thumbnail."),
 }
 
 

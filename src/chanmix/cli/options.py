@@ -20,11 +20,14 @@ INPUT...               image files (``-`` stdin), Zarr folders       apply, info
                        are made)
 -o/--output FILE       the JSON matrix written (folders made)       fit
 -O/--outdir DIR        folder for outputs                           apply
---bands LIST           numbers, ranges, names or wavelengths:      apply, fit
+--bands LIST           numbers, ranges, names or wavelengths:      apply, fit, sheet
                        ``4,3,2``, ``2-7``, ``B8A``, ``865nm``
 --dtype TYPE           output sample type or ``same``               apply
 --rescale MODE         clip | minmax | percentile                   apply
---percentiles LO,HI    for ``--rescale percentile``                 apply
+--percentiles LO,HI    for ``--rescale percentile``, and each       apply, sheet
+                       band of a sheet
+--size N               longest side of a thumbnail, pixels          sheet
+--columns N            thumbnails per row                           sheet
 --alpha MODE           keep | drop | mix                            apply, fit
                        (fits: keep = drop, alpha left out)
 --linear               mix in linear light (sRGB decoded)           apply
@@ -34,17 +37,17 @@ INPUT...               image files (``-`` stdin), Zarr folders       apply, info
 --argmax               the index of the largest output, one band    apply
 --save-matrix FILE     write the mix applied                        apply
 --format FMT           output format of ``-o -`` (stdout)           apply
---nodata VALUE         number, ``nan`` or ``none``                  apply, info
---stack                the INPUTs are the bands of one image        apply, info, fit
---page N               0-based image of a multi-image file          apply, info, fit
---series N             0-based image series of a TIFF file          apply, info, fit
+--nodata VALUE         number, ``nan`` or ``none``                  apply, info, sheet
+--stack                the INPUTs are the bands of one image        apply, info, fit, sheet
+--page N               0-based image of a multi-image file          apply, info, fit, sheet
+--series N             0-based image series of a TIFF file          apply, info, fit, sheet
 -j/--jobs N            worker threads; -1 or 0 = all cores          apply
 --compress CODEC       auto | none | deflate | lzw | zstd           apply
 --tile SIZE            auto | none | 512 | 512x256                  apply
 --bigtiff WHEN         auto | yes | no                              apply
 --skip-existing        leave existing outputs alone                 apply
 --newer                leave outputs newer than their input alone   apply
--q/--quiet             no progress or summary on stderr             apply, fit
+-q/--quiet             no progress or summary on stderr             apply, fit, sheet
 --json                 machine-readable output                      presets, info
 -k K                   components: a count, or a variance fraction  fit pca, fit mnf
                        (a count only for fit maf, fit ica)
@@ -52,8 +55,8 @@ INPUT...               image files (``-`` stdin), Zarr folders       apply, info
 --sample N, --seed S   fit on N random pixels, reproducibly         apply, fit
 --products TYPE        auto | float32 | float64: how a fit forms    fit pca, mnf,
                        the pixels' products (speed or digits)     maf, ica
---max-memory SIZE      budget for images held whole (512M, 8G);     apply, info, fit
-                       also CHANMIX_MAX_MEMORY
+--max-memory SIZE      budget for images held whole (512M, 8G);     apply, info, fit,
+                       also CHANMIX_MAX_MEMORY                      sheet
 --scheduler ADDRESS    run on a dask.distributed cluster, or        apply, fit
                        ``local``; also CHANMIX_SCHEDULER
 --to QUANTITY          reflectance | radiance                       matrix calibrate
@@ -379,7 +382,7 @@ bands_opt = click.option(
     "--bands",
     callback=parse_bands,
     metavar="LIST",
-    help="Input bands to mix, in this order: 1-based numbers and ranges (4,3,2 or 2-7; 7-5 is "
+    help="Input bands to use, in this order: 1-based numbers and ranges (4,3,2 or 2-7; 7-5 is "
     "7,6,5), names as 'chanmix info' lists them (a name with a comma in \"double quotes\"), "
     "or wavelengths (865nm, 0.865um: the band whose centre is nearest).",
 )
@@ -403,7 +406,8 @@ percentiles_opt = click.option(
     show_default=True,
     callback=parse_percentiles,
     metavar="LO,HI",
-    help="Percentiles mapped to black and white by --rescale percentile.",
+    help="Percentiles mapped to black and white: by --rescale percentile (apply), in each "
+    "band's thumbnail (sheet).",
 )
 
 
@@ -606,3 +610,18 @@ level_opt = click.option(
 )
 quiet_opt = click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
 json_opt = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+size_opt = click.option(
+    "--size",
+    type=click.IntRange(16, 4096),
+    default=256,
+    show_default=True,
+    metavar="N",
+    help="Longest side of each thumbnail in pixels: every k-th row and column is shown, "
+    "k = ceil(longest side of the image / N).",
+)
+columns_opt = click.option(
+    "--columns",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Thumbnails per row (default: the square root of the band count, rounded up).",
+)
