@@ -95,9 +95,11 @@ class FileProgress:
         self.bar, self.key = bar, key
 
     def stage(self, name: str, total: int, unit: str) -> None:
+        """The image's next pass begins."""
         self.bar.stage_of(self.key, name, total, unit)
 
     def advance(self, units: int, nbytes: int) -> None:
+        """`units` more of the image's pass are done (`nbytes` bytes read)."""
         self.bar.advance_of(self.key, units, nbytes)
 
 
@@ -130,7 +132,7 @@ class Bar:
         return FileProgress(self, index)
 
     def stage(self, name: str, total: int, unit: str) -> None:
-        """A pass over every image at once begins (a fit); of the image, for one image."""
+        """A pass begins: over every image at once (a fit), or over the one image of a run of one."""
         self.stage_of(self._all, name, total, unit)
 
     def advance(self, units: int, nbytes: int) -> None:
@@ -142,6 +144,7 @@ class Bar:
         return 0 if self.files == 1 else -1
 
     def stage_of(self, key: int, name: str, total: int, unit: str) -> None:
+        """Image `key` (-1: all of them at once) begins its next pass."""
         with self._lock:
             previous = self._passes.get(key)
             number = 1 if previous is None else previous.number + 1
@@ -150,6 +153,7 @@ class Bar:
                 self._passes.pop(-1, None)
 
     def advance_of(self, key: int, units: int, nbytes: int) -> None:
+        """`units` more of the pass of image `key` are done (`nbytes` bytes read)."""
         with self._lock:
             current = self._passes.get(key)
             if current is not None:
