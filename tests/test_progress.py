@@ -209,6 +209,24 @@ def test_several_files_show_a_percent_that_agrees_with_the_count():
     assert bar.text() == "[3/3] 100% 0.5 MB/s 0:00 left"
 
 
+def test_the_time_left_of_several_files_never_goes_back_from_pass_to_pass():
+    # a percentile makes an unknown number of measuring passes before the mixing one
+    clock = Clock()
+    bar = Bar(io.StringIO(), files=2, passes=2, clock=clock)
+    first = bar.file(0)
+    shares = []
+    for name in ("measuring", "measuring", "measuring", "mixing"):
+        first.stage(name, 10, "rows")
+        for _ in range(2):
+            shares.append(bar_module._share(bar._passes[0], bar.passes))
+            first.advance(5, 0)
+        shares.append(bar_module._share(bar._passes[0], bar.passes))
+    assert shares == sorted(shares) and shares[0] == 0 and shares[-1] == 0.99
+    assert shares[2] == 0.5 and shares[-4] == 0.5  # measuring: the first half, mixing: the second
+    clock.now += 10
+    assert bar.text() == "[0/2] 0% 0.0 MB/s 0:10 left"  # 0.99 of one file of two in 10 s
+
+
 def test_a_fit_of_several_files_before_they_are_mixed_shows_its_own_pass():
     clock = Clock()
     bar = Bar(io.StringIO(), files=2, passes=2, clock=clock)

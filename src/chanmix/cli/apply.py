@@ -257,7 +257,9 @@ def _run(
     """Mix every (input, output) pair, here or on `cluster`: one input has its windows mixed
     by the workers and written here, in order; several are one job each on the workers."""
     map_windows = None if cluster is None else cluster.ordered_map
-    passes = 1 + source.fitted + (options.rescale.mode != "clip")  # fitting, measuring, mixing
+    # each image's passes: fitting (its own, or the one fit when there is one image), measuring, mixing
+    fitted = source.fitted and (source.per_image or len(pairs) == 1)
+    passes = 1 + fitted + (options.rescale.mode != "clip")
     with progress_bar(batch.quiet, files=len(pairs), passes=passes) as bar:
         recipe_for = recipes(inputs, source, options, batch.quiet, stack, map_windows, bar)
         _mix_all(pairs, recipe_for, options, batch, save_matrix, cluster, bar)

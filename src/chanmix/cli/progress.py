@@ -60,7 +60,8 @@ def say(text: str, *, err: bool = True) -> None:
 def progress_bar(quiet: bool, *, files: int = 1, passes: int = 1) -> Iterator[Bar | None]:
     """A :class:`Bar` on stderr for the ``with`` block, or None when `quiet` or stderr is no
     terminal. `files`: images processed one by one (1: one image, in one or several passes);
-    `passes`: the passes each makes at least (numbered on the bar when more than 1)."""
+    `passes`: the passes each makes at least (numbered on the bar when more than 1), the
+    last one mixing or reading, the others fitting or measuring."""
     stream = sys.stderr
     if quiet or not is_terminal(stream):
         yield None
@@ -190,11 +191,7 @@ class Bar:
     def _files_text(self, now: float) -> str:
         """Files done and that share in percent; the time left counts partly done files too."""
         elapsed = now - self.start
-        partly = 0.0
-        for key, current in self._passes.items():
-            if key >= 0 and current.total:
-                expected = max(self.passes, current.number)
-                partly += min(0.99, (current.number - 1 + current.done / current.total) / expected)
+        partly = sum(_share(p, self.passes) for key, p in self._passes.items() if key >= 0)
         percent = self.files_done * 100 // self.files
         left = _eta(elapsed, (self.files_done + partly) / self.files)
         return f"[{self.files_done}/{self.files}] {percent}% {_rate(self.nbytes, elapsed)} {left}"
@@ -240,6 +237,23 @@ class Bar:
             self.stream.write("\r" + " " * self._width + "\r")
             self.stream.flush()
             self._width = 0
+
+
+#: Passes that come before an image's last one, however many there are (a percentile may
+#: take several measuring passes).
+_PREPARING = ("fitting", "measuring")
+
+
+def _share(current: _Pass, passes: int) -> float:
+    """How much of its image is done, 0 to 0.99, when the image is in pass `current` of at
+    least `passes`: each pass an equal part, the preparing ones (:data:`_PREPARING`) never
+    more than their part together, so that the share grows from pass to pass."""
+    fraction = current.done / current.total if current.total else 1.0
+    if current.name in _PREPARING:
+        share = min(current.number - 1 + fraction, passes - 1) / passes
+    else:
+        share = (passes - 1 + fraction) / passes
+    return min(share, 0.99)
 
 
 def _rate(nbytes: int, seconds: float) -> str:
