@@ -204,9 +204,10 @@ def test_several_files_show_a_percent_that_agrees_with_the_count():
     assert text.endswith(" 0:20 left")  # but the time left counts the file's rows done
     bar.file_done(0)
     assert bar.text() == "[1/3] 33% 0.5 MB/s 0:20 left"
-    for index in (1, 2):
-        bar.file_done(index)
-    assert bar.text() == "[3/3] 100% 0.5 MB/s 0:00 left"
+    bar.file_done(1)
+    assert bar.text() == "[2/3] 66% 0.5 MB/s 0:05 left"
+    bar.file_done(2)
+    assert bar.text() is None  # all done: nothing is drawn after (or over) the summary
 
 
 def test_the_time_left_of_several_files_never_goes_back_from_pass_to_pass():

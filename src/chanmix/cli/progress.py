@@ -188,8 +188,11 @@ class Bar:
         rate = _rate(current.nbytes, elapsed)
         return f"{label} {current.unit} {current.done}/{current.total} {percent}% {rate} {left}"
 
-    def _files_text(self, now: float) -> str:
-        """Files done and that share in percent; the time left counts partly done files too."""
+    def _files_text(self, now: float) -> str | None:
+        """Files done and that share in percent; the time left counts partly done files too.
+        None once every file is done (what follows is the summary)."""
+        if self.files_done >= self.files:
+            return None
         elapsed = now - self.start
         partly = sum(_share(p, self.passes) for key, p in self._passes.items() if key >= 0)
         percent = self.files_done * 100 // self.files
