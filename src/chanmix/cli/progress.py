@@ -181,7 +181,8 @@ class Bar:
         current = self._passes.get(self._all)
         if current is None:
             return None
-        label = f"pass {current.number} {current.name}" if self.passes > 1 else current.name
+        numbered = self.passes > 1 or current.number > 1
+        label = f"pass {current.number} {current.name}" if numbered else current.name
         elapsed = now - current.started
         percent = current.done * 100 // current.total if current.total else 100
         left = _eta(elapsed, current.done / current.total if current.total else 1.0)
