@@ -341,6 +341,8 @@ def test_info_and_fit_show_their_reading_pass(run, terminal, large, tmp_path):
     assert info.exit_code == 0 and info.stdout.startswith(str(large))
     assert [ONE.match(f).group(2) for f in _frames(info.stderr)] == ["reading"] * len(_frames(info.stderr))
     assert _frames(info.stderr), info.stderr
+    quiet = run("info", large, "-q")
+    assert quiet.exit_code == 0 and quiet.stderr == "" and quiet.stdout == info.stdout
     fit = run("fit", "pca", large, "-k", "2", "-o", tmp_path / "pca.json")
     assert fit.exit_code == 0 and _frames(fit.stderr)
     assert all(ONE.match(f).group(2) == "fitting" for f in _frames(fit.stderr))

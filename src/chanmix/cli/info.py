@@ -169,8 +169,15 @@ def _text(d: dict[str, Any]) -> str:
 @opt.nodata_opt
 @opt.max_memory_opt
 @opt.json_opt
+@opt.quiet_opt
 def info_cmd(
-    inputs: tuple[str, ...], stack: bool, page: int, series: int | None, nodata: Any, as_json: bool
+    inputs: tuple[str, ...],
+    stack: bool,
+    page: int,
+    series: int | None,
+    nodata: Any,
+    as_json: bool,
+    quiet: bool,
 ) -> None:
     """Size, bands, sample type, layout, per-band statistics, nodata and georeferencing.
 
@@ -179,7 +186,8 @@ def info_cmd(
     file) also show their map info; Zarr stores (their folder) their dimensions and chunks.
     Statistics leave out nodata and non-finite samples. With --json, one JSON object per input,
     one per line. With --stack, the INPUTs are described as the one image they make (bands
-    named by each file's band descriptions, else its name).
+    named by each file's band descriptions, else its name). On a terminal, a progress bar
+    shows on stderr while the statistics are read (not with -q).
 
     \b
     Examples:
@@ -190,7 +198,7 @@ def info_cmd(
     """
     failures = 0
     images: list[str | tuple[str, ...]] = [inputs] if stack else list(inputs)
-    with progress_bar(False, files=len(images)) as bar:
+    with progress_bar(quiet, files=len(images)) as bar:
         for index, path in enumerate(images):
             try:
                 d = describe(path, page, series, nodata, None if bar is None else bar.file(index))

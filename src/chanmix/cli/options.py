@@ -38,7 +38,7 @@ option                 value                                       commands
 --bigtiff WHEN         auto | yes | no                              apply
 --skip-existing        leave existing outputs alone                 apply
 --newer                leave outputs newer than their input alone   apply
--q/--quiet             no progress or summary on stderr             apply, fit
+-q/--quiet             no progress or summary on stderr             apply, fit, info
 --json                 machine-readable output                      presets, info
 -k K                   components: a count, or a variance fraction  fit pca, fit mnf
                        (a count only for fit maf, fit ica)
