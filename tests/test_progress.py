@@ -114,6 +114,14 @@ def test_a_percentile_reports_each_of_its_passes(tmp_path):
     assert all(p[4] == 2100 * 2100 * 3 * 2 for p in passes)
 
 
+def test_a_png_output_reports_its_encoding_after_the_mixing_pass(tmp_path):
+    source = _scene(tmp_path / "in.tif", rowsperstrip=16)
+    recorder = Recorder()
+    apply_file(source, tmp_path / "out.png", MixRecipe((Mix.identity(3),)), ApplyOptions(), recorder)
+    mixing = ("mixing", 300, "rows", 300, 300 * 200 * 3 * 2)
+    assert recorder.passes() == [mixing, ("encoding", 1, "image", 0, 0)]
+
+
 def test_tiles_mixed_one_by_one_are_counted_as_tiles(tmp_path):
     source = _scene(tmp_path / "in.tif", height=100, width=90, tile=(32, 32))
     recorder = Recorder()

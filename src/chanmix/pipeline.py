@@ -240,7 +240,8 @@ def apply_file(
     :func:`~chanmix.io.open_stack`); the output is georeferenced like the first.
 
     `progress` hears of each pass over the image (``measuring`` for a rescale, then
-    ``mixing``) and of each band of rows, or each tile (see :func:`windows`), done in it.
+    ``mixing``) and of each band of rows, or each tile (see :func:`windows`), done in it;
+    then, for a PNG or JPEG output, of its ``encoding`` (one image, done when this returns).
 
     Bands (or tiles, see :func:`windows`) are read, mixed and encoded on ``options.jobs``
     threads with at most that many in flight, so memory is bounded by the band size, not the
@@ -392,6 +393,8 @@ def apply_file(
                 if count is not None:
                     count.done(window)
             reader.close()  # all read: an input decoded whole is freed before a PNG is encoded
+            if progress is not None and fmt in ("png", "jpeg"):  # gathered whole, now encoded
+                progress.stage("encoding", 1, "image")
 
         write_raster_blocks(
             Path(target),

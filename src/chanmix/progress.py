@@ -29,8 +29,9 @@ class Progress(Protocol):
     """Receives a run's progress; may be called from any thread."""
 
     def stage(self, name: str, total: int, unit: str) -> None:
-        """A pass begins: ``name`` says what it does ("measuring", "mixing", "reading"),
-        ``total`` how many ``unit`` ("rows", "tiles") it goes through."""
+        """A pass begins: ``name`` says what it does ("measuring", "mixing", "reading",
+        "fitting"; "encoding" for an output encoded whole once every pixel is mixed),
+        ``total`` how many ``unit`` ("rows", "tiles", "image") it goes through."""
         ...
 
     def advance(self, units: int, nbytes: int) -> None:

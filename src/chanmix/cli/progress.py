@@ -251,8 +251,11 @@ _PREPARING = ("fitting", "measuring")
 def _share(current: _Pass, passes: int) -> float:
     """How much of its image is done, 0 to 0.99, when the image is in pass `current` of at
     least `passes`: each pass an equal part, the preparing ones (:data:`_PREPARING`) never
-    more than their part together, so that the share grows from pass to pass."""
+    more than their part together, so that the share grows from pass to pass; 0.99 while a
+    PNG or JPEG output is encoded after its last pass."""
     fraction = current.done / current.total if current.total else 1.0
+    if current.name == "encoding":  # every pixel mixed
+        return 0.99
     if current.name in _PREPARING:
         share = min(current.number - 1 + fraction, passes - 1) / passes
     else:
