@@ -341,7 +341,7 @@ def test_a_batch_on_a_terminal_counts_files_and_percent_alike(run, terminal, lar
         assert match, frame
         done, total, percent = map(int, match.groups())
         assert total == 2 and percent == done * 100 // total
-    assert result.stderr.rsplit("\r", 1)[1] == "2 of 2 images mixed, 0 failed\n"
+    assert result.stderr.rsplit("\r", 1)[1] == "2 of 2 images mixed, 0 failed\n", result.stderr
 
 
 def test_info_and_fit_show_their_reading_pass(run, terminal, large, tmp_path):
