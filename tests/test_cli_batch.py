@@ -18,7 +18,6 @@ import pytest
 import tifffile
 
 from chanmix import Mix, apply
-from chanmix.cli.progress import Progress
 from subprocesses import Pause, command, writing_into
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,26 +53,6 @@ def test_skip_existing_and_newer(run, photos, tmp_path):
     result = run("apply", *photos, "-p", "invert", "-O", out, "--newer")
     assert "1 of 5 images mixed, 4 skipped, 0 failed" in result.stderr
     assert (out / "p0.png").read_bytes() == b"kept" and os.path.getmtime(out / "p1.png") > old
-
-
-class _Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-def test_progress_line_on_a_terminal_only():
-    screen = _Terminal()
-    progress = Progress(2, screen)
-    progress.rows(0, 50, 100, 1000)
-    progress.file_done(0)
-    progress.message("Error: something")
-    progress.file_done(1)
-    progress.close()
-    text = screen.getvalue()
-    assert "[1/2]" in text and "MP/s" in text and "left" in text and "Error: something\n" in text
-    assert text.endswith("\r")
-    assert Progress.wanted(quiet=False, stream=screen) and not Progress.wanted(quiet=True, stream=screen)
-    assert not Progress.wanted(quiet=False, stream=io.StringIO())
 
 
 def test_stdin_to_stdout_equals_a_file_run(run, samples, tmp_path):

@@ -92,4 +92,4 @@ def test_help_and_readme_say_the_same(run):
     readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
     assert "A run that succeeds ends with a summary line on stderr (stdout stays clean for `-o -`)" in readme
     assert "`1 image mixed: photo.jpg -> sepia/photo.png`" in readme
-    assert "| `-q/--quiet` | no progress line or summary line on stderr |" in readme
+    assert "| `-q/--quiet` | no progress bar or summary line on stderr" in readme

@@ -399,12 +399,19 @@ def test_errors_are_one_line_and_leave_the_output_alone(run, tmp_path, five_band
         (2, [path, "--size", 8, "-o", out], "--size"),
         (2, [path, "--bands", "865nm", "-o", out], "records no wavelengths"),
         (1, [tmp_path / "missing.tif", "-o", out], "missing.tif"),
-        (1, [path, "-o", tmp_path / "no" / "such" / "out.png"], "no such folder"),
+        (1, [path, "-o", out / "sheet.png"], "is not a folder"),
     ]
     for code, args, words in cases:
         line = error_line(run("sheet", *args), code)
         assert words in line, line
         assert out.read_bytes() == b"old"
+
+
+def test_a_missing_folder_of_the_sheet_is_made(run, tmp_path, five_bands):
+    path, _ = five_bands
+    result = run("sheet", path, "-o", tmp_path / "new" / "deep" / "sheet.png", "-q")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "new" / "deep" / "sheet.png").stat().st_size > 0
 
 
 def test_the_memory_budget_is_checked_before_drawing(run, tmp_path, five_bands):

@@ -46,6 +46,7 @@ from .kernel import nodata_mask
 from .mix import Mix
 from .nodata import Nodata, select_nodata
 from .pipeline import NodataChoice, effective_nodata
+from .progress import Progress
 from .windowjobs import OrderedMap, grouped, source_key
 
 __all__ = [
@@ -305,11 +306,49 @@ def _all_stats(
     targets: tuple[Sequence[str | tuple[str, ...]], Sequence[_Source], BandSpec | tuple[int, ...] | None]
     | None = None,
     map_bands: OrderedMap | None = None,
+    progress: Progress | None = None,
 ) -> Iterator[tuple[int, _Stats]]:
     """(input index, raw statistics) of every row band of the inputs (`images`, opened as
     `sources`), in reading order: computed here, or by a :class:`BandStatsJob` through
     `map_bands` (a cluster's ordered map) -- the same values either way, merged by the caller
-    in the same order. `targets` are a least-squares fit's (images, opened, bands chosen)."""
+    in the same order. `targets` are a least-squares fit's (images, opened, bands chosen).
+    `progress` hears of one ``fitting`` pass over the rows of every input, band by band."""
+    stats = _computed_stats(
+        images, sources, options, stack, extra=extra, targets=targets, map_bands=map_bands
+    )
+    if progress is None:
+        yield from stats
+        return
+    bands = _bands(sources)
+    goals = None if targets is None else targets[1]
+    progress.stage("fitting", sum(s.reader.info.height for s in sources), "rows")
+    for band, found in zip(bands, stats):
+        yield found
+        rows = band.stop - band.start
+        nbytes = rows * _row_bytes(sources[band.index]) + (
+            0 if goals is None else rows * _row_bytes(goals[band.index])
+        )
+        progress.advance(rows, nbytes)
+
+
+def _row_bytes(source: _Source) -> int:
+    """Bytes of one decoded row of an input, every band."""
+    info = source.reader.info
+    return info.width * info.bands * info.dtype.itemsize
+
+
+def _computed_stats(
+    images: Sequence[str | tuple[str, ...]],
+    sources: Sequence[_Source],
+    options: FitOptions,
+    stack: ExitStack,
+    *,
+    extra: Extra,
+    targets: tuple[Sequence[str | tuple[str, ...]], Sequence[_Source], BandSpec | tuple[int, ...] | None]
+    | None,
+    map_bands: OrderedMap | None,
+) -> Iterator[tuple[int, _Stats]]:
+    """What :func:`_all_stats` yields, without the progress."""
     total = sum(s.pixels for s in sources)
     sample = None if options.sample is None else SampleMask(total, options.sample, options.seed)
     bands = _bands(sources)
@@ -370,7 +409,12 @@ _EMPTY: dict[str, type[Moments]] = {"noise": NoiseMoments, "maf": DifferenceMome
 
 
 def _moments(
-    paths: Sequence[str], options: FitOptions, *, extra: Extra, map_bands: OrderedMap | None
+    paths: Sequence[str],
+    options: FitOptions,
+    *,
+    extra: Extra,
+    map_bands: OrderedMap | None,
+    progress: Progress | None = None,
 ) -> tuple[Moments, Moments | np.ndarray | None, list[_Source]]:
     """The statistics of the pixels of ``paths`` in normalized units, what ``extra`` asks for
     (differences' statistics, or the sampled pixels as (P, N) float64; None for ""), and the
@@ -383,7 +427,10 @@ def _moments(
         kind = _EMPTY.get(extra, NoiseMoments)
         raw_extra = [kind.empty(n) for _ in sources]
         gathered: list[list[np.ndarray]] = [[] for _ in sources]
-        for index, (m, e) in _all_stats(images, sources, options, stack, extra=extra, map_bands=map_bands):
+        stats = _all_stats(
+            images, sources, options, stack, extra=extra, map_bands=map_bands, progress=progress
+        )
+        for index, (m, e) in stats:
             raw[index] = raw[index] + cast(Moments, m)
             if isinstance(e, np.ndarray):
                 gathered[index].append(e)
@@ -412,13 +459,15 @@ def pca_from_files(
     whiten: bool = False,
     options: FitOptions = FitOptions(),
     map_bands: OrderedMap | None = None,
+    progress: Progress | None = None,
 ) -> PCAFit:
     """Principal components of the pixels of ``paths`` taken together (normalized units).
 
     With `map_bands` (a cluster's :meth:`~chanmix.cluster.Cluster.ordered_map`), each row
     band's statistics are computed elsewhere and merged here in the same order: the same fit.
-    So for the other fits."""
-    moments, _, sources = _moments(paths, options, extra="", map_bands=map_bands)
+    `progress` hears of the ``fitting`` pass over every input's rows (see
+    :class:`~chanmix.progress.Progress`). So for the other fits."""
+    moments, _, sources = _moments(paths, options, extra="", map_bands=map_bands, progress=progress)
     fit = fit_pca(moments, k, center=center, whiten=whiten)
     return replace(fit, mix=_provenance(fit.mix, paths, options, moments.count, sources))
 
@@ -429,9 +478,10 @@ def mnf_from_files(
     *,
     options: FitOptions = FitOptions(),
     map_bands: OrderedMap | None = None,
+    progress: Progress | None = None,
 ) -> MNFFit:
     """Minimum noise fraction components of the pixels of ``paths`` taken together."""
-    moments, noise, sources = _moments(paths, options, extra="noise", map_bands=map_bands)
+    moments, noise, sources = _moments(paths, options, extra="noise", map_bands=map_bands, progress=progress)
     fit = fit_mnf(moments, cast(NoiseMoments, noise), k)
     return replace(fit, mix=_provenance(fit.mix, paths, options, moments.count, sources))
 
@@ -442,10 +492,13 @@ def maf_from_files(
     *,
     options: FitOptions = FitOptions(),
     map_bands: OrderedMap | None = None,
+    progress: Progress | None = None,
 ) -> MAFFit:
     """Min/max autocorrelation factors of the pixels of ``paths`` taken together: neighbour
     pairs within each input, each counted once whatever the row bands read."""
-    moments, differences, sources = _moments(paths, options, extra="maf", map_bands=map_bands)
+    moments, differences, sources = _moments(
+        paths, options, extra="maf", map_bands=map_bands, progress=progress
+    )
     fit = fit_maf(moments, cast(DifferenceMoments, differences), k)
     return replace(fit, mix=_provenance(fit.mix, paths, options, moments.count, sources))
 
@@ -456,6 +509,7 @@ def ica_from_files(
     *,
     options: FitOptions = FitOptions(),
     map_bands: OrderedMap | None = None,
+    progress: Progress | None = None,
     max_iter: int = 200,
     tol: float = 1e-4,
 ) -> ICAFit:
@@ -465,7 +519,9 @@ def ica_from_files(
     the seed too: the same matrix for the same inputs, sample and seed."""
     if options.sample is None:
         options = replace(options, sample=DEFAULT_SAMPLE)
-    moments, pixels, sources = _moments(paths, options, extra="pixels", map_bands=map_bands)
+    moments, pixels, sources = _moments(
+        paths, options, extra="pixels", map_bands=map_bands, progress=progress
+    )
     fit = fit_ica(moments, cast(np.ndarray, pixels), k, seed=options.seed, max_iter=max_iter, tol=tol)
     return replace(fit, mix=_provenance(fit.mix, paths, options, moments.count, sources))
 
@@ -479,6 +535,7 @@ def lstsq_from_files(
     options: FitOptions = FitOptions(),
     target_bands: BandSpec | tuple[int, ...] | None = None,
     map_bands: OrderedMap | None = None,
+    progress: Progress | None = None,
 ) -> LstsqFit:
     """Least squares from the bands of each input to the bands of its target, over all pixels.
 
@@ -505,7 +562,9 @@ def lstsq_from_files(
                 )
         raw = [CrossMoments.empty(n, m) for _ in sources]
         paired = (target_images, goals, target_bands)
-        stats = _all_stats(images, sources, options, stack, targets=paired, map_bands=map_bands)
+        stats = _all_stats(
+            images, sources, options, stack, targets=paired, map_bands=map_bands, progress=progress
+        )
         for index, (part, _) in stats:
             raw[index] = raw[index] + cast(CrossMoments, part)
         cross = CrossMoments.empty(n, m)

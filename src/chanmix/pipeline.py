@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +39,7 @@ from .layers import Model, compose_models
 from .matrixfiles import MatrixSource, matrix_json
 from .nodata import Nodata, recorded_nodata, select_nodata
 from .preserve import Preserve
+from .progress import Progress, WindowCount
 from .rescale import LocalPasses, PassRunner, Rescale, rescale_by_passes
 from .windowjobs import (
     OrderedMap,
@@ -229,7 +230,7 @@ def apply_file(
     target: str | os.PathLike[str],
     recipe: MixRecipe,
     options: ApplyOptions,
-    progress: Callable[[int, int, int], None] | None = None,
+    progress: Progress | None = None,
     *,
     together: Outputs | None = None,
     workers: Workers | None = None,
@@ -239,8 +240,9 @@ def apply_file(
     `source` is a file, or a list or tuple of files read as the bands of one image (see
     :func:`~chanmix.io.open_stack`); the output is georeferenced like the first.
 
-    ``progress(rows, height, width)`` is called as each band of ``rows`` rows (or each row of
-    tiles, see :func:`windows`) is written.
+    `progress` hears of each pass over the image (``measuring`` for a rescale, then
+    ``mixing``) and of each band of rows, or each tile (see :func:`windows`), done in it;
+    then, for a PNG or JPEG output, of its ``encoding`` (one image, done when this returns).
 
     Bands (or tiles, see :func:`windows`) are read, mixed and encoded on ``options.jobs``
     threads with at most that many in flight, so memory is bounded by the band size, not the
@@ -291,6 +293,9 @@ def apply_file(
             else:  # whole rows of chunks, else gathered
                 rows -= rows % tile[0] if rows >= tile[0] else 0
         ranges = windows(info, rows, tile)
+        count = None
+        if progress is not None:
+            count = WindowCount.of(progress, ranges, info.width, info.bands * info.dtype.itemsize)
 
         map_windows = any_order = None
         if workers is not None:  # small windows go several to a task
@@ -306,9 +311,19 @@ def apply_file(
         colours = len(mixed_bands)
         passes: PassRunner
         if map_windows is None:
-            passes = LocalPasses(lambda: (image.read(reader, span)[:, :, :colours] for span in ranges))
+
+            def measured() -> Iterator[np.ndarray]:
+                """The mixed channels of every window, for one measuring pass."""
+                if count is not None:
+                    count.stage("measuring")
+                for span in ranges:
+                    yield image.read(reader, span)[:, :, :colours]
+                    if count is not None:
+                        count.done(span)
+
+            passes = LocalPasses(measured)
         else:
-            passes = WindowPasses(map_windows, image, colours, ranges)
+            passes = WindowPasses(map_windows, image, colours, ranges, count)
         scale_offset = (
             None
             if options.argmax
@@ -345,9 +360,11 @@ def apply_file(
 
             def on_workers(folder: str, chunks: tuple[int, int]) -> None:
                 """Each window mixed and written into `folder` by a worker."""
-                for start, stop, _, right in any_order(ZarrWindowJob(job, folder), ranges):
-                    if progress is not None and right == info.width:
-                        progress(stop - start, info.height, info.width)
+                if count is not None:
+                    count.stage("mixing")
+                for window in any_order(ZarrWindowJob(job, folder), ranges):
+                    if count is not None:
+                        count.done(window)
 
             write_zarr_store(
                 os.fspath(target),
@@ -366,15 +383,19 @@ def apply_file(
             return mix
 
         def blocks() -> Iterator[np.ndarray]:
+            if count is not None:
+                count.stage("mixing")
             if map_windows is None:
                 mixed_blocks = ordered_map(lambda window: job.mix(reader, window), ranges, options.jobs)
             else:
                 mixed_blocks = map_windows(job, ranges)
-            for (start, stop, _, right), block in zip(ranges, mixed_blocks):
+            for window, block in zip(ranges, mixed_blocks):
                 yield block
-                if progress is not None and right == info.width:
-                    progress(stop - start, info.height, info.width)
+                if count is not None:
+                    count.done(window)
             reader.close()  # all read: an input decoded whole is freed before a PNG is encoded
+            if progress is not None and fmt in ("png", "jpeg"):  # gathered whole, now encoded
+                progress.stage("encoding", 1, "image")
 
         write_raster_blocks(
             Path(target),

@@ -22,6 +22,7 @@ import numpy as np
 from .blockmix import Mixer
 from .errors import DataError
 from .io import BlockReader, shared_reader, write_zarr_window
+from .progress import WindowCount
 from .rescale import BlockPass
 
 __all__ = [
@@ -179,15 +180,23 @@ class _Measure:
 class WindowPasses:
     """A :class:`~chanmix.rescale.PassRunner` whose windows are measured through `map_windows`
     (a cluster's ordered map) and merged here in the windows' order, as
-    :class:`~chanmix.rescale.LocalPasses` merges them: the same result to the last bit."""
+    :class:`~chanmix.rescale.LocalPasses` merges them: the same result to the last bit.
+    Each pass is a ``measuring`` stage of `count`, which hears of each window as its result
+    comes back."""
 
     map_windows: OrderedMap
     image: WindowSource
     colours: int
     windows: Sequence[Window]
+    count: WindowCount | None = None
 
     def __call__(self, job: BlockPass[P]) -> P:
         result = job.empty()
-        for part in self.map_windows(_Measure(self.image, self.colours, job), self.windows):
+        if self.count is not None:
+            self.count.stage("measuring")
+        parts = self.map_windows(_Measure(self.image, self.colours, job), self.windows)
+        for window, part in zip(self.windows, parts):
             result = job.merge(result, part)
+            if self.count is not None:
+                self.count.done(window)
         return result

@@ -16,7 +16,8 @@ from ..pipeline import ApplyOptions, MixRecipe, OrderedMap, apply_file, plan_out
 from ..presets import get_preset
 from . import groups
 from . import options as opt
-from .batch import Feed, Outcome, Source, run_batch, summary
+from .batch import Outcome, Source, run_batch, summary
+from .progress import progress_bar, say
 from .scheduler import scheduled
 from .stdio import piped
 
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from ..cluster import Cluster
     from ..fitfiles import FitOptions
     from ..layers import Model
+    from ..progress import Progress
+    from .progress import Bar
 
 _SIGNED_HINT = (
     "Note: fitted components are signed and centred on 0; with an integer output type the "
@@ -42,7 +45,8 @@ def _given_recipe(source: groups.MixSource) -> MixRecipe:
 class Fits:
     """The mix of each input fitted (--pca, --maf, --ica, --fit) on all inputs at once, before any output is
     written, or on each input alone with --per-image. With --stack the inputs are one image,
-    fitted once (several --fit targets are stacked too)."""
+    fitted once (several --fit targets are stacked too). The fit's pass over the pixels is
+    reported to `progress` (to each input's own with --per-image, see :meth:`for_input`)."""
 
     def __init__(
         self,
@@ -53,6 +57,7 @@ class Fits:
         quiet: bool,
         signed_hint: bool,
         map_bands: OrderedMap | None = None,
+        progress: Progress | None = None,
     ) -> None:
         if source.targets and len(source.targets) != len(inputs) and not options.stack:
             raise click.UsageError(
@@ -61,9 +66,9 @@ class Fits:
         self.inputs, self.source, self.options = inputs, source, options
         self.quiet, self.signed_hint, self.map_bands = quiet, signed_hint, map_bands
         every = list(range(len(inputs)))
-        self.shared = None if source.per_image and not options.stack else self._fit(every)
+        self.shared = None if source.per_image and not options.stack else self._fit(every, progress)
 
-    def _fit(self, indices: list[int]) -> MixRecipe:
+    def _fit(self, indices: list[int], progress: Progress | None) -> MixRecipe:
         from ..fitfiles import ica_from_files, lstsq_from_files, maf_from_files, pca_from_files
         from .fit import lstsq_report, pca_report
         from .fit_components import ica_report, ica_warning, maf_report
@@ -71,32 +76,33 @@ class Fits:
         paths = [self.inputs[i] for i in indices]
         source, options, map_bands = self.source, self.options, self.map_bands
         if source.pca is not None:
-            pca = pca_from_files(paths, source.pca, options=options, map_bands=map_bands)
+            pca = pca_from_files(paths, source.pca, options=options, map_bands=map_bands, progress=progress)
             mix, report = pca.mix, pca_report(pca)
         elif source.maf is not None:
-            maf = maf_from_files(paths, source.maf, options=options, map_bands=map_bands)
+            maf = maf_from_files(paths, source.maf, options=options, map_bands=map_bands, progress=progress)
             mix, report = maf.mix, maf_report(maf)
         elif source.ica is not None:
-            ica = ica_from_files(paths, source.ica, options=options, map_bands=map_bands)
+            ica = ica_from_files(paths, source.ica, options=options, map_bands=map_bands, progress=progress)
             mix, report = ica.mix, ica_report(ica)
             warning = ica_warning(ica)
             if warning:
-                click.echo(warning, err=True)
+                say(warning)
         else:
             stacked = options.stack
             targets = list(source.targets) if stacked else [source.targets[i] for i in indices]
-            lstsq = lstsq_from_files(paths, targets, options=options, map_bands=map_bands)
+            lstsq = lstsq_from_files(paths, targets, options=options, map_bands=map_bands, progress=progress)
             mix, report = lstsq.mix, lstsq_report(lstsq)
             for warning in lstsq.warnings:
-                click.echo(f"Warning: {warning}", err=True)
+                say(f"Warning: {warning}")
         if not self.quiet:
-            click.echo(report, err=True)
+            say(report)
             if not source.targets and self.signed_hint:
-                click.echo(_SIGNED_HINT, err=True)
+                say(_SIGNED_HINT)
         return MixRecipe((mix,))
 
-    def for_input(self, index: int) -> MixRecipe:
-        return self.shared if self.shared is not None else self._fit([index])
+    def for_input(self, index: int, progress: Progress | None = None) -> MixRecipe:
+        """The mix of input `index`: the shared fit, else its own (its pass told to `progress`)."""
+        return self.shared if self.shared is not None else self._fit([index], progress)
 
 
 def recipes(
@@ -106,15 +112,26 @@ def recipes(
     quiet: bool,
     stack: bool,
     map_bands: OrderedMap | None = None,
-) -> Callable[[int], MixRecipe]:
-    """The mix of each input (by its index): given (-m, -p, -c), or fitted (see :class:`Fits`),
-    each row band's statistics through `map_bands` when given (a cluster's ordered map)."""
+    progress: Progress | None = None,
+) -> Callable[[int, Progress | None], MixRecipe]:
+    """The mix of each input (by its index, its fit's pass told to the progress given with
+    it): given (-m, -p, -c), or fitted (see :class:`Fits`, a fit of every input at once told
+    to `progress`), each row band's statistics through `map_bands` when given (a cluster's
+    ordered map)."""
     if not source.fitted:
         given = _given_recipe(source)
-        return lambda index: given
+        return lambda index, progress: given
     signed_hint = options.dtype in ("same", "uint8", "uint16", "uint32") and options.rescale.mode == "clip"
     fit_options = source.fit_options(options, stack=stack)
-    fits = Fits(inputs, source, fit_options, quiet=quiet, signed_hint=signed_hint, map_bands=map_bands)
+    fits = Fits(
+        inputs,
+        source,
+        fit_options,
+        quiet=quiet,
+        signed_hint=signed_hint,
+        map_bands=map_bands,
+        progress=progress,
+    )
     return fits.for_input
 
 
@@ -244,13 +261,31 @@ def _run(
     by the workers and written here, in order; several are one job each on the workers.
     Returns what became of each."""
     map_windows = None if cluster is None else cluster.ordered_map
-    recipe_for = recipes(inputs, source, options, batch.quiet, stack, map_windows)
+    # each image's passes: fitting (its own, or the one fit when there is one image), measuring, mixing
+    fitted = source.fitted and (source.per_image or len(pairs) == 1)
+    passes = 1 + fitted + (options.rescale.mode != "clip")
+    with progress_bar(batch.quiet, files=len(pairs), passes=passes) as bar:
+        recipe_for = recipes(inputs, source, options, batch.quiet, stack, map_windows, bar)
+        return _mix_all(pairs, recipe_for, options, batch, save_matrix, cluster, bar)
+
+
+def _mix_all(
+    pairs: list[tuple[Source, str]],
+    recipe_for: Callable[[int, Progress | None], MixRecipe],
+    options: ApplyOptions,
+    batch: groups.BatchOptions,
+    save_matrix: str | None,
+    cluster: Cluster | None,
+    bar: Bar | None,
+) -> list[Outcome]:
+    """Mix every pair with its recipe, each file's passes shown on `bar`; then --save-matrix.
+    Returns what became of each."""
     # One input: its image and --save-matrix are committed together, or neither is.
     # Several: each image is committed when it is done, the matrix after all of them.
     with Outputs() as together:
 
-        def job(index: int, path: Source, target: str, file_jobs: int, progress: Feed | None) -> Model:
-            recipe = recipe_for(index)
+        def job(index: int, path: Source, target: str, file_jobs: int, progress: Progress | None) -> Model:
+            recipe = recipe_for(index, progress)
             if cluster is not None and len(pairs) > 1:  # the whole file on a worker
                 return cluster.call(apply_file, path, target, recipe, replace(options, jobs=1))
             one = together if len(pairs) == 1 else None
@@ -264,6 +299,7 @@ def _run(
             skip_existing=batch.skip_existing,
             newer=batch.newer,
             quiet=batch.quiet,
+            bar=bar,
         )
         used = next((o.result for o in outcomes if o.status == "done"), None)
         if save_matrix and used is not None:

@@ -18,16 +18,15 @@ from typing import Any
 import click
 
 from ..errors import ChanmixError
+from ..progress import Progress
 from .flags import current_command, flag_message
-from .progress import Progress
+from .progress import Bar, say
 from .stdio import shown
 
 #: An input: a file, or the files stacked as one image.
 Source = str | tuple[str, ...]
-#: A progress callback: (rows written, image height, image width).
-Feed = Callable[[int, int, int], None]
-#: A file's job: (index, source, target, jobs inside it, progress callback) -> a result.
-Job = Callable[[int, Source, str, int, Feed | None], Any]
+#: A file's job: (index, source, target, jobs inside it, its progress) -> a result.
+Job = Callable[[int, Source, str, int, Progress | None], Any]
 
 
 @dataclass(frozen=True)
@@ -58,8 +57,10 @@ def run_batch(
     newer: bool = False,
     quiet: bool = False,
     verb: str = "mixed",
+    bar: Bar | None = None,
 ) -> list[Outcome]:
-    """Run ``job`` on every (source, target) pair; print failures and a summary on stderr.
+    """Run ``job`` on every (source, target) pair; print failures and a summary on stderr,
+    each file's progress on `bar` (see :func:`~chanmix.cli.progress.progress_bar`).
 
     Raises
     ------
@@ -68,8 +69,6 @@ def run_batch(
     click.exceptions.Exit
         With code 1 when any of several inputs failed.
     """
-    progress = Progress(len(pairs)) if Progress.wanted(quiet) else None
-    say = progress.message if progress else (lambda text: click.echo(text, err=True))
     single = len(pairs) == 1
     command = current_command()  # here: the workers' threads have no click context
 
@@ -78,36 +77,32 @@ def run_batch(
         try:
             if up_to_date(source, target, skip_existing=skip_existing, newer=newer):
                 return Outcome("skipped")
-            feed = None if progress is None else (lambda r, h, w: progress.rows(index, r, h, w))
-            return Outcome("done", job(index, source, target, jobs if single else 1, feed))
+            progress = None if bar is None else bar.file(index)
+            return Outcome("done", job(index, source, target, jobs if single else 1, progress))
         except ChanmixError as exc:
             if single:
                 raise
             say(f"Error: {shown(flag_message(exc, command))}")
             return Outcome("failed")
         finally:
-            if progress is not None:
-                progress.file_done(index)
+            if bar is not None:
+                bar.file_done(index)
 
-    try:
-        items = list(enumerate(pairs))
-        if single or jobs <= 1:
-            outcomes = [one(item) for item in items]
-        else:
-            pool = ThreadPoolExecutor(max_workers=jobs)
-            try:
-                outcomes = list(pool.map(one, items))
-            except BaseException:
-                # interrupted: drop the files not started and do not wait for those running
-                # (the command line abandons their outputs and exits)
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
-            pool.shutdown()
-    finally:
-        if progress is not None:
-            progress.close()
+    items = list(enumerate(pairs))
+    if single or jobs <= 1:
+        outcomes = [one(item) for item in items]
+    else:
+        pool = ThreadPoolExecutor(max_workers=jobs)
+        try:
+            outcomes = list(pool.map(one, items))
+        except BaseException:
+            # interrupted: drop the files not started and do not wait for those running
+            # (the command line abandons their outputs and exits)
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
     if not single and not quiet:  # one input's line is the caller's, once its output is complete
-        click.echo(summary(pairs, outcomes, verb=verb, skip_existing=skip_existing), err=True)
+        say(summary(pairs, outcomes, verb=verb, skip_existing=skip_existing))
     if any(o.status == "failed" for o in outcomes):
         raise click.exceptions.Exit(1)
     return outcomes

@@ -14,6 +14,7 @@ from ..io.guard import check_run_files
 from ..pipeline import save_mix
 from . import groups
 from . import options as opt
+from .progress import progress_bar
 from .scheduler import scheduled
 
 _BAR_WIDTH = 30
@@ -119,9 +120,11 @@ def pca_cmd(
       chanmix fit pca --stack sample_images/landsat/l8_B*.tif -k 3 -o pca.json
     """
     check_fit_files(inputs, output, options.mask)
-    with scheduled(scheduler) as cluster:
+    with scheduled(scheduler) as cluster, progress_bar(quiet) as bar:
         map_bands = None if cluster is None else cluster.ordered_map
-        fit = pca_from_files(inputs, k, center=center, whiten=whiten, options=options, map_bands=map_bands)
+        fit = pca_from_files(
+            inputs, k, center=center, whiten=whiten, options=options, map_bands=map_bands, progress=bar
+        )
     save_mix(fit.mix, output)
     if not quiet:
         click.echo(pca_report(fit))
@@ -160,9 +163,13 @@ def mnf_cmd(
       chanmix fit mnf --stack sample_images/landsat/l8_B*.tif -k 2 -o mnf.json
     """
     check_fit_files(inputs, output, options.mask)
-    with scheduled(scheduler) as cluster:
+    with scheduled(scheduler) as cluster, progress_bar(quiet) as bar:
         fit = mnf_from_files(
-            inputs, k, options=options, map_bands=None if cluster is None else cluster.ordered_map
+            inputs,
+            k,
+            options=options,
+            map_bands=None if cluster is None else cluster.ordered_map,
+            progress=bar,
         )
     save_mix(fit.mix, output)
     if not quiet:
@@ -225,7 +232,7 @@ def lstsq_cmd(
       chanmix fit lstsq --stack B2.tif B3.tif B4.tif --target X.tif --target Y.tif -o xy.json
     """
     check_fit_files(inputs, output, options.mask, targets)
-    with scheduled(scheduler) as cluster:
+    with scheduled(scheduler) as cluster, progress_bar(quiet) as bar:
         fit = lstsq_from_files(
             inputs,
             targets,
@@ -234,6 +241,7 @@ def lstsq_cmd(
             options=options,
             target_bands=target_bands,
             map_bands=None if cluster is None else cluster.ordered_map,
+            progress=bar,
         )
     save_mix(fit.mix, output)
     for warning in fit.warnings:

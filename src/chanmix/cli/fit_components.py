@@ -13,6 +13,7 @@ from ..fitfiles import FitOptions, ica_from_files, maf_from_files
 from ..pipeline import save_mix
 from . import options as opt
 from .fit import check_fit_files, fit_cmd, fit_options, pixels_line
+from .progress import progress_bar
 from .scheduler import scheduled
 
 
@@ -45,9 +46,13 @@ def maf_cmd(
       chanmix apply sample_images/landsat/l8_stack.tif --maf 3 --dtype float32 -o mafs.tif
     """
     check_fit_files(inputs, output, options.mask)
-    with scheduled(scheduler) as cluster:
+    with scheduled(scheduler) as cluster, progress_bar(quiet) as bar:
         fit = maf_from_files(
-            inputs, k, options=options, map_bands=None if cluster is None else cluster.ordered_map
+            inputs,
+            k,
+            options=options,
+            map_bands=None if cluster is None else cluster.ordered_map,
+            progress=bar,
         )
     save_mix(fit.mix, output)
     if not quiet:
@@ -103,12 +108,13 @@ def ica_cmd(
       chanmix apply sample_images/landsat/l8_stack.tif --ica 3 --dtype float32 -o ics.tif
     """
     check_fit_files(inputs, output, options.mask)
-    with scheduled(scheduler) as cluster:
+    with scheduled(scheduler) as cluster, progress_bar(quiet) as bar:
         fit = ica_from_files(
             inputs,
             k,
             options=options,
             map_bands=None if cluster is None else cluster.ordered_map,
+            progress=bar,
             max_iter=max_iter,
         )
     save_mix(fit.mix, output)

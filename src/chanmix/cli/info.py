@@ -13,9 +13,11 @@ from ..io import GeoInfo, open_image
 from ..io.envi_geo import projection_name
 from ..nodata import Nodata
 from ..pipeline import effective_nodata
+from ..progress import Progress, counted
 from ..stats import band_stats
 from . import options as opt
 from .flags import flag_message
+from .progress import progress_bar, say
 
 
 def _finite(x: float) -> float | None:
@@ -52,14 +54,21 @@ def _nodata_json(nodata: Nodata | None) -> float | str | list[float | str | None
 
 
 def describe(
-    path: str | tuple[str, ...], page: int, series: int | None, nodata_choice: Any
+    path: str | tuple[str, ...],
+    page: int,
+    series: int | None,
+    nodata_choice: Any,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Everything ``info`` reports about one image (a file, or a tuple of files stacked as
-    one), as JSON-ready values."""
+    one), as JSON-ready values; its rows, as they are read, told to `progress`."""
     with open_image(path, page=page, series=series) as reader:
         info = reader.info
         nodata = effective_nodata(nodata_choice, info)
-        stats = band_stats((band for _, band in reader.row_bands()), nodata)
+        bands = (band for _, band in reader.row_bands())
+        stats = band_stats(
+            bands if progress is None else counted(bands, progress, "reading", info.height), nodata
+        )
     names = info.band_names or (None,) * info.bands
     wavelengths, fwhm = _per_band(info.wavelengths, info.bands), _per_band(info.fwhm, info.bands)
     geo = info.geo
@@ -160,8 +169,15 @@ def _text(d: dict[str, Any]) -> str:
 @opt.nodata_opt
 @opt.max_memory_opt
 @opt.json_opt
+@opt.quiet_opt
 def info_cmd(
-    inputs: tuple[str, ...], stack: bool, page: int, series: int | None, nodata: Any, as_json: bool
+    inputs: tuple[str, ...],
+    stack: bool,
+    page: int,
+    series: int | None,
+    nodata: Any,
+    as_json: bool,
+    quiet: bool,
 ) -> None:
     """Size, bands, sample type, layout, per-band statistics, nodata and georeferencing.
 
@@ -170,7 +186,8 @@ def info_cmd(
     file) also show their map info; Zarr stores (their folder) their dimensions and chunks.
     Statistics leave out nodata and non-finite samples. With --json, one JSON object per input,
     one per line. With --stack, the INPUTs are described as the one image they make (bands
-    named by each file's band descriptions, else its name).
+    named by each file's band descriptions, else its name). On a terminal, a progress bar
+    shows on stderr while the statistics are read (not with -q).
 
     \b
     Examples:
@@ -181,15 +198,19 @@ def info_cmd(
     """
     failures = 0
     images: list[str | tuple[str, ...]] = [inputs] if stack else list(inputs)
-    for path in images:
-        try:
-            d = describe(path, page, series, nodata)
-        except ChanmixError as exc:
-            if len(images) == 1:
-                raise
-            failures += 1
-            click.echo("Error: " + flag_message(exc, "info"), err=True)
-            continue
-        click.echo(json.dumps(d) if as_json else _text(d))
+    with progress_bar(quiet, files=len(images)) as bar:
+        for index, path in enumerate(images):
+            try:
+                d = describe(path, page, series, nodata, None if bar is None else bar.file(index))
+            except ChanmixError as exc:
+                if len(images) == 1:
+                    raise
+                failures += 1
+                say("Error: " + flag_message(exc, "info"))
+                continue
+            finally:
+                if bar is not None:
+                    bar.file_done(index)
+            say(json.dumps(d) if as_json else _text(d), err=False)
     if failures:
         raise click.exceptions.Exit(1)

@@ -24,6 +24,7 @@ from click.shell_completion import CompletionItem
 from .._version import __version__
 from ..errors import ChanmixError
 from .flags import flag_message
+from .progress import say
 from .stdio import silence_stdout
 
 #: Command name -> (module of chanmix.cli, command object, one-line help). A command's module,
@@ -206,7 +207,7 @@ def _quiet_libraries() -> Iterator[None]:
 
 def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
     text = " ".join(str(message).split())
-    click.echo(f"Warning: {text}", err=True)
+    say(f"Warning: {text}")  # above a progress bar
 
 
 def _own_stderr(stderr: Any) -> TextIO | None:

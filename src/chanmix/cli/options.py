@@ -47,7 +47,8 @@ INPUT...               image files (``-`` stdin), Zarr folders       apply, info
 --bigtiff WHEN         auto | yes | no                              apply
 --skip-existing        leave existing outputs alone                 apply
 --newer                leave outputs newer than their input alone   apply
--q/--quiet             no progress or summary on stderr             apply, fit, sheet
+-q/--quiet             no progress or summary on stderr             apply, fit, info,
+                                                                    sheet
 --json                 machine-readable output                      presets, info
 -k K                   components: a count, or a variance fraction  fit pca, fit mnf
                        (a count only for fit maf, fit ica)

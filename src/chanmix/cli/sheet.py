@@ -6,6 +6,7 @@ import click
 
 from ..errors import UsageError
 from ..io import check_output, open_image, output_format, write_raster
+from ..io.folders import output_folders
 from ..io.guard import check_run_files
 from ..io.tiff_overview import overview_shapes
 from ..sheet import SheetOptions, draw_sheet, plan_sheet
@@ -62,7 +63,8 @@ def sheet_cmd(inputs: tuple[str, ...], output: str, stack: bool, quiet: bool, op
         check_output(output, channels=3, dtype="uint8", height=layout.height, width=layout.width)
         pixels = draw_sheet(reader, layout, options, source)
         shown = reader.info.path
-    write_raster(output, pixels)
+    with output_folders([output]):  # its folder made when missing, removed if the write fails
+        write_raster(output, pixels)
     if not quiet:
         n = len(layout.bands)
         click.echo(
