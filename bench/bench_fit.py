@@ -20,7 +20,7 @@ from run import alternate, chanmix_command, median, table
 from sklearn.decomposition import PCA
 
 from chanmix.fit import Moments, fit_pca
-from chanmix.fit.moments import FLOAT32_CHUNK_PIXELS
+from chanmix.fit.chunks import FLOAT32_CHUNK_PIXELS
 
 BLOCK = 65536
 

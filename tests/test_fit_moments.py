@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 import chanmix.kernel
 from chanmix.errors import DataError, UsageError
 from chanmix.fit import CrossMoments, Moments, NoiseMoments
-from chanmix.fit import moments as moments_module
-from chanmix.fit.moments import FLOAT32_CHUNK_PIXELS
+from chanmix.fit import chunks as chunks_module
+from chanmix.fit.chunks import FLOAT32_CHUNK_PIXELS
 
 
 def rel(a: np.ndarray, b: np.ndarray) -> float:
@@ -28,8 +28,8 @@ def cube(seed: int = 0, shape: tuple[int, int, int] = (40, 50, 5)) -> np.ndarray
 @pytest.fixture(autouse=True)
 def small_chunks(monkeypatch):
     """Chunks of 97 rows, so that every test also crosses the chunk boundaries."""
-    monkeypatch.setattr(moments_module, "CHUNK_PIXELS", 97)
-    monkeypatch.setattr(moments_module, "FLOAT32_CHUNK_PIXELS", 97)
+    monkeypatch.setattr(chunks_module, "CHUNK_PIXELS", 97)
+    monkeypatch.setattr(chunks_module, "FLOAT32_CHUNK_PIXELS", 97)
 
 
 #: Largest relative error of the mean and of the scatter (or covariance) each way of forming
@@ -151,7 +151,7 @@ def test_errors():
 def test_precision_with_a_large_mean_beats_the_naive_sum_of_squares(monkeypatch):
     """The issue's target on a proxy: 2e6 uint16-normalized pixels of mean ~0.9, small spread,
     in blocks of 4096, against the exact statistics computed in integers."""
-    monkeypatch.setattr(moments_module, "CHUNK_PIXELS", 4096)
+    monkeypatch.setattr(chunks_module, "CHUNK_PIXELS", 4096)
     rng = np.random.default_rng(7)
     p, n = 2_000_000, 4
     signal = (
@@ -263,7 +263,7 @@ def exact_integer_statistics(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def test_float32_products_stay_within_1e_6_on_adversarial_data(monkeypatch, data):
     """products="float32": full-range uint16 and data of mean 0.9 and spread 2e-3, against the
     exact statistics (integers) or numpy's centred float64 ones, in chunks of their real size."""
-    monkeypatch.setattr(moments_module, "FLOAT32_CHUNK_PIXELS", FLOAT32_CHUNK_PIXELS)
+    monkeypatch.setattr(chunks_module, "FLOAT32_CHUNK_PIXELS", FLOAT32_CHUNK_PIXELS)
     rng = np.random.default_rng(12)
     p, n = 300_000, 4
     rotation = np.linalg.qr(rng.normal(size=(n, n)))[0]

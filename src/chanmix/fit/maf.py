@@ -39,8 +39,10 @@ import numpy as np
 
 from ..errors import DataError, UsageError
 from ..mix import Mix
+from . import chunks
 from ._components import n_components, names, orient
-from .moments import CHUNK_PIXELS, PRODUCTS, Moments, _accumulate, _mask, _merge, frozen_array
+from .chunks import accumulate, pairwise_merge
+from .moments import PRODUCTS, Moments, _mask, frozen_array
 
 __all__ = ["DifferenceMoments", "MAFFit", "fit_maf"]
 
@@ -52,7 +54,7 @@ def _differences(
     n = first.shape[-1]
     pairs = None if ok_first is None or ok_second is None else (ok_first & ok_second).reshape(-1)
     diffs = (second.astype(np.float64) - first).reshape(-1, n)
-    return _accumulate([diffs], pairs)
+    return accumulate([diffs], pairs)
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,14 +117,14 @@ class DifferenceMoments(Moments):
         h, w, n = arr.shape
         ok = _mask(valid, (h, w))
         result = (0, np.zeros(n), np.zeros((n, n)))
-        rows = max(1, CHUNK_PIXELS // max(w, 1))
+        rows = max(1, chunks.CHUNK_PIXELS // max(w, 1))
         for r in range(0, h, rows):
             part = arr[r : r + rows]
             m = None if ok is None else ok.reshape(h, w)[r : r + rows]
             pair = _differences(
                 part[:, :-1], part[:, 1:], None if m is None else m[:, :-1], None if m is None else m[:, 1:]
             )
-            result = _merge(result, pair)
+            result = pairwise_merge(result, pair)
         return cls(*result)
 
     @classmethod
@@ -132,14 +134,14 @@ class DifferenceMoments(Moments):
         h, w, n = arr.shape
         ok = _mask(valid, (h, w))
         result = (0, np.zeros(n), np.zeros((n, n)))
-        rows = max(1, CHUNK_PIXELS // max(w, 1))
+        rows = max(1, chunks.CHUNK_PIXELS // max(w, 1))
         for r in range(0, h - 1, rows):
             part = arr[r : r + rows + 1]
             m = None if ok is None else ok.reshape(h, w)[r : r + rows + 1]
             pair = _differences(
                 part[:-1], part[1:], None if m is None else m[:-1], None if m is None else m[1:]
             )
-            result = _merge(result, pair)
+            result = pairwise_merge(result, pair)
         return cls(*result)
 
     @staticmethod
