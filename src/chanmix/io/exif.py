@@ -1,0 +1,106 @@
+"""EXIF carried from photographs to outputs, and its orientation applied (``--auto-orient``).
+
+chanmix keeps an input's EXIF as it is stored, TIFF-structured bytes starting with ``II*\\0``
+or ``MM\\0*`` (the ``Exif\\0\\0`` prefix of a JPEG APP1 segment removed), and writes them
+unchanged to outputs that hold EXIF, orientation included, as ImageMagick and libvips do.
+Only :func:`with_orientation` changes them: it rewrites the Orientation value of IFD0 in
+place, so every other tag, maker notes included, keeps its bytes and offsets.
+
+Orientation (tag 274) says how the stored pixels are to be turned for display
+(EXIF 2.32, section 4.6.4, table 4): 1 as stored, 2 mirrored left-right, 3 turned 180
+degrees, 4 mirrored top-bottom, 5 transposed (mirrored about the main diagonal), 6 turned 90
+degrees clockwise, 7 transversed (mirrored about the other diagonal), 8 turned 90 degrees
+anticlockwise. :func:`oriented` applies it, as ``magick -auto-orient``, ``vips autorot`` and
+Pillow's ``ImageOps.exif_transpose`` do.
+
+References
+----------
+.. [1] CIPA DC-008-2019, Exchangeable image file format for digital still cameras: Exif
+   Version 2.32, section 4.6.4 (Orientation), and TIFF 6.0 section 2 (IFD structure).
+"""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+
+__all__ = ["EXIF_PREFIX", "exif_bytes", "orientation", "oriented", "swaps_sides", "with_orientation"]
+
+#: What precedes the TIFF header in a JPEG's APP1 segment (and in some other files' EXIF).
+EXIF_PREFIX = b"Exif\x00\x00"
+_ORIENTATION_TAG = 274
+_SHORT = 3
+
+
+def exif_bytes(data: bytes | None) -> bytes | None:
+    """EXIF as chanmix keeps it: `data` without an ``Exif\\0\\0`` prefix, or None when it is
+    empty or does not start with a TIFF header (damaged EXIF is not carried)."""
+    if not data:
+        return None
+    if data.startswith(EXIF_PREFIX):
+        data = data[len(EXIF_PREFIX) :]
+    return bytes(data) if data[:4] in (b"II*\x00", b"MM\x00*") and len(data) >= 8 else None
+
+
+def _orientation_entry(exif: bytes) -> tuple[str, int] | None:
+    """The byte order and the offset of the Orientation entry of IFD0, or None when there is
+    none (or the IFD runs past the end of the bytes)."""
+    order = "<" if exif[:2] == b"II" else ">"
+    (ifd,) = struct.unpack(order + "I", exif[4:8])
+    if ifd + 2 > len(exif):
+        return None
+    (count,) = struct.unpack(order + "H", exif[ifd : ifd + 2])
+    for k in range(count):
+        entry = ifd + 2 + 12 * k
+        if entry + 12 > len(exif):
+            return None
+        tag, kind, values = struct.unpack(order + "HHI", exif[entry : entry + 8])
+        if tag == _ORIENTATION_TAG:
+            return (order, entry) if kind == _SHORT and values == 1 else None
+    return None
+
+
+def orientation(exif: bytes | None) -> int:
+    """The Orientation of IFD0, 1 to 8; 1 when there is no EXIF, no such tag, or a value
+    outside 1 to 8."""
+    if exif is None:
+        return 1
+    found = _orientation_entry(exif)
+    if found is None:
+        return 1
+    order, entry = found
+    (value,) = struct.unpack(order + "H", exif[entry + 8 : entry + 10])
+    return value if 1 <= value <= 8 else 1
+
+
+def with_orientation(exif: bytes, value: int) -> bytes:
+    """`exif` with the Orientation of IFD0 set to `value` (its other bytes unchanged); as it
+    is when it holds no Orientation, which means 1."""
+    found = _orientation_entry(exif)
+    if found is None:
+        return exif
+    order, entry = found
+    return exif[: entry + 8] + struct.pack(order + "H", value) + exif[entry + 10 :]
+
+
+def swaps_sides(value: int) -> bool:
+    """Whether orientation `value` exchanges height and width (5 to 8)."""
+    return value >= 5
+
+
+def oriented(pixels: np.ndarray, value: int) -> np.ndarray:
+    """``(H, W, C)`` pixels turned as orientation `value` says for display: ``(H, W, C)`` for
+    1 to 4, ``(W, H, C)`` for 5 to 8; a C-contiguous copy unless `value` is 1."""
+    if value == 1:
+        return pixels
+    turned = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: a.transpose(1, 0, 2),
+        6: lambda a: a.transpose(1, 0, 2)[:, ::-1],
+        7: lambda a: a.transpose(1, 0, 2)[::-1, ::-1],
+        8: lambda a: a.transpose(1, 0, 2)[::-1],
+    }[value](pixels)
+    return np.ascontiguousarray(turned)

@@ -1,0 +1,145 @@
+"""WebP, AVIF and JPEG XL output: today's photo formats, encoded whole.
+
+- WebP and AVIF through Pillow (libwebp, libavif), 8 bits. WebP has no grey image: grey
+  (and grey + alpha) is stored as RGB (RGBA), as ImageMagick and libvips store it, and reads
+  back as 3 (4) channels. AVIF stores grey as a monochrome (4:0:0) image and grey + alpha as
+  RGBA. Chroma is kept at full resolution (AVIF 4:4:4), as for JPEG: mixed channels are
+  often false colour.
+- JPEG XL through imagecodecs (libjxl), 8 or 16 bits, grey, grey + alpha, RGB or RGBA.
+  The codestream is wrapped in an ISO BMFF container when there is EXIF to carry, which
+  goes in an ``Exif`` box (ISO/IEC 18181-2, section 9.3). libjxl through imagecodecs takes
+  no ICC profile: JPEG XL outputs are tagged sRGB (or linear grey) by the encoder.
+
+Quality is 1 to 100 (:data:`chanmix.io.formats.QUALITY` holds the defaults); 100 makes WebP
+and JPEG XL lossless (``lossless=True``, as ``cwebp -lossless`` and ``cjxl -q 100``). For JPEG
+XL, quality is libjxl's (``JxlEncoderDistanceFromQuality``: 90 is distance 1.0).
+
+EXIF is given as TIFF-structured bytes (starting ``II*\\0`` or ``MM\\0*``, no ``Exif\\0\\0``
+prefix; see :mod:`chanmix.io.exif`).
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING, BinaryIO
+
+import imagecodecs
+import numpy as np
+
+from .pillow import pil_image
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+__all__ = ["JXL_SIGNATURE", "encode_bytes", "jxl_container", "save_avif", "save_jxl", "save_webp"]
+
+#: The JPEG XL container's signature box (ISO/IEC 18181-2, section 3).
+JXL_SIGNATURE = b"\x00\x00\x00\x0cJXL \r\n\x87\n"
+_FTYP = struct.pack(">I4s4sI4s", 20, b"ftyp", b"jxl ", 0, b"jxl ")
+
+
+def encode_bytes(fmt: str, shape: tuple[int, int, int], itemsize: int) -> int:
+    """The most memory an encoder of this module takes beside the ``(H, W, M)`` samples.
+
+    Pillow copies the pixels into its own image (4 bytes a pixel; WebP grey is first
+    expanded to RGB, another 4) and libwebp/libavif hold the picture as YUV or ARGB (4 bytes
+    a pixel for WebP, 3 planes of 2 bytes for 10-bit-capable AVIF buffers: 6) and the
+    encoded bytes (at most about the samples); libjxl holds the image in 32-bit floats per
+    channel (4 bytes a sample) with its own working copies (counted twice over), and the
+    encoded bytes.
+    """
+    height, width, channels = shape
+    pixels = height * width
+    raw = pixels * channels * itemsize
+    if fmt == "webp":
+        return pixels * (4 + 4 * (channels < 3) + 4) + raw
+    if fmt == "avif":
+        return pixels * (4 + 6) + raw
+    return 2 * pixels * channels * 4 + raw
+
+
+def _rgb(pixels: np.ndarray) -> np.ndarray:
+    """Grey (grey + alpha) ``(H, W, 1..2)`` samples as RGB (RGBA); others unchanged."""
+    channels = pixels.shape[2]
+    if channels > 2:
+        return pixels
+    return np.concatenate([np.repeat(pixels[..., :1], 3, axis=2), pixels[..., 1:]], axis=2)
+
+
+def _pillow_image(pixels: np.ndarray) -> Image.Image:
+    """A Pillow image of mode L, LA, RGB or RGBA from uint8 ``(H, W, 1..4)`` samples."""
+    return pil_image().fromarray(pixels[..., 0] if pixels.shape[2] == 1 else pixels)
+
+
+def _pillow_options(exif: bytes | None, icc_profile: bytes | None) -> dict:
+    options: dict = {}
+    if exif is not None:
+        options["exif"] = exif
+    if icc_profile is not None:
+        options["icc_profile"] = icc_profile
+    return options
+
+
+def save_webp(
+    file: BinaryIO,
+    pixels: np.ndarray,
+    *,
+    quality: int,
+    exif: bytes | None = None,
+    icc_profile: bytes | None = None,
+) -> None:
+    """Write uint8 ``(H, W, 1..4)`` samples as WebP: lossy at `quality` (1 to 99), lossless
+    at 100; EXIF and ICC in the file's EXIF and ICCP chunks."""
+    image = _pillow_image(_rgb(pixels))
+    lossless = quality == 100
+    image.save(
+        file,
+        format="WEBP",
+        lossless=lossless,
+        quality=100 if lossless else quality,
+        method=4 if lossless else 6,
+        exact=True,  # keep the colour of fully transparent pixels
+        **_pillow_options(exif, icc_profile),
+    )
+
+
+def save_avif(
+    file: BinaryIO,
+    pixels: np.ndarray,
+    *,
+    quality: int,
+    exif: bytes | None = None,
+    icc_profile: bytes | None = None,
+) -> None:
+    """Write uint8 ``(H, W, 1..4)`` samples as AVIF at `quality` (1 to 100), 4:4:4 (grey:
+    4:0:0); EXIF (its orientation also as the irot/imir properties, which Pillow adds) and ICC
+    carried."""
+    channels = pixels.shape[2]
+    image = _pillow_image(_rgb(pixels) if channels == 2 else pixels)  # AVIF has no grey + alpha
+    image.save(
+        file,
+        format="AVIF",
+        quality=quality,
+        subsampling="4:0:0" if channels == 1 else "4:4:4",
+        **_pillow_options(exif, icc_profile),
+    )
+
+
+def save_jxl(file: BinaryIO, pixels: np.ndarray, *, quality: int, exif: bytes | None = None) -> None:
+    """Write uint8 or uint16 ``(H, W, 1..4)`` samples as JPEG XL: lossy at `quality` (1 to 99),
+    lossless at 100; a bare codestream, or a container with an ``Exif`` box when `exif` is
+    given."""
+    samples = pixels[..., 0] if pixels.shape[2] == 1 else pixels
+    if quality == 100:
+        codestream = imagecodecs.jpegxl_encode(samples, lossless=True, usecontainer=False)
+    else:
+        codestream = imagecodecs.jpegxl_encode(samples, level=quality, usecontainer=False)
+    file.writelines(jxl_container(codestream, exif) if exif is not None else [codestream])
+
+
+def jxl_container(codestream: bytes | bytearray, exif: bytes) -> list[bytes | bytearray]:
+    """A JPEG XL container holding `codestream` (a ``jxlc`` box) and `exif` (an ``Exif`` box:
+    a 4-byte offset to the TIFF header, 0, then the TIFF-structured EXIF), as pieces to
+    write in order."""
+    exif_box = struct.pack(">I4sI", 12 + len(exif), b"Exif", 0) + exif
+    return [JXL_SIGNATURE, _FTYP, exif_box, struct.pack(">I4s", 8 + len(codestream), b"jxlc"), codestream]
