@@ -22,10 +22,21 @@ References
 from __future__ import annotations
 
 import struct
+from dataclasses import replace
 
 import numpy as np
 
-__all__ = ["EXIF_PREFIX", "exif_bytes", "orientation", "oriented", "swaps_sides", "with_orientation"]
+from .raster import Raster
+
+__all__ = [
+    "EXIF_PREFIX",
+    "auto_oriented",
+    "exif_bytes",
+    "orientation",
+    "oriented",
+    "swaps_sides",
+    "with_orientation",
+]
 
 #: What precedes the TIFF header in a JPEG's APP1 segment (and in some other files' EXIF).
 EXIF_PREFIX = b"Exif\x00\x00"
@@ -104,3 +115,25 @@ def oriented(pixels: np.ndarray, value: int) -> np.ndarray:
         8: lambda a: a.transpose(1, 0, 2)[::-1],
     }[value](pixels)
     return np.ascontiguousarray(turned)
+
+
+def auto_oriented(raster: Raster) -> Raster:
+    """`raster` turned as its EXIF orientation says (``--auto-orient``): pixels as displayed,
+    height and width (and x and y resolution) exchanged for orientations 5 to 8, and the
+    EXIF's Orientation set to 1; as it is when the orientation is 1 or there is no EXIF."""
+    info = raster.info
+    value = orientation(info.exif)
+    if value == 1 or info.exif is None:
+        return raster
+    pixels = oriented(raster.pixels, value)
+    resolution = info.resolution
+    if swaps_sides(value) and resolution is not None:
+        resolution = (resolution[1], resolution[0])
+    turned = replace(
+        info,
+        height=pixels.shape[0],
+        width=pixels.shape[1],
+        resolution=resolution,
+        exif=with_orientation(info.exif, 1),
+    )
+    return Raster(pixels, turned)
