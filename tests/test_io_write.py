@@ -64,18 +64,21 @@ def leftovers(folder) -> list[str]:
         ("f.img", "envi"),
         ("g.DAT", "envi"),
         ("h.bip", "envi"),
+        ("i.webp", "webp"),
+        ("j.AVIF", "avif"),
+        ("k.jxl", "jxl"),
     ],
 )
 def test_output_format_by_extension(name, expected):
     assert output_format(name) == expected
 
 
-@pytest.mark.parametrize("name", ["out.bmp", "out", "out.tif.gz", "out.webp"])
+@pytest.mark.parametrize("name", ["out.bmp", "out", "out.tif.gz", "out.heic"])
 def test_unknown_output_format_is_a_usage_error(name):
     with pytest.raises(
         UsageError,
-        match=rf"^{name}: unknown output format .*\.tif, \.tiff, \.png, \.jpg, \.jpeg, \.npy, \.img, \.dat,"
-        r" \.bsq, \.bil, \.bip, \.zarr$",
+        match=rf"^{name}: unknown output format .*\.tif, \.tiff, \.png, \.jpg, \.jpeg, \.webp, \.avif, \.jxl,"
+        r" \.npy, \.img, \.dat, \.bsq, \.bil, \.bip, \.zarr$",
     ):
         output_format(name)
 
