@@ -13,7 +13,7 @@ from PIL import Image, ImageOps
 
 from chanmix.io import read_raster
 from chanmix.io.exif import orientation, oriented, with_orientation
-from helpers import error_line, ok, pillow_array
+from helpers import error_line, needs_encoder, ok, pillow_array
 
 IDENTITY = "1,0,0;0,1,0;0,0,1"
 MAKE, DATE, GPS_IFD = 271, 306, 0x8825
@@ -43,6 +43,7 @@ def tags(path) -> tuple[dict, dict]:
 
 @pytest.mark.parametrize("ext", ["jpg", "png", "webp", "avif"])
 def test_exif_carried_with_orientation(run, tmp_path, ext):
+    needs_encoder(ext)
     src = tmp_path / "phone.jpg"
     stored = phone_jpeg(src)
     out = tmp_path / f"out.{ext}"

@@ -15,7 +15,7 @@ from PIL import Image
 
 from chanmix.io import read_raster, write_raster
 from chanmix.io.jxl import image_size
-from helpers import error_line, ok, pillow_array
+from helpers import error_line, needs_encoder, ok, pillow_array
 
 IDENTITY = "1,0,0;0,1,0;0,0,1"
 
@@ -55,6 +55,7 @@ def test_webp_grey_is_stored_as_rgb(tmp_path):
 def test_lossy_outputs_within_bound(run, tmp_path, ext):
     """Default quality on a smooth photograph: mean error under 2 levels of 255, 99th
     percentile at most 10 (measured: mean 0.8 to 1.7, 99th percentile 3 to 8)."""
+    needs_encoder(ext)
     pixels = smooth(64, 96, 3)
     src, out = tmp_path / "in.png", tmp_path / f"out.{ext}"
     png_input(src, pixels)
@@ -69,6 +70,7 @@ def test_quality_changes_size(run, tmp_path):
     src = tmp_path / "in.png"
     png_input(src, pixels)
     for ext in ("jpg", "webp", "avif", "jxl"):
+        needs_encoder(ext)
         low, high = tmp_path / f"low.{ext}", tmp_path / f"high.{ext}"
         ok(run("apply", src, "-c", IDENTITY, "--quality", "20", "-o", low, "-q"))
         ok(run("apply", src, "-c", IDENTITY, "--quality", "95", "-o", high, "-q"))
@@ -113,6 +115,7 @@ def test_jxl_size_header(shape):
 
 
 def test_avif_grey_and_alpha(tmp_path):
+    needs_encoder("avif")
     grey = smooth(16, 24, 1)
     write_raster(tmp_path / "g.avif", grey, quality=100)
     with Image.open(tmp_path / "g.avif") as image:
@@ -125,6 +128,7 @@ def test_avif_grey_and_alpha(tmp_path):
 
 @pytest.mark.parametrize("ext", ["webp", "avif"])
 def test_imagemagick_reads_outputs(run, tmp_path, ext):
+    needs_encoder(ext)
     magick = shutil.which("convert-im6.q16")
     if magick is None:
         pytest.skip("ImageMagick 6 (convert-im6.q16) is not installed")
@@ -225,3 +229,14 @@ def test_heic_without_pillow_heif_names_the_extra(run, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "pillow_heif", None)  # import pillow_heif now fails
     line = error_line(run("apply", src, "-c", IDENTITY, "-o", tmp_path / "o.png"), 2)
     assert str(src) in line and "pip install 'chanmix[heic]'" in line
+
+
+def test_pillow_without_avif_is_a_usage_error(run, tmp_path, monkeypatch):
+    needs_encoder("avif")
+    Image.init()
+    monkeypatch.delitem(Image.SAVE, "AVIF")  # as a Pillow built without libavif
+    src, out = tmp_path / "in.png", tmp_path / "out.avif"
+    png_input(src, smooth(8, 8, 3))
+    line = error_line(run("apply", src, "-c", IDENTITY, "-o", out), 2)
+    assert str(out) in line and "cannot write AVIF" in line and "libavif" in line
+    assert not out.exists()

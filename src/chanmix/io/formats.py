@@ -184,6 +184,12 @@ def check_output(
             raise UsageError(f"{name}: {_FORMAT_NAMES[fmt]} holds {holds}, not {what}")
     if quality is not None:
         _check_quality(name, fmt, quality)
+    if fmt in ("webp", "avif", "jxl"):
+        from .photo_write import encoder_missing  # imports Pillow: only for these outputs
+
+        missing = encoder_missing(fmt)
+        if missing is not None:
+            raise UsageError(f"{name}: cannot write {_FORMAT_NAMES[fmt]}: {missing}")
     limit = MAX_SIDE.get(fmt)
     if limit is not None and max(height or 0, width or 0) > limit:
         raise UsageError(

@@ -31,11 +31,32 @@ from .pillow import pil_image
 if TYPE_CHECKING:
     from PIL import Image
 
-__all__ = ["JXL_SIGNATURE", "encode_bytes", "jxl_container", "save_avif", "save_jxl", "save_webp"]
+__all__ = [
+    "JXL_SIGNATURE",
+    "encode_bytes",
+    "encoder_missing",
+    "jxl_container",
+    "save_avif",
+    "save_jxl",
+    "save_webp",
+]
 
 #: The JPEG XL container's signature box (ISO/IEC 18181-2, section 3).
 JXL_SIGNATURE = b"\x00\x00\x00\x0cJXL \r\n\x87\n"
 _FTYP = struct.pack(">I4s4sI4s", 20, b"ftyp", b"jxl ", 0, b"jxl ")
+
+
+def encoder_missing(fmt: str) -> str | None:
+    """Why this installation cannot write `fmt` (``'webp'``, ``'avif'`` or ``'jxl'``), or
+    None when it can: Pillow built without libwebp or libavif (Pillow's wheels carry libavif
+    from 11.3), imagecodecs built without libjxl."""
+    if fmt == "jxl":
+        return None if imagecodecs.JPEGXL.available else "this imagecodecs was built without libjxl"
+    image = pil_image()
+    image.init()
+    if fmt.upper() in image.SAVE:
+        return None
+    return f"this Pillow ({image.__version__}) was built without {'libwebp' if fmt == 'webp' else 'libavif'}"
 
 
 def encode_bytes(fmt: str, shape: tuple[int, int, int], itemsize: int) -> int:
