@@ -123,13 +123,18 @@ def test_with_orientation_changes_two_bytes_only():
     assert len(reset) == len(data) and sum(a != b for a, b in zip(data, reset)) == 1
 
 
-def test_tiff_output_has_no_exif_but_works(run, tmp_path):
-    """TIFF outputs are streamed: EXIF is not written there (documented), the run works."""
+@pytest.mark.parametrize("auto_orient", [False, True])
+def test_tiff_output_gets_the_tiff_tags(run, tmp_path, auto_orient):
+    """TIFF outputs are streamed: the EXIF IFD0 tags that are TIFF tags are written (Make,
+    DateTime, Orientation), the GPS sub-IFD is not."""
     src = tmp_path / "phone.jpg"
     stored = phone_jpeg(src)
     out = tmp_path / "out.tif"
-    ok(run("apply", src, "-c", IDENTITY, "-o", out, "-q"))
-    assert np.array_equal(read_raster(out).pixels, stored)
+    ok(run("apply", src, "-c", IDENTITY, "-o", out, "-q", *(["--auto-orient"] if auto_orient else [])))
+    main, _ = tags(out)
+    assert main[MAKE] == "Apple" and main[DATE] == "2024:05:06 07:08:09"
+    assert main[274] == (1 if auto_orient else 6) and GPS_IFD not in main
+    assert np.array_equal(read_raster(out).pixels, np.rot90(stored, -1) if auto_orient else stored)
 
 
 def test_auto_orient_on_image_without_exif_is_identity(run, tmp_path):

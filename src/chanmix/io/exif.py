@@ -6,6 +6,10 @@ unchanged to outputs that hold EXIF, orientation included, as ImageMagick and li
 Only :func:`with_orientation` changes them: it rewrites the Orientation value of IFD0 in
 place, so every other tag, maker notes included, keeps its bytes and offsets.
 
+TIFF outputs, written a strip or tile at a time, get the IFD0 tags that are baseline TIFF
+tags too (:data:`TIFF_TAGS`: Make, Model, Orientation, DateTime, Artist, Copyright), not the
+EXIF and GPS sub-IFDs.
+
 Orientation (tag 274) says how the stored pixels are to be turned for display
 (EXIF 2.32, section 4.6.4, table 4): 1 as stored, 2 mirrored left-right, 3 turned 180
 degrees, 4 mirrored top-bottom, 5 transposed (mirrored about the main diagonal), 6 turned 90
@@ -35,6 +39,7 @@ __all__ = [
     "orientation",
     "oriented",
     "swaps_sides",
+    "tiff_tags",
     "with_orientation",
 ]
 
@@ -137,3 +142,41 @@ def auto_oriented(raster: Raster) -> Raster:
         exif=with_orientation(info.exif, 1),
     )
     return Raster(pixels, turned)
+
+
+#: EXIF IFD0 tags that are also baseline TIFF tags, carried to TIFF outputs as such: Make,
+#: Model, Orientation, DateTime, Artist, Copyright (TIFF 6.0 section 8).
+TIFF_TAGS = (271, 272, 274, 306, 315, 33432)
+_ASCII = 2
+
+
+def tiff_tags(exif: bytes) -> list[tuple[int, int, int, bytes | int, bool]]:
+    """The :data:`TIFF_TAGS` found in IFD0 of `exif`, as tifffile ``extratags`` tuples
+    ``(code, type, count, value, writeonce)``: ASCII values as bytes without their NUL,
+    Orientation as a SHORT. Entries that are damaged (a value past the end, another type)
+    are left out."""
+    order = "<" if exif[:2] == b"II" else ">"
+    (ifd,) = struct.unpack(order + "I", exif[4:8])
+    if ifd + 2 > len(exif):
+        return []
+    (count,) = struct.unpack(order + "H", exif[ifd : ifd + 2])
+    found: list[tuple[int, int, int, bytes | int, bool]] = []
+    for k in range(count):
+        entry = ifd + 2 + 12 * k
+        if entry + 12 > len(exif):
+            break
+        tag, kind, values = struct.unpack(order + "HHI", exif[entry : entry + 8])
+        if tag not in TIFF_TAGS:
+            continue
+        if tag == _ORIENTATION_TAG:
+            value = orientation(exif)
+            found.append((tag, _SHORT, 1, value, True))
+        elif kind == _ASCII and 0 < values:
+            if values <= 4:
+                start = entry + 8
+            else:
+                (start,) = struct.unpack(order + "I", exif[entry + 8 : entry + 12])
+            text = exif[start : start + values].split(b"\x00", 1)[0]
+            if start + values <= len(exif) and text:
+                found.append((tag, _ASCII, 0, text, True))
+    return found
