@@ -240,3 +240,21 @@ def test_pillow_without_avif_is_a_usage_error(run, tmp_path, monkeypatch):
     line = error_line(run("apply", src, "-c", IDENTITY, "-o", out), 2)
     assert str(out) in line and "cannot write AVIF" in line and "libavif" in line
     assert not out.exists()
+
+
+def test_heic_orientation_is_applied_by_libheif(tmp_path):
+    """libheif applies the rotation pillow-heif stored for EXIF Orientation 6: pixels come as
+    displayed, and the EXIF carried says 1 (no second turn by viewers of the output)."""
+    pillow_heif = pytest.importorskip("pillow_heif", reason="pillow-heif (chanmix[heic]) is not installed")
+    from chanmix.io.exif import orientation
+
+    pixels = smooth(32, 48, 3)
+    exif = Image.Exif()
+    exif[271] = "Apple"
+    exif[274] = 6
+    src = tmp_path / "turned.heic"
+    pillow_heif.register_heif_opener()
+    Image.fromarray(pixels).save(src, exif=exif.tobytes(), quality=-1)
+    raster = read_raster(src)
+    assert raster.pixels.shape == (48, 32, 3) and orientation(raster.info.exif) == 1
+    assert np.abs(raster.pixels.astype(int) - np.rot90(pixels, -1)).mean() < 4
