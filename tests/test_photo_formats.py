@@ -258,3 +258,44 @@ def test_heic_orientation_is_applied_by_libheif(tmp_path):
     raster = read_raster(src)
     assert raster.pixels.shape == (48, 32, 3) and orientation(raster.info.exif) == 1
     assert np.abs(raster.pixels.astype(int) - np.rot90(pixels, -1)).mean() < 4
+
+
+def test_jxl_float_input(tmp_path):
+    pixels = np.random.default_rng(0).random((10, 12, 3)).astype(np.float32)
+    src = tmp_path / "f.jxl"
+    src.write_bytes(imagecodecs.jpegxl_encode(pixels, lossless=True))
+    raster = read_raster(src)
+    assert raster.pixels.dtype == np.float32 and np.array_equal(raster.pixels, pixels)
+
+
+def test_mutated_jxl_raises_only_chanmix_errors(tmp_path):
+    """Bytes flipped and files cut at random places: a ChanmixError (one line, exit 1) or a
+    successful read, never another exception."""
+    import random
+
+    from chanmix.errors import ChanmixError
+
+    good = tmp_path / "good.jxl"
+    exif = bytes.fromhex("4d4d002a00000008000101120003000000010006000000000000")
+    write_raster(good, smooth(24, 24, 3), quality=80, like=read_raster_info_with_exif(tmp_path, exif))
+    data = good.read_bytes()
+    rng = random.Random(0)
+    bad = tmp_path / "bad.jxl"
+    for _ in range(100):
+        mutated = bytearray(data)
+        for _ in range(rng.randint(1, 20)):
+            mutated[rng.randrange(len(mutated))] = rng.randrange(256)
+        bad.write_bytes(mutated[: rng.randrange(1, len(mutated) + 1)] if rng.random() < 0.3 else mutated)
+        try:
+            read_raster(bad)
+        except ChanmixError:
+            pass
+
+
+def read_raster_info_with_exif(tmp_path, exif: bytes):
+    """The RasterInfo of a small PNG holding `exif` in an eXIf chunk, as read by chanmix."""
+    path = tmp_path / "exif.png"
+    Image.fromarray(smooth(4, 4, 3)).save(path, exif=exif)
+    info = read_raster(path).info
+    assert info.exif == exif
+    return info
