@@ -10,7 +10,9 @@ carried from the file has its Orientation set to 1. Samples come as stored: uint
 
 Before decoding, the image's size is read from the codestream's SizeHeader (ISO/IEC 18181-1,
 section D.2) and the memory decoding takes is checked against the budget, counting up to 4
-channels of 4-byte samples twice (libjxl's float buffers and the array) plus the file.
+channels of 4-byte samples twice (libjxl's float buffers and the array) plus the file: 32
+bytes a pixel, where a 4000 x 3000 image took 6 (8-bit RGB) and 20 (16-bit RGBA) at the peak
+beyond the file.
 """
 
 from __future__ import annotations
