@@ -299,3 +299,13 @@ def read_raster_info_with_exif(tmp_path, exif: bytes):
     info = read_raster(path).info
     assert info.exif == exif
     return info
+
+
+@pytest.mark.parametrize("ext", ["webp", "avif", "jxl"])
+def test_encoding_checked_against_the_budget(run, tmp_path, ext):
+    needs_encoder(ext)
+    src, out = tmp_path / "in.png", tmp_path / f"out.{ext}"
+    png_input(src, smooth(300, 400, 3))
+    line = error_line(run("apply", src, "-c", IDENTITY, "-o", out, "--max-memory", "1M"), 1)
+    assert str(out) in line and "encoding this 300 x 400 x 3 uint8 image whole" in line
+    assert not out.exists()
