@@ -31,7 +31,7 @@ from .io import (
     write_raster_blocks,
     write_zarr_store,
 )
-from .io.formats import normalized_compression
+from .io.formats import EXTENSIONS, normalized_compression
 from .io.zarr_write import DEFAULT_CHUNKS
 from .layerfiles import LayersSource
 from .layers import Model, compose_models
@@ -257,7 +257,7 @@ def apply_file(
     """
     # JPEG XL keeps its orientation in the codestream, which the encoder writes as 1: a JPEG
     # XL output is always turned as the EXIF says, so that it shows as the input does
-    orient = options.auto_orient or output_format(target) == "jxl"
+    orient = options.auto_orient or EXTENSIONS.get(os.path.splitext(os.fspath(target))[1].lower()) == "jxl"
     with open_image(source, page=options.page, series=options.series, orient=orient) as reader:
         info = reader.info
         bands = select_bands(options.bands, info)

@@ -29,10 +29,10 @@ holds each format's default); quality 100 makes WebP and JPEG XL lossless, as ``
 
 Sizes: JPEG outputs hold at most 65500 pixels a side (libjpeg's limit, a little under the
 format's 65535), PNG outputs 1000000 (libpng's default limit, which imagecodecs keeps; the
-format allows 2^31 - 1), WebP 16383 (the format's limit), AVIF 65536 (libavif's default
-limit) and JPEG XL 1073741823 (the format's). PNG, JPEG, WebP, AVIF and JPEG XL outputs are
-also encoded whole, so their memory is
-checked against the budget (:func:`chanmix.io.stream_write.check_encode`).
+format allows 2^31 - 1), WebP 16383 (the format's limit), AVIF 65536 (AV1's) and JPEG XL
+262144 (the format's level 5, which every decoder supports). PNG, JPEG, WebP, AVIF and JPEG
+XL outputs are also encoded whole, so their memory is checked against the budget
+(:func:`chanmix.io.stream_write.check_encode`).
 
 Alpha (the last channel) needs another channel beside it; PNG stores it only as the 2nd of 2
 or the 4th of 4 channels (and a 2- or 4-channel PNG always has alpha), JPEG not at all.
@@ -85,9 +85,10 @@ EXTENSIONS = {
 _PNG_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16))
 #: SamplesPerPixel is a 16-bit field.
 TIFF_MAX_CHANNELS = 65535
-#: Most pixels a side the encoders write: libjpeg (through Pillow) and libpng (through
-#: imagecodecs, whose default user limit is 10^6).
-MAX_SIDE = {"jpeg": 65500, "png": 1_000_000, "webp": 16383, "avif": 65536, "jxl": 1_073_741_823}
+#: Most pixels a side the encoders write: libjpeg (through Pillow), libpng (through
+#: imagecodecs, whose default user limit is 10^6), WebP's 14-bit sides, AV1's 16-bit sides,
+#: JPEG XL's level 5.
+MAX_SIDE = {"jpeg": 65500, "png": 1_000_000, "webp": 16383, "avif": 65536, "jxl": 262_144}
 _FORMAT_NAMES = {"jpeg": "JPEG", "png": "PNG", "webp": "WebP", "avif": "AVIF", "jxl": "JPEG XL"}
 #: Formats encoded whole, from one ``(H, W, M)`` array (the others are written as they come).
 WHOLE = ("png", "jpeg", "webp", "avif", "jxl")
@@ -209,13 +210,12 @@ def check_output(
 def _check_quality(name: str, fmt: str, quality: int) -> None:
     if fmt not in LOSSY:
         lossy = ", ".join(ext for ext, f in EXTENSIONS.items() if f in LOSSY)
-        extension = os.path.splitext(name)[1] or fmt
         raise UsageError(
-            f"{name}: --quality applies to lossy outputs ({lossy}); a {extension} output is lossless",
+            f"quality applies to lossy outputs ({lossy}); {name} is written losslessly",
             parameter="quality",
         )
     if not 1 <= quality <= 100:
-        raise UsageError(f"{name}: quality must be 1 to 100, not {quality}", parameter="quality")
+        raise UsageError(f"quality must be 1 to 100, not {quality} ({name})", parameter="quality")
 
 
 def _check_alpha(name: str, fmt: str, channels: int) -> None:

@@ -81,9 +81,8 @@ def write_raster_blocks(
     ----------
     path : str or os.PathLike
         Output file: ``.tif``/``.tiff``, ``.png``, ``.jpg``/``.jpeg``, ``.webp``, ``.avif``,
-        ``.jxl``, ``.npy``, ENVI
-        (``.img``, ``.dat``, ``.bsq``, ``.bil``, ``.bip``) or a Zarr store (``.zarr``); see
-        :mod:`chanmix.io.formats` for what each holds.
+        ``.jxl``, ``.npy``, ENVI (``.img``, ``.dat``, ``.bsq``, ``.bil``, ``.bip``) or a Zarr
+        store (``.zarr``); see :mod:`chanmix.io.formats` for what each holds.
     bands : iterable of (h_i, W, M) ndarray
         Consecutive row bands whose heights sum to `height`; any heights, any byte order.
         ``(h_i, W)`` is accepted when M = 1. Samples are written as they are (no scaling).
@@ -133,9 +132,9 @@ def write_raster_blocks(
         When the format cannot hold the image or an option does not fit (checked before
         anything is written), or when a band does not match the announced shape and dtype.
     DataError
-        When the file cannot be written (missing folder, permissions, disk full...), or a
-        PNG, JPEG, WebP, AVIF or JPEG XL output would take more than the memory budget (:func:`check_encode`,
-        before anything is taken from `bands`).
+        When the file cannot be written (missing folder, permissions, disk full...), when an
+        encoder fails, or when a PNG, JPEG, WebP, AVIF or JPEG XL output would take more than
+        the memory budget (:func:`check_encode`, before anything is taken from `bands`).
 
     Notes
     -----
@@ -228,7 +227,11 @@ def write_raster_blocks(
             elif fmt == "npy":
                 _write_npy(file, rows, (height, width, channels), dt)
             else:
-                _encode(file, fmt, _gathered(rows, (height, width, channels), dt), like, quality)
+                pixels = _gathered(rows, (height, width, channels), dt)
+                try:
+                    _encode(file, fmt, pixels, like, quality)
+                except (ValueError, RuntimeError) as exc:  # Pillow's and imagecodecs' encoders
+                    raise DataError(f"{name}: cannot encode {fmt.upper()} ({reason(exc)})") from exc
     except OSError as exc:
         raise DataError(f"{name}: cannot write ({exc.strerror or reason(exc)})") from exc
 
