@@ -309,3 +309,31 @@ def test_encoding_checked_against_the_budget(run, tmp_path, ext):
     line = error_line(run("apply", src, "-c", IDENTITY, "-o", out, "--max-memory", "1M"), 1)
     assert str(out) in line and "encoding this 300 x 400 x 3 uint8 image whole" in line
     assert not out.exists()
+
+
+@pytest.mark.parametrize("bits", [10, 12])
+def test_deep_avif_keeps_its_bits(run, tmp_path, bits):
+    """A 10- or 12-bit AVIF (lossless through libavif) is read at full precision, scaled to
+    uint16's range as a 16-bit PNG would hold it; Pillow would give 8 bits."""
+    if not imagecodecs.AVIF.available:
+        pytest.skip("this imagecodecs was built without libavif")
+    top = (1 << bits) - 1
+    stored = np.round(smooth(24, 32, 3, np.uint16) / 65535 * top).astype(np.uint16)
+    src = tmp_path / f"deep{bits}.avif"
+    src.write_bytes(imagecodecs.avif_encode(stored, level=100, bitspersample=bits))
+    assert np.array_equal(imagecodecs.avif_decode(src.read_bytes()), stored)  # lossless, as written
+    raster = read_raster(src)
+    expected = np.round(stored.astype(np.float64) * 65535 / top).astype(np.uint16)
+    assert raster.pixels.dtype == np.uint16 and np.array_equal(raster.pixels, expected)
+    out = tmp_path / "out.png"
+    ok(run("apply", src, "-c", IDENTITY, "-o", out, "-q"))
+    assert np.array_equal(read_raster(out).pixels, expected)
+
+
+def test_eight_bit_avif_through_pillow(tmp_path):
+    needs_encoder("avif")
+    pixels = smooth(16, 16, 3)
+    write_raster(tmp_path / "e.avif", pixels)
+    raster = read_raster(tmp_path / "e.avif")
+    assert raster.pixels.dtype == np.uint8
+    assert np.array_equal(raster.pixels, pillow_array(tmp_path / "e.avif"))

@@ -2,10 +2,11 @@
 
 The first bytes of the file decide, not its extension: TIFF and BigTIFF (either byte
 order) go to tifffile, PNG to libpng through imagecodecs, JPEG XL to libjxl through
-imagecodecs, NumPy ``.npy`` to :func:`numpy.load` (never unpickled), HEIC to Pillow with the
-optional pillow-heif plugin (``pip install 'chanmix[heic]'``; without it, a UsageError, exit
-2, naming the extra, as for Zarr stores without zarr). An ENVI header (a ``.hdr`` file) and a file with an
-ENVI header beside it (:func:`~chanmix.io.envi_files.header_beside`) go to the ENVI reader;
+imagecodecs, AVIF to Pillow or, deeper than 8 bits, to libavif through imagecodecs, NumPy
+``.npy`` to :func:`numpy.load` (never unpickled), HEIC to Pillow with the optional
+pillow-heif plugin (``pip install 'chanmix[heic]'``; without it, a UsageError, exit 2,
+naming the extra, as for Zarr stores without zarr). An ENVI header (a ``.hdr`` file) and a
+file with an ENVI header beside it (:func:`~chanmix.io.envi_files.header_beside`) go to the ENVI reader;
 anything else to Pillow. So a TIFF beside a ``.hdr`` that describes it for ENVI is read as
 TIFF; an ENVI cube whose raw samples happen to begin like a TIFF is read as ENVI when its
 header is named.
@@ -18,6 +19,7 @@ import os
 import numpy as np
 
 from ..errors import DataError, UsageError
+from .avif import is_avif, read_avif
 from .envi_files import header_beside, is_header_name
 from .envi_rows import read_envi
 from .heif import is_heif, register_heif
@@ -80,6 +82,8 @@ def read_raster(path: str | os.PathLike, *, page: int = 0) -> Raster:
         return read_zarr(name, page)
     if kind == "jxl":
         return read_jxl(name, page)
+    if kind == "avif":
+        return read_avif(name, page)
     if kind == "heif":
         register_heif(name)
     return read_pillow(name, page)
@@ -107,8 +111,8 @@ def image_number(path: str | os.PathLike, page: int = 0, series: int | None = No
 
 def sniff(name: str, page: int) -> str:
     """Which reader a file needs: ``'tiff'``, ``'png'``, ``'jxl'``, ``'npy'``, ``'envi'``,
-    ``'zarr'`` (a ``.zarr`` path, or a folder holding a Zarr store), ``'heif'`` (HEIC, read by
-    Pillow with pillow-heif) or ``'pillow'``.
+    ``'zarr'`` (a ``.zarr`` path, or a folder holding a Zarr store), ``'avif'``, ``'heif'``
+    (HEIC, read by Pillow with pillow-heif) or ``'pillow'``.
 
     Raises
     ------
@@ -134,6 +138,8 @@ def sniff(name: str, page: int) -> str:
         return "jxl"
     if header_beside(name) is not None:
         return "envi"
+    if is_avif(head):
+        return "avif"
     return "heif" if is_heif(head) else "pillow"
 
 
