@@ -183,6 +183,8 @@ def apply_cmd(
       chanmix apply sample_images/astronaut.png -p sepia -o sepia.png
       chanmix apply sample_images/astronaut.png -p protanopia --linear -o protan.png
       chanmix apply sample_images/astronaut.png -p sepia --preserve lum -o toned.png
+      chanmix apply sample_images/astronaut.png -p sepia --quality 100 -o sepia.webp
+      chanmix apply photo.jpg -p gray-rec709 --auto-orient --quality 85 -o gray.jxl
       chanmix apply sample_images/astronaut.png -c "0.25,0.5,0.25" -o gray.png
       chanmix apply sample_images/multispectral.tif --bands 7,4,3 -c "1,0,0;0,1,0;0,0,1" \\
           --dtype uint8 --rescale percentile -o nir-false-colour.png
