@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from chanmix.io import read_raster, write_raster
-from chanmix.io.jxl import image_size
+from chanmix.io.jxl import image_size, split_container
 from helpers import error_line, needs_encoder, ok, pillow_array
 
 IDENTITY = "1,0,0;0,1,0;0,0,1"
@@ -110,7 +110,7 @@ def test_jxl_cli_16_bit(run, tmp_path):
 
 @pytest.mark.parametrize("shape", [(8, 8), (1, 1), (600, 800), (3000, 17), (64, 64 * 16 // 9)])
 def test_jxl_size_header(shape):
-    codestream = imagecodecs.jpegxl_encode(np.zeros((*shape, 3), np.uint8), usecontainer=False)
+    codestream, _ = split_container(imagecodecs.jpegxl_encode(np.zeros((*shape, 3), np.uint8)))
     assert image_size(codestream) == shape
 
 
@@ -337,3 +337,19 @@ def test_eight_bit_avif_through_pillow(tmp_path):
     raster = read_raster(tmp_path / "e.avif")
     assert raster.pixels.dtype == np.uint8
     assert np.array_equal(raster.pixels, pillow_array(tmp_path / "e.avif"))
+
+
+@pytest.mark.parametrize(("dtype", "channels"), [(np.uint8, 3), (np.uint16, 4)])
+def test_jxl_exif_box(tmp_path, dtype, channels):
+    """EXIF in an Exif box, whether libjxl wrote a bare codestream (8-bit) or a container
+    (16-bit, with its level box); libjxl still decodes the file, chanmix finds the EXIF."""
+    exif = bytes.fromhex("4d4d002a00000008000101100002000000060000001a0000000044554d4d5900")
+    like = read_raster_info_with_exif(tmp_path, exif)
+    pixels = smooth(20, 28, channels, dtype)
+    out = tmp_path / "e.jxl"
+    write_raster(out, pixels, alpha=channels == 4, like=like, quality=100)
+    data = out.read_bytes()
+    assert data.startswith(b"\x00\x00\x00\x0cJXL ") and b"Exif" in data
+    assert np.array_equal(imagecodecs.jpegxl_decode(data), pixels)
+    back = read_raster(out)
+    assert back.info.exif == exif and np.array_equal(back.pixels, pixels)

@@ -28,7 +28,7 @@ from .exif import exif_bytes, with_orientation
 from .pillow import page_message
 from .raster import Raster, as_sample_array, reason, whole_image_info
 
-__all__ = ["CODESTREAM_SIGNATURE", "image_size", "is_jxl", "read_jxl"]
+__all__ = ["CODESTREAM_SIGNATURE", "image_size", "is_jxl", "read_jxl", "split_container"]
 
 CODESTREAM_SIGNATURE = b"\xff\x0a"
 _CONTAINER_START = b"\x00\x00\x00\x0cJXL "
@@ -45,9 +45,15 @@ def is_jxl(head: bytes) -> bool:
     return head.startswith(CODESTREAM_SIGNATURE) or head.startswith(_CONTAINER_START)
 
 
-def _boxes(data: bytes) -> tuple[bytes, bytes | None]:
-    """The codestream and the EXIF of a container (``jxlc``, or ``jxlp`` parts in order;
-    ``Exif``); a bare codestream is returned as it is."""
+def split_container(data: bytes) -> tuple[bytes, bytes | None]:
+    """The codestream and the EXIF of a JPEG XL file: of a container, its ``jxlc`` box (or
+    ``jxlp`` parts, in order) and its ``Exif`` box; a bare codestream as it is, no EXIF.
+
+    Raises
+    ------
+    ValueError
+        When a box runs past the end of `data`.
+    """
     if data.startswith(CODESTREAM_SIGNATURE):
         return data, None
     parts: list[bytes] = []
@@ -148,7 +154,7 @@ def read_jxl(path: str, page: int = 0) -> Raster:
     try:
         with open(path, "rb") as file:
             data = file.read()
-        codestream, exif = _boxes(data)
+        codestream, exif = split_container(data)
         height, width = image_size(codestream)
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror or reason(exc)})") from exc

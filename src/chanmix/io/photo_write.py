@@ -6,13 +6,14 @@
   RGBA. Chroma is kept at full resolution (AVIF 4:4:4), as for JPEG: mixed channels are
   often false colour.
 - JPEG XL through imagecodecs (libjxl), 8 or 16 bits, grey, grey + alpha, RGB or RGBA.
-  The codestream is wrapped in an ISO BMFF container when there is EXIF to carry, which
-  goes in an ``Exif`` box (ISO/IEC 18181-2, section 9.3). libjxl through imagecodecs takes
+  EXIF goes in an ``Exif`` box of the file's ISO BMFF container (ISO/IEC 18181-2, section
+  9.3), in which a bare codestream is wrapped when there is EXIF to carry. libjxl through imagecodecs takes
   no ICC profile: JPEG XL outputs are tagged sRGB (or linear grey) by the encoder.
 
 Quality is 1 to 100 (:data:`chanmix.io.formats.QUALITY` holds the defaults); 100 makes WebP
 and JPEG XL lossless (``lossless=True``, as ``cwebp -lossless`` and ``cjxl -q 100``). For JPEG
-XL, quality is libjxl's (``JxlEncoderDistanceFromQuality``: 90 is distance 1.0).
+XL, quality is turned into libjxl's distance as cjxl turns it (:func:`jxl_distance`: 90 is
+distance 1.0).
 
 EXIF is given as TIFF-structured bytes (starting ``II*\\0`` or ``MM\\0*``, no ``Exif\\0\\0``
 prefix; see :mod:`chanmix.io.exif`).
@@ -35,10 +36,11 @@ __all__ = [
     "JXL_SIGNATURE",
     "encode_bytes",
     "encoder_missing",
-    "jxl_container",
+    "jxl_distance",
     "save_avif",
     "save_jxl",
     "save_webp",
+    "with_exif_box",
 ]
 
 #: The JPEG XL container's signature box (ISO/IEC 18181-2, section 3).
@@ -146,21 +148,38 @@ def save_avif(
     )
 
 
+def jxl_distance(quality: int) -> float:
+    """libjxl's Butteraugli distance for a quality of 1 to 100, as ``cjxl -q`` and
+    ``JxlEncoderDistanceFromQuality`` compute it: 90 is 1.0 ("visually lossless"), 100 is 0
+    (lossless), 30 to 100 linear, a parabola below."""
+    if quality >= 100:
+        return 0.0
+    if quality >= 30:
+        return 0.1 + (100 - quality) * 0.09
+    return 53 / 3000 * quality**2 - 23 / 20 * quality + 25
+
+
 def save_jxl(file: BinaryIO, pixels: np.ndarray, *, quality: int, exif: bytes | None = None) -> None:
-    """Write uint8 or uint16 ``(H, W, 1..4)`` samples as JPEG XL: lossy at `quality` (1 to 99),
-    lossless at 100; a bare codestream, or a container with an ``Exif`` box when `exif` is
-    given."""
+    """Write uint8 or uint16 ``(H, W, 1..4)`` samples as JPEG XL: lossy at `quality` (1 to 99,
+    as :func:`jxl_distance`), lossless at 100; with `exif`, in a container holding it in an
+    ``Exif`` box."""
     samples = pixels[..., 0] if pixels.shape[2] == 1 else pixels
     if quality == 100:
-        codestream = imagecodecs.jpegxl_encode(samples, lossless=True, usecontainer=False)
+        encoded = imagecodecs.jpegxl_encode(samples, lossless=True)
     else:
-        codestream = imagecodecs.jpegxl_encode(samples, level=quality, usecontainer=False)
-    file.writelines(jxl_container(codestream, exif) if exif is not None else [codestream])
+        encoded = imagecodecs.jpegxl_encode(samples, distance=jxl_distance(quality))
+    file.writelines(with_exif_box(encoded, exif) if exif is not None else [encoded])
 
 
-def jxl_container(codestream: bytes | bytearray, exif: bytes) -> list[bytes | bytearray]:
-    """A JPEG XL container holding `codestream` (a ``jxlc`` box) and `exif` (an ``Exif`` box:
-    a 4-byte offset to the TIFF header, 0, then the TIFF-structured EXIF), as pieces to
-    write in order."""
+def with_exif_box(encoded: bytes | bytearray, exif: bytes) -> list[bytes | memoryview]:
+    """A JPEG XL file holding `exif` in an ``Exif`` box (a 4-byte offset to the TIFF header,
+    0, then the TIFF-structured EXIF), as pieces to write in order: a bare codestream is
+    put in a container (signature, ``ftyp``, ``Exif``, ``jxlc``); a container (libjxl writes
+    one when it needs a ``jxll`` level box) gets the box after its ``ftyp`` box."""
     exif_box = struct.pack(">I4sI", 12 + len(exif), b"Exif", 0) + exif
-    return [JXL_SIGNATURE, _FTYP, exif_box, struct.pack(">I4s", 8 + len(codestream), b"jxlc"), codestream]
+    view = memoryview(encoded)
+    if not bytes(view[: len(JXL_SIGNATURE)]) == JXL_SIGNATURE:
+        return [JXL_SIGNATURE, _FTYP, exif_box, struct.pack(">I4s", 8 + len(encoded), b"jxlc"), view]
+    (ftyp_size,) = struct.unpack(">I", view[len(JXL_SIGNATURE) : len(JXL_SIGNATURE) + 4])
+    cut = len(JXL_SIGNATURE) + ftyp_size
+    return [view[:cut], exif_box, view[cut:]]
