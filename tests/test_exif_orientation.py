@@ -151,3 +151,41 @@ def test_auto_orient_is_a_flag(run, tmp_path):
     phone_jpeg(src)
     line = error_line(run("apply", src, "-c", IDENTITY, "--auto-orient=yes", "-o", tmp_path / "o.png"), 2)
     assert "auto-orient" in line
+
+
+def test_exif_too_long_for_jpeg_is_left_out(run, tmp_path):
+    """An EXIF over one APP1 segment (a PNG's eXIf chunk may be larger) is left out of a JPEG
+    output, as libvips does, and kept in a WebP output."""
+    exif = Image.Exif()
+    exif[MAKE] = "Apple"
+    exif[270] = "x" * 70000  # ImageDescription
+    src = tmp_path / "big-exif.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(src, exif=exif.tobytes())
+    ok(run("apply", src, "-c", IDENTITY, "-o", tmp_path / "out.jpg", "-q"))
+    assert tags(tmp_path / "out.jpg")[0] == {}
+    ok(run("apply", src, "-c", IDENTITY, "-o", tmp_path / "out.webp", "-q"))
+    assert tags(tmp_path / "out.webp")[0][MAKE] == "Apple"
+
+
+@pytest.mark.parametrize("ext", ["webp", "avif"])
+def test_icc_profile_carried(run, tmp_path, ext):
+    needs_encoder(ext)
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    src = tmp_path / "in.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(src, icc_profile=profile)
+    out = tmp_path / f"out.{ext}"
+    ok(run("apply", src, "-c", IDENTITY, "-o", out, "-q"))
+    with Image.open(out) as image:
+        assert image.info.get("icc_profile") == profile
+
+
+def test_webp_to_stdout(run, tmp_path):
+    src = tmp_path / "phone.jpg"
+    phone_jpeg(src)
+    result = ok(run("apply", src, "-c", IDENTITY, "--quality", "100", "-o", "-", "--format", "webp"))
+    out = tmp_path / "piped.webp"
+    out.write_bytes(result.stdout_bytes)
+    assert tags(out)[0][MAKE] == "Apple"
+    assert np.array_equal(pillow_array(out), pillow_array(src))
