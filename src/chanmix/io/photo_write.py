@@ -7,8 +7,8 @@
   often false colour.
 - JPEG XL through imagecodecs (libjxl), 8 or 16 bits, grey, grey + alpha, RGB or RGBA.
   EXIF goes in an ``Exif`` box of the file's ISO BMFF container (ISO/IEC 18181-2, section
-  9.3), in which a bare codestream is wrapped when there is EXIF to carry. libjxl through imagecodecs takes
-  no ICC profile: JPEG XL outputs are tagged sRGB (or linear grey) by the encoder.
+  9.3), in which a bare codestream is wrapped when there is EXIF to carry. imagecodecs'
+  encoder takes no ICC profile, so JPEG XL outputs carry none.
 
 Quality is 1 to 100 (:data:`chanmix.io.formats.QUALITY` holds the defaults); 100 makes WebP
 and JPEG XL lossless (``lossless=True``, as ``cwebp -lossless`` and ``cjxl -q 100``). For JPEG
