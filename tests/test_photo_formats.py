@@ -353,3 +353,17 @@ def test_jxl_exif_box(tmp_path, dtype, channels):
     assert np.array_equal(imagecodecs.jpegxl_decode(data), pixels)
     back = read_raster(out)
     assert back.info.exif == exif and np.array_equal(back.pixels, pixels)
+
+
+def test_envi_data_starting_like_jpeg_xl_stays_envi(tmp_path):
+    """JPEG XL's codestream signature is two bytes (FF 0A): a raw ENVI cube whose first
+    samples are 255, 10 is still read as ENVI when its header is beside it."""
+    pixels = np.full((4, 5, 1), 7, np.uint8)
+    pixels[0, 0, 0], pixels[0, 1, 0] = 255, 10
+    (tmp_path / "cube.img").write_bytes(pixels.tobytes())
+    (tmp_path / "cube.hdr").write_text(
+        "ENVI\nsamples = 5\nlines = 4\nbands = 1\nheader offset = 0\nfile type = ENVI Standard\n"
+        "data type = 1\ninterleave = bsq\nbyte order = 0\n"
+    )
+    raster = read_raster(tmp_path / "cube.img")
+    assert raster.info.format == "ENVI" and np.array_equal(raster.pixels, pixels)

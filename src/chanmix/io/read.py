@@ -134,10 +134,10 @@ def sniff(name: str, page: int) -> str:
         return "png"
     if head.startswith(_NPY_SIGNATURE):
         return "npy"
+    if header_beside(name) is not None:  # before JPEG XL, whose signature is 2 bytes only
+        return "envi"
     if is_jxl(head):
         return "jxl"
-    if header_beside(name) is not None:
-        return "envi"
     if is_avif(head):
         return "avif"
     return "heif" if is_heif(head) else "pillow"
