@@ -22,7 +22,15 @@ import numpy as np
 
 from ..budget import check_whole, shape_text
 from ..errors import DataError, UsageError
-from .pillow import open_image, page_message, photometric, pillow_errors, pillow_metadata, read_pillow
+from .pillow import (
+    open_image,
+    page_message,
+    photometric,
+    pillow_errors,
+    pillow_metadata,
+    quiet_exif,
+    read_pillow,
+)
 from .raster import Raster, reason, whole_image_info
 
 __all__ = ["is_avif", "read_avif", "sample_bits"]
@@ -85,7 +93,7 @@ def read_avif(path: str, page: int = 0) -> Raster:
     if page != 0:
         raise UsageError(page_message(path, page, 1))
     try:
-        with open_image(path) as image:
+        with quiet_exif(), open_image(path) as image:
             width, height = image.size
             bands = len(image.getbands())
             mode, metadata = image.mode, pillow_metadata(image)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import struct
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ __all__ = [
     "page_message",
     "photometric",
     "pillow_metadata",
+    "quiet_exif",
     "read_pillow",
     "save_jpeg",
 ]
@@ -213,6 +215,8 @@ def decode_pillow(path: str, page: int = 0) -> Decoded:
         with ExitStack() as stack:
             if _is_tiff(path):  # libtiff prints its complaints on stderr: keep them as the reason
                 messages = stack.enter_context(captured_messages())
+            else:
+                stack.enter_context(quiet_exif())
             with open_image(path) as image:
                 _check_budget(image, path)
                 pages = getattr(image, "n_frames", 1)
@@ -236,6 +240,17 @@ def decode_pillow(path: str, page: int = 0) -> Decoded:
     except pillow_errors() as exc:
         detail = messages.first() or reason(exc)
         raise PillowError(f"{path}: cannot decode image data ({detail})", detail) from exc
+
+
+@contextmanager
+def quiet_exif() -> Iterator[None]:
+    """Pillow's warnings about damaged EXIF ("Truncated File Read", "Possibly corrupt EXIF
+    data"...), which it raises while opening a JPEG or an AVIF whose EXIF it parses, silenced
+    until the block ends: the EXIF is carried as stored, its tags are not used. (TIFF files
+    are not opened in it: their tag warnings are the reason a decode fails.)"""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.TiffImagePlugin")
+        yield
 
 
 class PillowError(DataError):
