@@ -104,10 +104,10 @@ def _coeffs(rng: random.Random, m: int, n: int) -> str:
 
 
 def _apply_args(rng: random.Random, bands: int | None) -> tuple[list[str], str]:
-    ext = rng.choice((".tif", ".tif", ".png", ".npy", ".jpg"))
-    m = 3 if ext in (".png", ".jpg") else rng.choice((1, 2, 3, 4))
+    ext = rng.choice((".tif", ".tif", ".png", ".npy", ".jpg", ".webp", ".jxl"))
+    m = 3 if ext in (".png", ".jpg", ".webp", ".jxl") else rng.choice((1, 2, 3, 4))
     args = ["--pca", "1"] if bands is None else ["-c", _coeffs(rng, m, bands)]
-    if ext in (".png", ".jpg"):
+    if ext in (".png", ".jpg", ".webp", ".jxl"):
         args += ["--dtype", "uint8"]
     elif rng.random() < 0.3:
         args += ["--dtype", rng.choice(("float32", "uint16", "int16"))]

@@ -54,6 +54,10 @@ def _readable(path: Path) -> str | None:
             with tifffile.TiffFile(path) as tif:
                 if path.stat().st_size < 256 << 20:
                     tif.asarray()
+        elif path.suffix == ".jxl":  # libjxl itself: Pillow has no JPEG XL
+            import imagecodecs
+
+            imagecodecs.jpegxl_decode(path.read_bytes())
         else:
             from PIL import Image
 

@@ -68,7 +68,8 @@ class Seed:
     """One valid (or once-breaking) input file."""
 
     name: str  #: file name, with the extension chanmix sees
-    fmt: str  #: tiff, png, jpeg, bmp, pnm, npy (images); json, csv, tsv, txt, npy, npz (matrices);
+    fmt: str  #: tiff, png, jpeg, bmp, pnm, npy, webp, avif, jxl (images); json, csv, tsv, txt, npy,
+    #: npz (matrices);
     #: envi (a header, its data file the companion); mtl txt, mtl xml (Landsat metadata)
     role: str  #: "image", "matrix", "envi" or "mtl"
     data: bytes
@@ -115,6 +116,16 @@ def _npy(array: np.ndarray) -> bytes:
 
 def _npz(**arrays: np.ndarray) -> bytes:
     return zip_archive({f"{key}.npy": _npy(value) for key, value in arrays.items()})
+
+
+def _phone_exif() -> bytes:
+    """EXIF as a phone writes it: Make, DateTime, a GPS latitude and Orientation 6."""
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[271], exif[306], exif[274] = "Apple", "2024:01:02 03:04:05", 6
+    exif.get_ifd(0x8825)[2] = (48.0, 51.0, 30.0)
+    return exif.tobytes()
 
 
 def generated_seeds() -> list[Seed]:
@@ -178,6 +189,11 @@ def generated_seeds() -> list[Seed]:
         Seed("rgba16.png", "png", "image", imagecodecs.png_encode(_pixels(24, 20, 4, "uint16")), 3),
         Seed("rgb.jpg", "jpeg", "image", _pillow(rgb8, "JPEG", quality=90), 3),
         Seed("rgb.bmp", "bmp", "image", _pillow(_pixels(20, 18, 3, "uint8"), "BMP"), 3),
+        Seed("phone.jpg", "jpeg", "image", _pillow(rgb8, "JPEG", exif=_phone_exif()), 3),
+        Seed("rgba.webp", "webp", "image", _pillow(_pixels(24, 20, 4, "uint8"), "WEBP", lossless=True), 3),
+        Seed("rgb.jxl", "jxl", "image", imagecodecs.jpegxl_encode(rgb8, distance=1.0), 3),
+        Seed("rgba16.jxl", "jxl", "image", imagecodecs.jpegxl_encode(_pixels(24, 20, 4, "uint16")), 3),
+        Seed("deep.avif", "avif", "image", imagecodecs.avif_encode(u16 >> 6, level=90, bitspersample=10), 3),
         Seed("float32.npy", "npy", "image", _npy(_pixels(24, 20, 4, "float32")), 4),
         Seed("uint16.npy", "npy", "image", _npy(_pixels(24, 20, 2, "uint16")), 2),
     ]
@@ -212,6 +228,12 @@ def sniff(data: bytes) -> str:
         return "bmp"
     if data[:6] == b"\x93NUMPY":
         return "npy"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if data[:2] == b"\xff\x0a" or data[:12] == b"\x00\x00\x00\x0cJXL \r\n\x87\n":
+        return "jxl"
+    if data[4:12] in (b"ftypavif", b"ftypavis"):
+        return "avif"
     if data[:1] == b"P" and data[1:2].isdigit():
         return "pnm"
     return "other"

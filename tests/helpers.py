@@ -49,3 +49,15 @@ def damaged(data: bytes, rng, kind: int) -> bytes:
         i = rng.randrange(len(lines))
         return b"\n".join(lines[:i] + [lines[i]] * (0 if kind == 1 else 2) + lines[i + 1 :])
     return data[: rng.randrange(len(data))]
+
+
+def needs_encoder(ext: str) -> None:
+    """Skip the test when this installation cannot write `ext` (``'webp'``, ``'avif'``,
+    ``'jxl'``; e.g. Pillow older than 11.3 has no AVIF), saying why."""
+    import pytest
+
+    from chanmix.io.photo_write import encoder_missing
+
+    missing = encoder_missing(ext) if ext in ("webp", "avif", "jxl") else None
+    if missing is not None:
+        pytest.skip(missing)

@@ -95,6 +95,8 @@ def test_apply_and_fit_options():
         tile=(256, 512),
         bigtiff="yes",
         jobs=3,
+        quality=80,
+        auto_orient=True,
     )
     assert options == ApplyOptions(
         bands=(4, 3, 2),
@@ -111,6 +113,8 @@ def test_apply_and_fit_options():
         compression="lzw",
         tile=(256, 512),
         bigtiff="yes",
+        quality=80,
+        auto_orient=True,
     )
     fit = groups.fit_options(
         bands=None, alpha_mode="keep", nodata=None, mask="m.png", sample=None, seed=0, page=0, series=2
@@ -155,6 +159,8 @@ def test_apply_lists_its_options_in_this_order():
         "--compress",
         "--tile",
         "--bigtiff",
+        "--quality",
+        "--auto-orient",
         "--skip-existing",
         "--newer",
         "--format",

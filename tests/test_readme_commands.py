@@ -29,6 +29,10 @@ SAMPLES = README.parent / "sample_images"
 
 #: Languages of the fenced blocks whose lines are shell commands.
 SHELL_BLOCKS = ("sh", "bash", "shell", "console")
+#: ``pip install ... &&`` before a command (the README's first line): the tests run the command
+#: alone, on the chanmix they imported.
+INSTALL = re.compile(r"^pip install [^&|;]*&&\s*")
+
 #: A chanmix command: at the start of the line or of a pipeline stage, list item or command
 #: substitution, after VAR=value assignments and time, env, exec or nice.
 CHANMIX = re.compile(r"(?:^|[|&;(])\s*(?:\w+=\S*\s+|(?:time|env|exec|nice)\s+)*chanmix(?=[\s)]|$)")
@@ -68,7 +72,7 @@ def shell_commands(markdown: str) -> list[Command]:
         if stripped.endswith("\\"):
             pending.append(stripped[:-1].strip())
             continue
-        text = " ".join([*pending, stripped]).strip()
+        text = INSTALL.sub("", " ".join([*pending, stripped]).strip())  # the checkout is installed
         pending = []
         if text.startswith("#") or not CHANMIX.search(text):
             continue
@@ -93,6 +97,7 @@ def test_the_parser_joins_lines_and_finds_markers_and_pipes():
             'time chanmix presets && eval "$(_CHANMIX_COMPLETE=bash_source chanmix)"',
             "pip install chanmix  # chanmix itself",
             "chanmix fit pca x.tif -k 3 -o p.json --scheduler tcp://h:8786  # needs a cluster",
+            "pip install . && chanmix apply a.png -p sepia -o d.png",
             "```",
             "```python",
             "chanmix = 1",
@@ -103,9 +108,10 @@ def test_the_parser_joins_lines_and_finds_markers_and_pipes():
         ]
     )
     found = shell_commands(text)
-    assert [c.line for c in found] == [3, 5, 7, 8, 10]
+    assert [c.line for c in found] == [3, 5, 7, 8, 10, 11]
     assert found[0].text == "chanmix apply a.png -p sepia -o b.png   # a note"
-    assert [c.needs for c in found] == [None, None, None, None, "needs a cluster"]
+    assert found[-1].text == "chanmix apply a.png -p sepia -o d.png"  # the install left to the tests
+    assert [c.needs for c in found] == [None, None, None, None, "needs a cluster", None]
 
 
 def test_the_readme_has_commands_and_few_exceptions():
@@ -160,6 +166,8 @@ def why_not(command: Command) -> str | None:
         return "Zarr stores need the dask extra (zarr), not installed"
     if "--scheduler" in command.text and importlib.util.find_spec("distributed") is None:
         return "--scheduler needs the dask extra (distributed), not installed"
+    if ".heic" in command.text and importlib.util.find_spec("pillow_heif") is None:
+        return "HEIC inputs need the heic extra (pillow-heif), not installed"
     return None
 
 

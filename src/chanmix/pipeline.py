@@ -32,7 +32,7 @@ from .io import (
     write_zarr_store,
 )
 from .io.folders import output_folders
-from .io.formats import normalized_compression
+from .io.formats import EXTENSIONS, normalized_compression
 from .io.zarr_write import DEFAULT_CHUNKS
 from .layerfiles import LayersSource
 from .layers import Model, compose_models
@@ -147,6 +147,8 @@ class ApplyOptions:
     preserve: str = "none"
     preserve_amount: float = 1.0
     argmax: bool = False
+    quality: int | None = None
+    auto_orient: bool = False
 
 
 def output_compression(choice: str, info: RasterInfo, fmt: str = "tiff") -> str | None:
@@ -256,7 +258,10 @@ def apply_file(
     window its own chunks as soon as it is mixed (:class:`~chanmix.windowjobs.ZarrWindowJob`),
     and committed here.
     """
-    with open_image(source, page=options.page, series=options.series) as reader:
+    # JPEG XL keeps its orientation in the codestream, which the encoder writes as 1: a JPEG
+    # XL output is always turned as the EXIF says, so that it shows as the input does
+    orient = options.auto_orient or EXTENSIONS.get(os.path.splitext(os.fspath(target))[1].lower()) == "jxl"
+    with open_image(source, page=options.page, series=options.series, orient=orient) as reader:
         info = reader.info
         bands = select_bands(options.bands, info)
         mixed_bands, kept = band_selection(info.bands, info.alpha, bands, options.alpha, info.path)
@@ -278,6 +283,7 @@ def apply_file(
             compression=compression,
             height=info.height,
             width=info.width,
+            quality=options.quality,
         )
         held = info.height * info.width * info.bands * info.dtype.itemsize if info.loads_whole else 0
         check_encode(str(target), fmt, (info.height, info.width, channels), out_dtype, held=held)
@@ -305,7 +311,7 @@ def apply_file(
             map_windows = grouped(workers.ordered_map, window_bytes)
             any_order = grouped(workers.unordered_map, window_bytes)
         chosen = None if identity else tuple(order)
-        image = WindowSource(source_key(source), options.page, options.series, chosen)
+        image = WindowSource(source_key(source), options.page, options.series, chosen, orient)
         nodata = select_nodata(effective_nodata(options.nodata, info), mixed_bands)
         written = recorded_nodata(nodata)
         colours = len(mixed_bands)
@@ -416,6 +422,7 @@ def apply_file(
             bigtiff=options.bigtiff,
             workers=options.jobs,
             together=together,
+            quality=options.quality,
         )
     return mix
 

@@ -114,12 +114,15 @@ class WindowSource:
     order : tuple of int, optional
         0-based channels, in order (the mixed ones, then a kept alpha channel); None for
         every channel as stored.
+    orient : bool
+        The image is turned as its EXIF orientation says (``--auto-orient``).
     """
 
     source: str | tuple[str, ...]
     page: int
     series: int | None
     order: tuple[int, ...] | None
+    orient: bool = False
 
     def read(self, reader: BlockReader, window: Window) -> np.ndarray:
         """The ``(h, w, C)`` raw samples of `window`, its channels in order."""
@@ -128,7 +131,7 @@ class WindowSource:
 
     def open(self) -> BlockReader:
         """The image, opened once for this process."""
-        return shared_reader(self.source, page=self.page, series=self.series)
+        return shared_reader(self.source, page=self.page, series=self.series, orient=self.orient)
 
 
 @dataclass(frozen=True)

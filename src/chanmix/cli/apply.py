@@ -144,6 +144,7 @@ def recipes(
 @groups.mix_opts
 @opt.save_matrix_opt
 @groups.tiff_opts
+@groups.photo_opts
 @groups.skip_opts
 @opt.format_opt
 @opt.jobs_opt
@@ -180,11 +181,14 @@ def apply_cmd(
     rounded and saturated. --argmax writes the index of the largest output as one band.
 
     The output format follows the extension: .tif/.tiff (any bands and type), .png (1-4
-    bands, uint8/uint16), .jpg (1 or 3 bands, uint8), .npy (the raw H x W x M array),
+    bands, uint8/uint16), .jpg (1 or 3 bands, uint8), .webp (1-4 bands, uint8), .avif (1-4
+    bands, uint8), .jxl (JPEG XL, 1-4 bands, uint8/uint16), .npy (the raw H x W x M array),
     .img/.dat/.bsq (ENVI band sequential), .bil, .bip (ENVI by line, by pixel), each with a
     .hdr header beside it, .zarr (a Zarr store, a folder, as xarray writes a raster; Zarr
     needs pip install 'chanmix[dask]'). ENVI inputs are named by their .hdr header or their
-    data file, Zarr stores by their folder.
+    data file, Zarr stores by their folder; HEIC inputs need pip install 'chanmix[heic]'.
+    A photograph's EXIF (orientation included) is carried to PNG, JPEG, WebP, AVIF and JPEG
+    XL outputs; --auto-orient turns the pixels instead and sets the orientation to 1.
 
     With --stack, the INPUTs are the bands of ONE image, in the order given (band files of
     one size, sample type and grid), written to one -o OUTPUT georeferenced like the first;
@@ -200,6 +204,8 @@ def apply_cmd(
       chanmix apply sample_images/astronaut.png -p sepia -o sepia.png
       chanmix apply sample_images/astronaut.png -p protanopia --linear -o protan.png
       chanmix apply sample_images/astronaut.png -p sepia --preserve lum -o toned.png
+      chanmix apply sample_images/astronaut.png -p sepia --quality 100 -o sepia.webp
+      chanmix apply photo.jpg -p gray-rec709 --auto-orient --quality 85 -o gray.jxl
       chanmix apply sample_images/astronaut.png -c "0.25,0.5,0.25" -o gray.png
       chanmix apply sample_images/multispectral.tif --bands 7,4,3 -c "1,0,0;0,1,0;0,0,1" \\
           --dtype uint8 --rescale percentile -o nir-false-colour.png

@@ -27,6 +27,7 @@ FLAGS = {
     "percentiles": "--percentiles",
     "preserve": "--preserve",
     "preserve_amount": "--preserve-amount",
+    "quality": "--quality",
     "rescale": "--rescale",
     "ridge": "--ridge",
     "sample": "--sample",

@@ -11,7 +11,8 @@ object                 options                                          commands
 ``ApplyOptions``       --bands, --dtype, --rescale, --percentiles,      apply
                        --alpha, --linear, --preserve,
                        --preserve-amount, --nodata, --page, --series,
-                       --compress, --tile, --bigtiff, -j
+                       --compress, --tile, --bigtiff, --quality,
+                       --auto-orient, -j
 ``FitOptions``         --stack, --bands, --alpha, --nodata, --mask,      fit pca|lstsq|mnf|maf|ica
                        --sample, --seed, --page, --series
 :class:`Destination`   -o, -O, --save-matrix, --format                  apply
@@ -44,6 +45,7 @@ from .options import (
     activation_opt,
     alpha_opt,
     argmax_opt,
+    auto_orient_opt,
     band_numbers_opt,
     bands_opt,
     bigtiff_opt,
@@ -68,6 +70,7 @@ from .options import (
     preserve_amount_opt,
     preserve_opt,
     preset_opt,
+    quality_opt,
     rescale_opt,
     sample_opt,
     seed_opt,
@@ -247,6 +250,8 @@ def apply_options(
     bigtiff: str,
     jobs: int,
     argmax: bool = False,
+    quality: int | None = None,
+    auto_orient: bool = False,
 ) -> ApplyOptions:
     """The settings of ``apply``'s mix and output, from their options."""
     from ..pipeline import ApplyOptions
@@ -268,6 +273,8 @@ def apply_options(
         preserve=preserve,
         preserve_amount=preserve_amount,
         argmax=argmax,
+        quality=quality,
+        auto_orient=auto_orient,
     )
 
 
@@ -288,6 +295,8 @@ mix_opts = stack(
 )
 #: --compress, --tile, --bigtiff (apply).
 tiff_opts = stack(compress_opt, tile_opt, bigtiff_opt)
+#: --quality, --auto-orient: photographs (apply).
+photo_opts = stack(quality_opt, auto_orient_opt)
 
 
 def fit_options(

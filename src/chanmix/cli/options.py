@@ -45,6 +45,9 @@ INPUT...               image files (``-`` stdin), Zarr folders       apply, info
 --compress CODEC       auto | none | deflate | lzw | zstd           apply
 --tile SIZE            auto | none | 512 | 512x256                  apply
 --bigtiff WHEN         auto | yes | no                              apply
+--quality Q            1-100, lossy outputs (JPEG, WebP, AVIF,      apply
+                       JPEG XL); 100: lossless WebP, JPEG XL
+--auto-orient          turn photographs as their EXIF says          apply
 --skip-existing        leave existing outputs alone                 apply
 --newer                leave outputs newer than their input alone   apply
 -q/--quiet             no progress or summary on stderr             apply, fit, info,
@@ -565,6 +568,21 @@ bigtiff_opt = click.option(
     default="auto",
     show_default=True,
     help="Write BigTIFF: auto when the output may exceed 4 GB.",
+)
+quality_opt = click.option(
+    "--quality",
+    type=click.IntRange(1, 100),
+    metavar="Q",
+    help="Quality of lossy outputs, 1-100; defaults: JPEG 95, WebP 90, AVIF 90, JPEG XL 90 (cjxl's "
+    "distance 1). 100 writes WebP and JPEG XL losslessly. Refused for lossless-only outputs "
+    "(TIFF, PNG, .npy, ENVI, Zarr).",
+)
+auto_orient_opt = click.option(
+    "--auto-orient",
+    is_flag=True,
+    help="Turn photographs as their EXIF Orientation says and set it to 1 (as magick "
+    "-auto-orient, vips autorot). Without it the pixels stay as stored and the tag is carried. "
+    "JPEG XL outputs are always turned (their orientation lives in the codestream).",
 )
 max_memory_opt = click.option(
     "--max-memory",

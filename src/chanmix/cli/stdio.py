@@ -20,7 +20,17 @@ import click
 from ..errors import ChanmixError, DataError
 
 #: ``--format`` values and the extension that selects the writer.
-FORMATS = {"tif": ".tif", "tiff": ".tif", "png": ".png", "jpg": ".jpg", "jpeg": ".jpg", "npy": ".npy"}
+FORMATS = {
+    "tif": ".tif",
+    "tiff": ".tif",
+    "png": ".png",
+    "jpg": ".jpg",
+    "jpeg": ".jpg",
+    "webp": ".webp",
+    "avif": ".avif",
+    "jxl": ".jxl",
+    "npy": ".npy",
+}
 #: Temporary file -> the name messages give it ("stdin", "stdout"), while :func:`piped` runs.
 _NAMES: dict[str, str] = {}
 
@@ -38,7 +48,9 @@ def piped(
     if to_stdout and len(inputs) != 1 and not one_image:
         raise click.UsageError("-o - writes one image to stdout: give one INPUT")
     if to_stdout and fmt is None:
-        raise click.UsageError("-o - needs --format (tif, png, jpg or npy) to choose the output format")
+        raise click.UsageError(
+            "-o - needs --format (tif, png, jpg, webp, avif, jxl or npy) to choose the output format"
+        )
     if fmt is not None and not to_stdout:
         raise click.UsageError("--format is for -o - (stdout); a file's extension chooses its format")
     if "-" not in inputs and not to_stdout:

@@ -1,9 +1,10 @@
-"""Raster input and output: TIFF (tifffile), PNG, JPEG and Pillow's formats, NumPy ``.npy``, ENVI,
-Zarr (the optional zarr package).
+"""Raster input and output: TIFF (tifffile), PNG, JPEG, WebP, AVIF, JPEG XL and Pillow's formats,
+HEIC (the optional pillow-heif package), NumPy ``.npy``, ENVI, Zarr (the optional zarr package).
 
 Readers return a :class:`Raster`, channels-last ``(H, W, C)`` pixels plus a
 :class:`RasterInfo`; :func:`write_raster` writes ``(H, W, M)`` pixels atomically, carrying
-the metadata of a ``like`` input (georeferencing, resolution, ICC profile).
+the metadata of a ``like`` input (georeferencing, resolution, ICC profile, EXIF: see
+:mod:`chanmix.io.exif`).
 
 For images of any size, :func:`open_raster` reads row bands on demand (:class:`BlockReader`)
 and :func:`write_raster_blocks` writes an image from an iterable of row bands; memory is

@@ -42,6 +42,7 @@ import tifffile
 from ..budget import check_whole
 from ..errors import DataError, UsageError
 from .envi_rows import open_envi
+from .exif import auto_oriented
 from .raster import RasterInfo, as_sample_array, reason, whole_image_info
 from .read import load_npy, read_raster, sniff
 from .tiff import (
@@ -177,7 +178,7 @@ class BlockReader:
         self.close()
 
 
-def open_raster(path: str | os.PathLike, *, page: int = 0) -> BlockReader:
+def open_raster(path: str | os.PathLike, *, page: int = 0, orient: bool = False) -> BlockReader:
     """Open one image of a file for reading a row band at a time.
 
     Parameters
@@ -186,6 +187,9 @@ def open_raster(path: str | os.PathLike, *, page: int = 0) -> BlockReader:
         Any file :func:`~chanmix.io.read_raster` reads.
     page : int, optional
         0-based image, with read_raster's numbering.
+    orient : bool, optional
+        Turn the image as its EXIF orientation says (``--auto-orient``; see
+        :func:`~chanmix.io.exif.auto_oriented`). Only images decoded whole carry EXIF.
 
     Returns
     -------
@@ -214,12 +218,15 @@ def open_raster(path: str | os.PathLike, *, page: int = 0) -> BlockReader:
         info, zarr_rows = open_zarr(name, page)
         unit = info.tile[0] if info.tile else info.height
         return BlockReader(info, zarr_rows, _band_rows(unit, info), min(unit, info.height))
-    return _whole(name, page)
+    return _whole(name, page, orient)
 
 
-def _whole(name: str, page: int) -> BlockReader:
-    """A reader over an image decoded whole by :func:`~chanmix.io.read_raster`."""
+def _whole(name: str, page: int, orient: bool = False) -> BlockReader:
+    """A reader over an image decoded whole by :func:`~chanmix.io.read_raster`, turned as its
+    EXIF orientation says with `orient`."""
     raster = read_raster(name, page=page)
+    if orient:
+        raster = auto_oriented(raster)
     return BlockReader(raster.info, _ArrayRows(raster.pixels, name), _band_rows(1, raster.info))
 
 

@@ -7,6 +7,9 @@ extension                 channels                     sample types
                                                        float32, float64
 ``.png``                  1 to 4 (L, LA, RGB, RGBA)    uint8, uint16
 ``.jpg``, ``.jpeg``       1 or 3                       uint8
+``.webp``                 1 to 4 (grey stored as RGB)  uint8
+``.avif``                 1 to 4 (LA stored as RGBA)   uint8
+``.jxl`` (JPEG XL)        1 to 4 (L, LA, RGB, RGBA)    uint8, uint16
 ``.npy``                  any                          as TIFF
 ``.img``, ``.dat``,       any                          as TIFF
 ``.bsq``, ``.bil``,
@@ -20,10 +23,16 @@ interleaved by line or pixel for ``.bil`` and ``.bip``) and a ``.hdr`` header be
 xarray writes a rioxarray raster (:mod:`chanmix.io.zarr_write`); writing it needs the zarr
 package (``pip install 'chanmix[dask]'``), and a path naming one may end with a separator.
 
+Lossy outputs (JPEG, WebP, AVIF, JPEG XL) take a quality, 1 to 100 (:data:`QUALITY`
+holds each format's default); quality 100 makes WebP and JPEG XL lossless, as ``cwebp
+-lossless`` and ``cjxl -q 100`` do. A quality asked of a lossless-only output is refused.
+
 Sizes: JPEG outputs hold at most 65500 pixels a side (libjpeg's limit, a little under the
 format's 65535), PNG outputs 1000000 (libpng's default limit, which imagecodecs keeps; the
-format allows 2^31 - 1). PNG and JPEG outputs are also encoded whole, so their memory is
-checked against the budget (:func:`chanmix.io.stream_write.check_encode`).
+format allows 2^31 - 1), WebP 16383 (the format's limit), AVIF 65536 (AV1's) and JPEG XL
+262144 (the format's level 5, which every decoder supports). PNG, JPEG, WebP, AVIF and JPEG
+XL outputs are also encoded whole, so their memory is checked against the budget
+(:func:`chanmix.io.stream_write.check_encode`).
 
 Alpha (the last channel) needs another channel beside it; PNG stores it only as the 2nd of 2
 or the 4th of 4 channels (and a 2- or 4-channel PNG always has alpha), JPEG not at all.
@@ -44,7 +53,16 @@ from .tiff_write import TIFF_COMPRESSIONS
 from .zarr_store import is_zarr_path, zarr_module
 from .zarr_write import ZARR_COMPRESSIONS
 
-__all__ = ["EXTENSIONS", "MAX_SIDE", "check_output", "normalized_compression", "output_format"]
+__all__ = [
+    "EXTENSIONS",
+    "LOSSY",
+    "MAX_SIDE",
+    "QUALITY",
+    "WHOLE",
+    "check_output",
+    "normalized_compression",
+    "output_format",
+]
 
 #: Output extension (lower case) -> format name.
 EXTENSIONS = {
@@ -53,6 +71,9 @@ EXTENSIONS = {
     ".png": "png",
     ".jpg": "jpeg",
     ".jpeg": "jpeg",
+    ".webp": "webp",
+    ".avif": "avif",
+    ".jxl": "jxl",
     ".npy": "npy",
     ".img": "envi",
     ".dat": "envi",
@@ -64,15 +85,29 @@ EXTENSIONS = {
 _PNG_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16))
 #: SamplesPerPixel is a 16-bit field.
 TIFF_MAX_CHANNELS = 65535
-#: Most pixels a side the encoders write: libjpeg (through Pillow) and libpng (through
-#: imagecodecs, whose default user limit is 10^6).
-MAX_SIDE = {"jpeg": 65500, "png": 1_000_000}
-_FORMAT_NAMES = {"jpeg": "JPEG", "png": "PNG"}
+#: Most pixels a side the encoders write: libjpeg (through Pillow), libpng (through
+#: imagecodecs, whose default user limit is 10^6), WebP's 14-bit sides, AV1's 16-bit sides,
+#: JPEG XL's level 5.
+MAX_SIDE = {"jpeg": 65500, "png": 1_000_000, "webp": 16383, "avif": 65536, "jxl": 262_144}
+_FORMAT_NAMES = {"jpeg": "JPEG", "png": "PNG", "webp": "WebP", "avif": "AVIF", "jxl": "JPEG XL"}
+#: Formats encoded whole, from one ``(H, W, M)`` array (the others are written as they come).
+WHOLE = ("png", "jpeg", "webp", "avif", "jxl")
+#: Lossy formats and their default quality (1 to 100): JPEG 95 as chanmix always wrote it;
+#: WebP 90; AVIF 90; JPEG XL 90, cjxl's default (distance 1.0, "visually lossless").
+QUALITY = {"jpeg": 95, "webp": 90, "avif": 90, "jxl": 90}
+LOSSY = tuple(QUALITY)
+#: Channels and sample types of the photo formats: (channels, dtypes, what to say).
+_PHOTO = {
+    "jpeg": ((1, 3), ("uint8",), "1 or 3 channels of uint8"),
+    "webp": ((1, 2, 3, 4), ("uint8",), "1 to 4 channels of uint8"),
+    "avif": ((1, 2, 3, 4), ("uint8",), "1 to 4 channels of uint8"),
+    "jxl": ((1, 2, 3, 4), ("uint8", "uint16"), "1 to 4 channels of uint8 or uint16"),
+}
 
 
 def output_format(path: str | os.PathLike) -> str:
-    """The output format for a file name: ``'tiff'``, ``'png'``, ``'jpeg'``, ``'npy'``, ``'envi'``
-    or ``'zarr'``.
+    """The output format for a file name: ``'tiff'``, ``'png'``, ``'jpeg'``, ``'webp'``,
+    ``'avif'``, ``'jxl'``, ``'npy'``, ``'envi'`` or ``'zarr'``.
 
     Raises
     ------
@@ -102,6 +137,7 @@ def check_output(
     compression: str | None = None,
     height: int | None = None,
     width: int | None = None,
+    quality: int | None = None,
 ) -> str:
     """Check that an output file can hold the result, before any pixel is computed.
 
@@ -119,6 +155,8 @@ def check_output(
         TIFF compression (case is ignored); ignored for other formats.
     height, width : int, optional
         The image's size, checked against the format's limits (:data:`MAX_SIDE`) when given.
+    quality : int, optional
+        1 to 100, for a lossy format (:data:`LOSSY`) only.
 
     Returns
     -------
@@ -141,8 +179,18 @@ def check_output(
         raise UsageError(f"{name}: TIFF holds at most {TIFF_MAX_CHANNELS} channels, not {channels}")
     if fmt == "png" and not (channels <= 4 and dt in _PNG_DTYPES):
         raise UsageError(f"{name}: PNG holds 1 to 4 channels of uint8 or uint16, not {what}")
-    if fmt == "jpeg" and not (channels in (1, 3) and dt == np.uint8):
-        raise UsageError(f"{name}: JPEG holds 1 or 3 channels of uint8, not {what}")
+    if fmt in _PHOTO:
+        counts, dtypes, holds = _PHOTO[fmt]
+        if channels not in counts or dt.name not in dtypes:
+            raise UsageError(f"{name}: {_FORMAT_NAMES[fmt]} holds {holds}, not {what}")
+    if quality is not None:
+        _check_quality(name, fmt, quality)
+    if fmt in ("webp", "avif", "jxl"):
+        from .photo_write import encoder_missing  # imports Pillow: only for these outputs
+
+        missing = encoder_missing(fmt)
+        if missing is not None:
+            raise UsageError(f"{name}: cannot write {_FORMAT_NAMES[fmt]}: {missing}")
     limit = MAX_SIDE.get(fmt)
     if limit is not None and max(height or 0, width or 0) > limit:
         raise UsageError(
@@ -159,11 +207,26 @@ def check_output(
     return fmt
 
 
+def _check_quality(name: str, fmt: str, quality: int) -> None:
+    if fmt not in LOSSY:
+        lossy = ", ".join(ext for ext, f in EXTENSIONS.items() if f in LOSSY)
+        raise UsageError(
+            f"quality applies to lossy outputs ({lossy}); {name} is written losslessly",
+            parameter="quality",
+        )
+    if not 1 <= quality <= 100:
+        raise UsageError(f"quality must be 1 to 100, not {quality} ({name})", parameter="quality")
+
+
 def _check_alpha(name: str, fmt: str, channels: int) -> None:
     if channels < 2:
         raise UsageError(f"{name}: an alpha channel needs another channel beside it")
     if fmt == "jpeg":
         raise UsageError(f"{name}: JPEG cannot hold an alpha channel")
+    if fmt in ("webp", "avif", "jxl") and channels not in (2, 4):
+        raise UsageError(
+            f"{name}: {_FORMAT_NAMES[fmt]} holds alpha only as the last of 2 or 4 channels, not of {channels}"
+        )
     if fmt == "png" and channels not in (2, 4):
         raise UsageError(
             f"{name}: PNG holds alpha only as the last of 2 (LA) or 4 (RGBA) channels, not of {channels}"

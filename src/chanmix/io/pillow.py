@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import struct
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ import numpy as np
 from ..budget import check_whole, shape_text
 from ..errors import ChanmixError, DataError, UsageError
 from .capture import Messages, captured_messages
+from .exif import EXIF_PREFIX, exif_bytes
 from .raster import Raster, as_sample_array, reason, whole_image_info
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "page_message",
     "photometric",
     "pillow_metadata",
+    "quiet_exif",
     "read_pillow",
     "save_jpeg",
 ]
@@ -145,7 +148,15 @@ _PHOTOMETRIC = {
     "YCbCr": "ycbcr",
     "LAB": "cielab",
 }
-_COMPRESSION = {"PNG": "deflate", "JPEG": "jpeg", "GIF": "lzw", "WEBP": "webp", "PPM": "none"}
+_COMPRESSION = {
+    "PNG": "deflate",
+    "JPEG": "jpeg",
+    "GIF": "lzw",
+    "WEBP": "webp",
+    "AVIF": "av1",
+    "HEIF": "hevc",
+    "PPM": "none",
+}
 
 
 @dataclass(frozen=True)
@@ -163,7 +174,8 @@ class Decoded:
     pages : int
         Number of frames in the file.
     metadata : dict
-        ``resolution``, ``resolution_unit`` and ``icc_profile`` (see :func:`pillow_metadata`).
+        ``resolution``, ``resolution_unit``, ``icc_profile`` and ``exif`` (see
+        :func:`pillow_metadata`).
     """
 
     pixels: np.ndarray
@@ -203,6 +215,8 @@ def decode_pillow(path: str, page: int = 0) -> Decoded:
         with ExitStack() as stack:
             if _is_tiff(path):  # libtiff prints its complaints on stderr: keep them as the reason
                 messages = stack.enter_context(captured_messages())
+            else:
+                stack.enter_context(quiet_exif())
             with open_image(path) as image:
                 _check_budget(image, path)
                 pages = getattr(image, "n_frames", 1)
@@ -226,6 +240,17 @@ def decode_pillow(path: str, page: int = 0) -> Decoded:
     except pillow_errors() as exc:
         detail = messages.first() or reason(exc)
         raise PillowError(f"{path}: cannot decode image data ({detail})", detail) from exc
+
+
+@contextmanager
+def quiet_exif() -> Iterator[None]:
+    """Pillow's warnings about damaged EXIF ("Truncated File Read", "Possibly corrupt EXIF
+    data"...), which it raises while opening a JPEG or an AVIF whose EXIF it parses, silenced
+    until the block ends: the EXIF is carried as stored, its tags are not used. (TIFF files
+    are not opened in it: their tag warnings are the reason a decode fails.)"""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.TiffImagePlugin")
+        yield
 
 
 class PillowError(DataError):
@@ -313,7 +338,7 @@ def _pixels(image: Image.Image, path: str) -> tuple[np.ndarray, int | None]:
 
 
 def pillow_metadata(image: Image.Image) -> dict:
-    """Resolution and ICC profile from a Pillow image's ``info``, as RasterInfo fields.
+    """Resolution, ICC profile and EXIF from a Pillow image's ``info``, as RasterInfo fields.
 
     Pillow reports PNG pHYs (metre unit) and JPEG JFIF densities as ``info['dpi']``;
     densities without a unit are not reported.
@@ -324,6 +349,7 @@ def pillow_metadata(image: Image.Image) -> dict:
         "resolution": resolution,
         "resolution_unit": "inch" if resolution else None,
         "icc_profile": image.info.get("icc_profile") or None,
+        "exif": exif_bytes(image.info.get("exif")),
     }
 
 
@@ -382,16 +408,27 @@ def jpeg_encode_bytes(height: int, width: int, channels: int) -> int:
     return height * width * (4 if channels == 3 else 1)
 
 
+#: The most EXIF bytes a JPEG APP1 segment holds beside its prefix (65535 - 2 - 6).
+JPEG_MAX_EXIF = 65527
+
+
 def save_jpeg(
     file: BinaryIO,
     pixels: np.ndarray,
     *,
+    quality: int = 95,
     dpi: tuple[float, float] | None = None,
     icc_profile: bytes | None = None,
+    exif: bytes | None = None,
 ) -> None:
-    """Write uint8 ``(H, W, 1)`` or ``(H, W, 3)`` samples as JPEG, quality 95, no chroma subsampling.
+    """Write uint8 ``(H, W, 1)`` or ``(H, W, 3)`` samples as JPEG at `quality` (1 to 100), no
+    chroma subsampling; `exif` (TIFF-structured) in an APP1 segment unless it is longer than
+    one holds (:data:`JPEG_MAX_EXIF`), when it is left out, as libvips does.
 
     Chroma is kept at full resolution (4:4:4): mixed channels are often false colour, whose
     colour edges matter as much as its brightness edges.
     """
-    _image(pixels).save(file, format="JPEG", quality=95, subsampling=0, **_save_options(dpi, icc_profile))
+    options = _save_options(dpi, icc_profile)
+    if exif is not None and len(exif) <= JPEG_MAX_EXIF:
+        options["exif"] = EXIF_PREFIX + exif
+    _image(pixels).save(file, format="JPEG", quality=quality, subsampling=0, **options)

@@ -9,12 +9,12 @@ Pillow, which reads them without decoding pixels.
 
 Output: PNGs of 8 and 16 bits are written by
 ``imagecodecs.png_encode``, after which the pHYs and iCCP chunks are inserted before the first
-IDAT chunk here, since the encoder writes none.
+IDAT chunk here, since the encoder writes none, and an eXIf chunk holding the input's EXIF.
 
 References
 ----------
 .. [1] W3C, Portable Network Graphics (PNG) Specification (Third Edition), 2025,
-   sections 5.3 (chunk layout, CRC-32), 11.3.2.4 (iCCP) and 11.3.5.3 (pHYs).
+   sections 5.3 (chunk layout, CRC-32), 11.3.2.4 (iCCP), 11.3.5.3 (pHYs) and 11.3.6.1 (eXIf).
 """
 
 from __future__ import annotations
@@ -89,6 +89,7 @@ def read_png(path: str, page: int = 0) -> Raster:
         resolution=metadata.get("resolution"),
         resolution_unit=metadata.get("resolution_unit"),
         icc_profile=metadata.get("icc_profile"),
+        exif=metadata.get("exif"),
     )
     return Raster(pixels, info)
 
@@ -194,6 +195,7 @@ def save_png(
     *,
     dpi: tuple[float, float] | None = None,
     icc_profile: bytes | None = None,
+    exif: bytes | None = None,
 ) -> None:
     """Write uint8 or uint16 ``(H, W, 1..4)`` samples as PNG (grey, grey+alpha, RGB, RGBA),
     encoded by libpng through imagecodecs (faster than Pillow's encoder, and the only one of
@@ -209,6 +211,8 @@ def save_png(
         Pixels per inch in x and y, stored as pixels per metre in a pHYs chunk.
     icc_profile : bytes, optional
         Stored, zlib-compressed, in an iCCP chunk.
+    exif : bytes, optional
+        TIFF-structured EXIF, stored in an eXIf chunk (PNG Third Edition, 11.3.6.1).
     """
     samples = pixels[..., 0] if pixels.shape[2] == 1 else pixels
     encoded = imagecodecs.png_encode(samples, level=_LEVEL, filter=_FILTER_SUB, strategy=_STRATEGY_RLE)
@@ -218,6 +222,8 @@ def save_png(
     if dpi is not None:
         x, y = (round(value / _METRES_PER_INCH) for value in dpi)
         chunks.append((b"pHYs", struct.pack(">IIB", x, y, 1)))
+    if exif is not None:
+        chunks.append((b"eXIf", exif))
     file.writelines(with_chunks(encoded, chunks))
 
 

@@ -171,6 +171,7 @@ class RasterInfo:
     band_nodata: tuple[float | None, ...] | None = None
     fwhm: tuple[float, ...] | None = None
     description: str | None = None
+    exif: bytes | None = None
 
     @property
     def nodata_sample(self) -> np.generic | None:

@@ -1,9 +1,12 @@
 """Read any supported image into a :class:`~chanmix.io.raster.Raster`, choosing the reader by content.
 
 The first bytes of the file decide, not its extension: TIFF and BigTIFF (either byte
-order) go to tifffile, PNG to libpng through imagecodecs, NumPy ``.npy`` to
-:func:`numpy.load` (never unpickled). An ENVI header (a ``.hdr`` file) and a file with an
-ENVI header beside it (:func:`~chanmix.io.envi_files.header_beside`) go to the ENVI reader;
+order) go to tifffile, PNG to libpng through imagecodecs, JPEG XL to libjxl through
+imagecodecs, AVIF to Pillow or, deeper than 8 bits, to libavif through imagecodecs, NumPy
+``.npy`` to :func:`numpy.load` (never unpickled), HEIC to Pillow with the optional
+pillow-heif plugin (``pip install 'chanmix[heic]'``; without it, a UsageError, exit 2,
+naming the extra, as for Zarr stores without zarr). An ENVI header (a ``.hdr`` file) and a
+file with an ENVI header beside it (:func:`~chanmix.io.envi_files.header_beside`) go to the ENVI reader;
 anything else to Pillow. So a TIFF beside a ``.hdr`` that describes it for ENVI is read as
 TIFF; an ENVI cube whose raw samples happen to begin like a TIFF is read as ENVI when its
 header is named.
@@ -16,8 +19,11 @@ import os
 import numpy as np
 
 from ..errors import DataError, UsageError
+from .avif import is_avif, read_avif
 from .envi_files import header_beside, is_header_name
 from .envi_rows import read_envi
+from .heif import is_heif, register_heif
+from .jxl import is_jxl, read_jxl
 from .pillow import page_message, read_pillow
 from .png import PNG_SIGNATURE, read_png
 from .raster import Raster, as_sample_array, read_start, reason, whole_image_info
@@ -39,7 +45,8 @@ def read_raster(path: str | os.PathLike, *, page: int = 0) -> Raster:
     Parameters
     ----------
     path : str or os.PathLike
-        TIFF/BigTIFF, PNG, JPEG, BMP, PPM/PGM, GIF, WebP (anything Pillow reads), ``.npy``,
+        TIFF/BigTIFF, PNG, JPEG, BMP, PPM/PGM, GIF, WebP, AVIF (anything Pillow reads),
+        JPEG XL, HEIC (with the heic extra), ``.npy``,
         an ENVI raster (its header or its data file), or a Zarr store (a folder; see
         :mod:`chanmix.io.zarr_read`).
     page : int, optional
@@ -73,6 +80,12 @@ def read_raster(path: str | os.PathLike, *, page: int = 0) -> Raster:
         return read_envi(name, page)
     if kind == "zarr":
         return read_zarr(name, page)
+    if kind == "jxl":
+        return read_jxl(name, page)
+    if kind == "avif":
+        return read_avif(name, page)
+    if kind == "heif":
+        register_heif(name)
     return read_pillow(name, page)
 
 
@@ -97,8 +110,9 @@ def image_number(path: str | os.PathLike, page: int = 0, series: int | None = No
 
 
 def sniff(name: str, page: int) -> str:
-    """Which reader a file needs: ``'tiff'``, ``'png'``, ``'npy'``, ``'envi'``, ``'zarr'`` (a
-    ``.zarr`` path, or a folder holding a Zarr store) or ``'pillow'``.
+    """Which reader a file needs: ``'tiff'``, ``'png'``, ``'jxl'``, ``'npy'``, ``'envi'``,
+    ``'zarr'`` (a ``.zarr`` path, or a folder holding a Zarr store), ``'avif'``, ``'heif'``
+    (HEIC, read by Pillow with pillow-heif) or ``'pillow'``.
 
     Raises
     ------
@@ -120,14 +134,19 @@ def sniff(name: str, page: int) -> str:
         return "png"
     if head.startswith(_NPY_SIGNATURE):
         return "npy"
-    if header_beside(name) is not None:
+    if header_beside(name) is not None:  # before JPEG XL, whose signature is 2 bytes only
         return "envi"
-    return "pillow"
+    if is_jxl(head):
+        return "jxl"
+    if is_avif(head):
+        return "avif"
+    return "heif" if is_heif(head) else "pillow"
 
 
 def _head(name: str) -> bytes:
-    """The first 8 bytes of a file, or a DataError saying why it cannot be read."""
-    head = read_start(name, 8, "an image file")
+    """The first 64 bytes of a file (an ISO BMFF ftyp box's brands included), or a DataError
+    saying why it cannot be read."""
+    head = read_start(name, 64, "an image file")
     if not head:
         raise DataError(f"{name}: empty file")
     return head

@@ -30,22 +30,26 @@ def _identity(path: str) -> tuple[int, int, int, int]:
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
-def shared_reader(source: str | Sequence[str], *, page: int = 0, series: int | None = None) -> BlockReader:
+def shared_reader(
+    source: str | Sequence[str], *, page: int = 0, series: int | None = None, orient: bool = False
+) -> BlockReader:
     """The image `source` (a path, or paths stacked as one image: see
-    :func:`~chanmix.io.open_image`) opened once for this process and shared by its threads.
+    :func:`~chanmix.io.open_image`; with `orient`, turned as its EXIF orientation says) opened
+    once for this process and shared by its threads.
 
     Readers are safe to share between threads, as the local pipeline's threads share one. A
     reader let go is dropped; its file is closed when Python collects it.
     """
     files = (source,) if isinstance(source, str) else tuple(source)
     try:
-        key = (files, page, series, tuple(_identity(f) for f in files))
+        key = (files, page, series, orient, tuple(_identity(f) for f in files))
     except OSError:
         key = None  # let open_image report the missing or unreadable file
     with _lock:
         reader = _open.pop(key, None) if key is not None else None
         if reader is None:
-            reader = open_image(source if isinstance(source, str) else list(files), page=page, series=series)
+            paths = source if isinstance(source, str) else list(files)
+            reader = open_image(paths, page=page, series=series, orient=orient)
         if key is not None:
             _open[key] = reader
             while len(_open) > KEEP:

@@ -42,7 +42,7 @@ _GRID_TOLERANCE = 1e-6
 
 
 def open_stack(
-    paths: Sequence[str | os.PathLike], *, page: int = 0, series: int | None = None
+    paths: Sequence[str | os.PathLike], *, page: int = 0, series: int | None = None, orient: bool = False
 ) -> BlockReader:
     """Open several files as the bands of one image, in the order given.
 
@@ -53,6 +53,8 @@ def open_stack(
         sample type, and of one CRS and transform when georeferenced.
     page, series : int, optional
         Which image of each file, as :func:`~chanmix.io.image_number` chooses it.
+    orient : bool, optional
+        Turn each file as its EXIF orientation says (see :func:`~chanmix.io.open_raster`).
 
     Returns
     -------
@@ -72,7 +74,8 @@ def open_stack(
         raise UsageError("paths: a stack needs at least one file", parameter="paths")
     with ExitStack() as opened:
         readers = [
-            opened.enter_context(open_raster(path, page=image_number(path, page, series))) for path in paths
+            opened.enter_context(open_raster(path, page=image_number(path, page, series), orient=orient))
+            for path in paths
         ]
         info = stack_info([reader.info for reader in readers])
         opened.pop_all()
@@ -81,13 +84,17 @@ def open_stack(
 
 
 def open_image(
-    source: str | os.PathLike | Sequence[str | os.PathLike], *, page: int = 0, series: int | None = None
+    source: str | os.PathLike | Sequence[str | os.PathLike],
+    *,
+    page: int = 0,
+    series: int | None = None,
+    orient: bool = False,
 ) -> BlockReader:
     """Open one file (a path), or several as one image (a list or tuple of paths: see
-    :func:`open_stack`)."""
+    :func:`open_stack`); with `orient`, turned as their EXIF orientation says."""
     if isinstance(source, (str, os.PathLike)):
-        return open_raster(source, page=image_number(source, page, series))
-    return open_stack(source, page=page, series=series)
+        return open_raster(source, page=image_number(source, page, series), orient=orient)
+    return open_stack(source, page=page, series=series, orient=orient)
 
 
 class StackRows:

@@ -8,9 +8,11 @@
   the interleave puts them, then the ``.hdr`` header (:mod:`chanmix.io.envi_write`).
 - A Zarr store (``.zarr``, a folder) too: a row of chunks at a time, or chunk by chunk when
   the blocks are its chunks (:mod:`chanmix.io.zarr_blocks`).
-- PNG and JPEG encoders need the whole image: the bands are gathered into one
-  ``(H, W, M)`` array first, so those outputs are held in memory whole, after a check of
-  what that takes against the memory budget (:func:`check_encode`).
+- PNG, JPEG, WebP, AVIF and JPEG XL encoders need the whole image: the bands are gathered
+  into one ``(H, W, M)`` array first, so those outputs are held in memory whole, after a
+  check of what that takes against the memory budget (:func:`check_encode`). They carry the
+  input's EXIF (:mod:`chanmix.io.exif`), resolution (PNG, JPEG) and ICC profile (all but
+  JPEG XL).
 
 The output appears complete under its name or not at all, whatever fails, the bands iterator
 included (see :mod:`chanmix.io.atomic`). For the same options the bytes do not depend on
@@ -31,7 +33,10 @@ from ..budget import check_whole, shape_text
 from ..errors import DataError, UsageError
 from .atomic import Outputs, atomic_output
 from .envi_write import write_envi_blocks
-from .formats import check_output, normalized_compression
+from .exif import with_orientation
+from .formats import QUALITY, WHOLE, check_output, normalized_compression
+from .photo_write import encode_bytes as photo_encode_bytes
+from .photo_write import save_avif, save_jxl, save_webp
 from .pillow import jpeg_encode_bytes, save_jpeg
 from .png import encode_bytes as png_encode_bytes
 from .png import save_png
@@ -67,6 +72,7 @@ def write_raster_blocks(
     bigtiff: str = "auto",
     workers: int = 1,
     together: Outputs | None = None,
+    quality: int | None = None,
 ) -> None:
     """Write an image given as row bands, top to bottom, or as tiles; the file appears complete
     or not at all.
@@ -74,9 +80,9 @@ def write_raster_blocks(
     Parameters
     ----------
     path : str or os.PathLike
-        Output file: ``.tif``/``.tiff``, ``.png``, ``.jpg``/``.jpeg``, ``.npy``, ENVI
-        (``.img``, ``.dat``, ``.bsq``, ``.bil``, ``.bip``) or a Zarr store (``.zarr``); see
-        :mod:`chanmix.io.formats` for what each holds.
+        Output file: ``.tif``/``.tiff``, ``.png``, ``.jpg``/``.jpeg``, ``.webp``, ``.avif``,
+        ``.jxl``, ``.npy``, ENVI (``.img``, ``.dat``, ``.bsq``, ``.bil``, ``.bip``) or a Zarr
+        store (``.zarr``); see :mod:`chanmix.io.formats` for what each holds.
     bands : iterable of (h_i, W, M) ndarray
         Consecutive row bands whose heights sum to `height`; any heights, any byte order.
         ``(h_i, W)`` is accepted when M = 1. Samples are written as they are (no scaling).
@@ -89,7 +95,8 @@ def write_raster_blocks(
     alpha : bool
         The last channel is alpha (TIFF ExtraSamples unassociated alpha; PNG LA/RGBA).
     like : RasterInfo, optional
-        The input whose metadata to carry: resolution and ICC profile (TIFF, PNG, JPEG);
+        The input whose metadata to carry: resolution (TIFF, PNG, JPEG); ICC profile (TIFF,
+        PNG, JPEG, WebP, AVIF); EXIF (PNG, JPEG, WebP, AVIF, JPEG XL);
         GeoTIFF tags and dataset-level GDAL metadata (TIFF); georeferencing as map info
         (ENVI), as CRS and transform attributes (Zarr).
     nodata : float, optional
@@ -115,6 +122,9 @@ def write_raster_blocks(
         Threads compressing TIFF strips or tiles, or writing Zarr chunks.
     together : Outputs, optional
         Commit the file with the other outputs of a run (see :class:`~chanmix.io.atomic.Outputs`).
+    quality : int, optional
+        1 to 100, for JPEG, WebP, AVIF and JPEG XL outputs only; None for the format's default
+        (:data:`~chanmix.io.formats.QUALITY`). 100 is lossless for WebP and JPEG XL.
 
     Raises
     ------
@@ -122,20 +132,27 @@ def write_raster_blocks(
         When the format cannot hold the image or an option does not fit (checked before
         anything is written), or when a band does not match the announced shape and dtype.
     DataError
-        When the file cannot be written (missing folder, permissions, disk full...), or a
-        PNG or JPEG output would take more than the memory budget (:func:`check_encode`,
-        before anything is taken from `bands`).
+        When the file cannot be written (missing folder, permissions, disk full...), when an
+        encoder fails, or when a PNG, JPEG, WebP, AVIF or JPEG XL output would take more than
+        the memory budget (:func:`check_encode`, before anything is taken from `bands`).
 
     Notes
     -----
     On any failure -- these errors, or an exception raised by `bands` itself -- no partial
-    file is left and an existing file is untouched. PNG and JPEG outputs are gathered in
-    memory whole. Output bytes depend on the arguments only (no time stamps).
+    file is left and an existing file is untouched. PNG, JPEG, WebP, AVIF and JPEG XL outputs
+    are gathered in memory whole. Output bytes depend on the arguments only (no time stamps).
     """
     name = os.fsdecode(path)
     dt = np.dtype(dtype).newbyteorder("=")
     fmt = check_output(
-        name, channels=channels, dtype=dt, alpha=alpha, compression=compression, height=height, width=width
+        name,
+        channels=channels,
+        dtype=dt,
+        alpha=alpha,
+        compression=compression,
+        height=height,
+        width=width,
+        quality=quality,
     )
     codec = normalized_compression(name, fmt, compression)
     per_band = {"band names": band_names, "wavelengths": wavelengths, "fwhm values": fwhm}
@@ -211,18 +228,42 @@ def write_raster_blocks(
                 _write_npy(file, rows, (height, width, channels), dt)
             else:
                 pixels = _gathered(rows, (height, width, channels), dt)
-                dpi, icc = _carried(like, colour=3 if channels >= 3 else 1)
-                save = save_jpeg if fmt == "jpeg" else save_png
-                save(file, pixels, dpi=dpi, icc_profile=icc)
+                try:
+                    _encode(file, fmt, pixels, like, quality)
+                except (ValueError, RuntimeError) as exc:  # Pillow's and imagecodecs' encoders
+                    raise DataError(f"{name}: cannot encode {fmt.upper()} ({reason(exc)})") from exc
     except OSError as exc:
         raise DataError(f"{name}: cannot write ({exc.strerror or reason(exc)})") from exc
+
+
+def _encode(
+    file: BinaryIO, fmt: str, pixels: np.ndarray, like: RasterInfo | None, quality: int | None
+) -> None:
+    """Encode a whole image in one of the formats of :data:`~chanmix.io.formats.WHOLE`,
+    carrying `like`'s metadata."""
+    dpi, icc = _carried(like, colour=3 if pixels.shape[2] >= 3 else 1)
+    exif = like.exif if like is not None else None
+    if fmt == "png":
+        save_png(file, pixels, dpi=dpi, icc_profile=icc, exif=exif)
+        return
+    chosen = QUALITY[fmt] if quality is None else quality
+    if fmt == "jpeg":
+        save_jpeg(file, pixels, quality=chosen, dpi=dpi, icc_profile=icc, exif=exif)
+    elif fmt == "webp":  # grey is stored as RGB: an RGB profile fits it
+        rgb_icc = _carried(like, colour=3)[1] if pixels.shape[2] < 3 else icc
+        save_webp(file, pixels, quality=chosen, exif=exif, icc_profile=rgb_icc)
+    elif fmt == "avif":
+        save_avif(file, pixels, quality=chosen, exif=exif, icc_profile=icc)
+    else:  # the codestream's orientation (1: imagecodecs sets none) governs: the EXIF says so too
+        save_jxl(file, pixels, quality=chosen, exif=with_orientation(exif, 1) if exif is not None else None)
 
 
 def check_encode(
     name: str, fmt: str, shape: tuple[int, int, int], dtype: DTypeLike, *, held: int = 0
 ) -> None:
-    """Refuse a PNG or JPEG output whose gathering and encoding would take more than the memory
-    budget (:mod:`chanmix.budget`); other formats are written as they come and pass.
+    """Refuse a PNG, JPEG, WebP, AVIF or JPEG XL output whose gathering and encoding would
+    take more than the memory budget (:mod:`chanmix.budget`); other formats are written as
+    they come and pass.
 
     The peak is the gathered ``(H, W, M)`` array plus the larger of what the encoder takes
     beside it and `held`, bytes the caller holds until the last band is gathered (an input
@@ -233,12 +274,17 @@ def check_encode(
     BudgetError
         A DataError naming `name`, the bytes needed and the budget.
     """
-    if fmt not in ("png", "jpeg"):
+    if fmt not in WHOLE:
         return
     height, width, channels = shape
     dt = np.dtype(dtype)
     raw = height * width * channels * dt.itemsize
-    encoder = png_encode_bytes(raw) if fmt == "png" else jpeg_encode_bytes(height, width, channels)
+    if fmt == "png":
+        encoder = png_encode_bytes(raw)
+    elif fmt == "jpeg":
+        encoder = jpeg_encode_bytes(height, width, channels)
+    else:
+        encoder = photo_encode_bytes(fmt, shape, dt.itemsize)
     check_whole(name, f"encoding this {shape_text(shape, dt)} image whole", raw + max(held, encoder))
 
 
@@ -330,7 +376,7 @@ def _checked_tiles(
 
 
 def _gathered(rows: Iterator[np.ndarray], shape: tuple[int, int, int], dtype: np.dtype) -> np.ndarray:
-    """The whole ``(H, W, M)`` image, for encoders that need it at once (PNG, JPEG)."""
+    """The whole ``(H, W, M)`` image, for encoders that need it at once (see :func:`_encode`)."""
     pixels = np.empty(shape, dtype)
     start = 0
     for band in rows:
@@ -350,7 +396,8 @@ def _write_npy(
 
 
 def _carried(like: RasterInfo | None, colour: int) -> tuple[tuple[float, float] | None, bytes | None]:
-    """Pixels per inch and an ICC profile (if its colour space fits) to carry to PNG/JPEG."""
+    """Pixels per inch and an ICC profile (if its colour space fits) to carry to a whole-encoded
+    format."""
     if like is None:
         return None, None
     dpi = None

@@ -42,6 +42,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import tifffile
 
+from .exif import tiff_tags as exif_tiff_tags
 from .geotiff import GDAL_METADATA, GDAL_NODATA, format_nodata, gdal_metadata_xml
 from .raster import RasterInfo, icc_fits
 
@@ -82,8 +83,9 @@ def tiff_tags(
         as unspecified (0).
     like : RasterInfo, optional
         The input whose resolution, ICC profile (when its colour space is RGB for three
-        colour bands, GRAY for one), GeoTIFF tags and dataset-level GDAL_METADATA items are
-        carried over.
+        colour bands, GRAY for one), GeoTIFF tags, dataset-level GDAL_METADATA items and
+        EXIF IFD0 tags that are TIFF tags (:data:`~chanmix.io.exif.TIFF_TAGS`: Make, Model,
+        Orientation, DateTime, Artist, Copyright) are carried over.
     band_names : sequence of C str, optional
         Written as GDAL_METADATA band DESCRIPTION items (``rasterio``'s ``descriptions``).
     nodata : float, optional
@@ -126,6 +128,8 @@ def tiff_tags(
             extratags.append((34675, 7, len(icc), icc, True))
         if like.geo is not None:
             extratags.extend(like.geo.tags)
+        if like.exif is not None:
+            extratags.extend(exif_tiff_tags(like.exif))
     xml = gdal_metadata_xml(like.gdal_metadata if like else None, band_names)
     if xml is not None:
         extratags.append((GDAL_METADATA, 2, 0, xml.encode("utf-8"), True))

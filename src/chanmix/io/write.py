@@ -30,6 +30,7 @@ def write_raster(
     wavelengths: Sequence[float] | None = None,
     fwhm: Sequence[float] | None = None,
     compression: str | None = None,
+    quality: int | None = None,
 ) -> None:
     """Write an image; the file appears complete or not at all.
 
@@ -62,4 +63,5 @@ def write_raster(
         wavelengths=wavelengths,
         fwhm=fwhm,
         compression=compression,
+        quality=quality,
     )
