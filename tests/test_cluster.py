@@ -288,18 +288,28 @@ def test_scheduler_local_from_the_installed_command(images, tmp_path):
     assert there.stderr == "" and _tree(tmp_path / "there") == _tree(tmp_path / "here")
 
 
-def _slow_first(item: int) -> int:
+def _slow_first(job: tuple[int, str]) -> int:
+    """Item 0 ends only after another item has (each leaves a file in the folder), whatever
+    the machine's load; the others at once."""
+    item, folder = job
     if item == 0:
-        time.sleep(1.5)
+        deadline = time.monotonic() + 60
+        while not os.listdir(folder) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)
+    else:
+        Path(folder, str(item)).touch()
     return item
 
 
-def test_unordered_results_come_as_tasks_end_and_ordered_ones_in_order(scheduler):
+def test_unordered_results_come_as_tasks_end_and_ordered_ones_in_order(scheduler, tmp_path):
     # Zarr windows (written by the workers) are taken as they are done: a slow task holds
     # back only itself; windows the client writes come back in their order
     with Client(scheduler) as client:
         cluster = cluster_module.Cluster(client, scheduler)
         items = list(range(12))
-        unordered = list(cluster.unordered_map(_slow_first, items))
+        (tmp_path / "a").mkdir()
+        (tmp_path / "b").mkdir()
+        unordered = list(cluster.unordered_map(_slow_first, [(i, str(tmp_path / "a")) for i in items]))
         assert sorted(unordered) == items and unordered[0] != 0
-        assert list(cluster.ordered_map(_slow_first, items)) == items
+        assert list(cluster.ordered_map(_slow_first, [(i, str(tmp_path / "b")) for i in items])) == items
