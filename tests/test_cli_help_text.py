@@ -71,6 +71,14 @@ def test_fits_say_what_alpha_does_to_a_fit(run, fit):
     assert "passed through unmixed" not in text
 
 
+@pytest.mark.parametrize("fit", ["pca", "lstsq", "mnf", "maf", "ica"])
+def test_fits_say_that_quiet_hides_their_report(run, fit, samples, tmp_path):
+    assert "no report of the fit on stdout" in words(ok(run("fit", fit, "--help")).output)
+    loud = ok(run("fit", "pca", samples / "multispectral.tif", "-k", "2", "-o", tmp_path / "a.json"))
+    quiet = ok(run("fit", "pca", samples / "multispectral.tif", "-k", "2", "-o", tmp_path / "b.json", "-q"))
+    assert "PC1" in loud.stdout and quiet.stdout == "" and quiet.stderr == ""
+
+
 def test_apply_keeps_its_own_words_for_alpha(run):
     text = words(ok(run("apply", "--help")).output)
     assert "An alpha channel is passed through unmixed and kept last, dropped, or mixed like a band." in text

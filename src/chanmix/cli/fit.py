@@ -26,7 +26,7 @@ lstsq_options = groups.stack(
     groups.fit_opts,
     opt.max_memory_opt,
     opt.scheduler_opt,
-    opt.quiet_opt,
+    opt.fit_quiet_opt,
     groups.collect(options=groups.fit_options),
 )
 

@@ -50,8 +50,8 @@ INPUT...               image files (``-`` stdin), Zarr folders       apply, info
 --auto-orient          turn photographs as their EXIF says          apply
 --skip-existing        leave existing outputs alone                 apply
 --newer                leave outputs newer than their input alone   apply
--q/--quiet             no progress or summary on stderr             apply, fit, info,
-                                                                    sheet
+-q/--quiet             no progress or summary on stderr             apply, info, sheet
+-q/--quiet             no progress on stderr, no report on stdout   fit
 --json                 machine-readable output                      presets, info
 -k K                   components: a count, or a variance fraction  fit pca, fit mnf
                        (a count only for fit maf, fit ica)
@@ -628,6 +628,9 @@ level_opt = click.option(
     "Level-2 MTL files). A Sentinel-2 file says its level: another is refused.",
 )
 quiet_opt = click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
+fit_quiet_opt = click.option(
+    "-q", "--quiet", is_flag=True, help="No progress bar on stderr, and no report of the fit on stdout."
+)
 json_opt = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 size_opt = click.option(
     "--size",
