@@ -28,9 +28,7 @@ def phone_jpeg(path, value: int = 6, size: tuple[int, int] = (40, 60)):
     exif[MAKE] = "Apple"
     exif[DATE] = "2024:05:06 07:08:09"
     exif[274] = value
-    gps = exif.get_ifd(GPS_IFD)
-    gps[1] = "N"
-    gps[2] = (48.0, 51.0, 30.0)
+    exif[GPS_IFD] = {1: "N", 2: (48.0, 51.0, 30.0)}  # (Pillow < 11 keeps no get_ifd() edits)
     Image.fromarray(pixels).save(path, exif=exif.tobytes(), quality=95)
     return pillow_array(path)
 
