@@ -71,7 +71,7 @@ class Fits:
     def _fit(self, indices: list[int], progress: Progress | None) -> MixRecipe:
         from ..fitfiles import ica_from_files, lstsq_from_files, maf_from_files, pca_from_files
         from .fit import lstsq_report, pca_report
-        from .fit_components import ica_report, ica_warning, maf_report
+        from .fit_components import ica_report, ica_warnings, maf_report
 
         paths = [self.inputs[i] for i in indices]
         source, options, map_bands = self.source, self.options, self.map_bands
@@ -84,8 +84,7 @@ class Fits:
         elif source.ica is not None:
             ica = ica_from_files(paths, source.ica, options=options, map_bands=map_bands, progress=progress)
             mix, report = ica.mix, ica_report(ica)
-            warning = ica_warning(ica)
-            if warning:
+            for warning in ica_warnings(ica):
                 say(warning)
         else:
             stacked = options.stack

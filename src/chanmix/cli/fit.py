@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import click
@@ -33,6 +34,34 @@ lstsq_options = groups.stack(
 #: Those and --products: the fits of the pixels' moments (pca, mnf, maf, ica); least squares
 #: always forms its products in float64 (see chanmix.fit.CrossMoments).
 fit_options = groups.stack(opt.products_opt, lstsq_options)
+
+
+def run_fit(
+    fitting: Callable[..., Any],
+    inputs: Sequence[str],
+    output: str,
+    options: FitOptions,
+    scheduler: str | None,
+    quiet: bool,
+    report: Callable[[Any], str],
+    *,
+    targets: Sequence[str] = (),
+    warnings: Callable[[Any], list[str]] = lambda fit: [],
+) -> None:
+    """What every fit command does: refuse an output the fit reads, fit (``fitting``, a
+    ``*_from_files`` with its own arguments bound, called with the options, the cluster's map
+    and the progress bar), write the matrix, then its warnings on stderr and, unless
+    ``quiet``, its ``report`` on stdout."""
+    check_fit_files(inputs, output, options.mask, targets)
+    with scheduled(scheduler) as cluster, progress_bar(quiet) as bar:
+        fit = fitting(
+            options=options, map_bands=None if cluster is None else cluster.ordered_map, progress=bar
+        )
+    save_mix(fit.mix, output)
+    for line in warnings(fit):
+        click.echo(line, err=True)
+    if not quiet:
+        click.echo(report(fit))
 
 
 def check_fit_files(
@@ -119,15 +148,8 @@ def pca_cmd(
       chanmix apply scene.tif -m pca.json --dtype float32 -o components.tif
       chanmix fit pca --stack sample_images/landsat/l8_B*.tif -k 3 -o pca.json
     """
-    check_fit_files(inputs, output, options.mask)
-    with scheduled(scheduler) as cluster, progress_bar(quiet) as bar:
-        map_bands = None if cluster is None else cluster.ordered_map
-        fit = pca_from_files(
-            inputs, k, center=center, whiten=whiten, options=options, map_bands=map_bands, progress=bar
-        )
-    save_mix(fit.mix, output)
-    if not quiet:
-        click.echo(pca_report(fit))
+    fitting = partial(pca_from_files, inputs, k, center=center, whiten=whiten)
+    run_fit(fitting, inputs, output, options, scheduler, quiet, pca_report)
 
 
 @fit_cmd.command("mnf")
@@ -162,19 +184,7 @@ def mnf_cmd(
       chanmix fit mnf sample_images/multispectral.tif -k 3 -o mnf.json
       chanmix fit mnf --stack sample_images/landsat/l8_B*.tif -k 2 -o mnf.json
     """
-    check_fit_files(inputs, output, options.mask)
-    with scheduled(scheduler) as cluster, progress_bar(quiet) as bar:
-        fit = mnf_from_files(
-            inputs,
-            k,
-            options=options,
-            map_bands=None if cluster is None else cluster.ordered_map,
-            progress=bar,
-        )
-    save_mix(fit.mix, output)
-    if not quiet:
-        click.echo(variance_table(fit.mix.names, fit.explained_variance_ratio, fit.snr, "SNR"))
-        click.echo(pixels_line(fit.mix.provenance))
+    run_fit(partial(mnf_from_files, inputs, k), inputs, output, options, scheduler, quiet, mnf_report)
 
 
 @fit_cmd.command("lstsq")
@@ -231,23 +241,24 @@ def lstsq_cmd(
       chanmix fit lstsq sample_images/astronaut.png --target sepia.png -o recovered.json
       chanmix fit lstsq --stack B2.tif B3.tif B4.tif --target X.tif --target Y.tif -o xy.json
     """
-    check_fit_files(inputs, output, options.mask, targets)
-    with scheduled(scheduler) as cluster, progress_bar(quiet) as bar:
-        fit = lstsq_from_files(
-            inputs,
-            targets,
-            bias=bias,
-            ridge=ridge,
-            options=options,
-            target_bands=target_bands,
-            map_bands=None if cluster is None else cluster.ordered_map,
-            progress=bar,
-        )
-    save_mix(fit.mix, output)
-    for warning in fit.warnings:
-        click.echo(f"Warning: {warning}", err=True)
-    if not quiet:
-        click.echo(lstsq_report(fit))
+    fitting = partial(lstsq_from_files, inputs, targets, bias=bias, ridge=ridge, target_bands=target_bands)
+    run_fit(
+        fitting,
+        inputs,
+        output,
+        options,
+        scheduler,
+        quiet,
+        lstsq_report,
+        targets=targets,
+        warnings=lambda fit: [f"Warning: {warning}" for warning in fit.warnings],
+    )
+
+
+def mnf_report(fit: Any) -> str:
+    """The SNR table of an MNF fit and the pixels it used."""
+    table = variance_table(fit.mix.names, fit.explained_variance_ratio, fit.snr, "SNR")
+    return f"{table}\n{pixels_line(fit.mix.provenance)}"
 
 
 def lstsq_report(fit: Any) -> str:

@@ -5,16 +5,14 @@ Registered on the ``fit`` group of :mod:`chanmix.cli.fit`, whose shared options 
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import click
 
 from ..fitfiles import FitOptions, ica_from_files, maf_from_files
-from ..pipeline import save_mix
 from . import options as opt
-from .fit import check_fit_files, fit_cmd, fit_options, pixels_line
-from .progress import progress_bar
-from .scheduler import scheduled
+from .fit import fit_cmd, fit_options, pixels_line, run_fit
 
 
 @fit_cmd.command("maf")
@@ -45,18 +43,7 @@ def maf_cmd(
       chanmix fit maf --stack sample_images/landsat/l8_B*.tif -k 3 -o maf.json
       chanmix apply sample_images/landsat/l8_stack.tif --maf 3 --dtype float32 -o mafs.tif
     """
-    check_fit_files(inputs, output, options.mask)
-    with scheduled(scheduler) as cluster, progress_bar(quiet) as bar:
-        fit = maf_from_files(
-            inputs,
-            k,
-            options=options,
-            map_bands=None if cluster is None else cluster.ordered_map,
-            progress=bar,
-        )
-    save_mix(fit.mix, output)
-    if not quiet:
-        click.echo(maf_report(fit))
+    run_fit(partial(maf_from_files, inputs, k), inputs, output, options, scheduler, quiet, maf_report)
 
 
 def maf_report(fit: Any) -> str:
@@ -107,33 +94,19 @@ def ica_cmd(
       chanmix fit ica --stack sample_images/landsat/l8_B*.tif -k 3 --seed 1 -o ica.json
       chanmix apply sample_images/landsat/l8_stack.tif --ica 3 --dtype float32 -o ics.tif
     """
-    check_fit_files(inputs, output, options.mask)
-    with scheduled(scheduler) as cluster, progress_bar(quiet) as bar:
-        fit = ica_from_files(
-            inputs,
-            k,
-            options=options,
-            map_bands=None if cluster is None else cluster.ordered_map,
-            progress=bar,
-            max_iter=max_iter,
-        )
-    save_mix(fit.mix, output)
-    warning = ica_warning(fit)
-    if warning:
-        click.echo(warning, err=True)
-    if not quiet:
-        click.echo(ica_report(fit))
+    fitting = partial(ica_from_files, inputs, k, max_iter=max_iter)
+    run_fit(fitting, inputs, output, options, scheduler, quiet, ica_report, warnings=ica_warnings)
 
 
-def ica_warning(fit: Any) -> str | None:
-    """The line saying that FastICA did not converge, or None."""
+def ica_warnings(fit: Any) -> list[str]:
+    """The line saying that FastICA did not converge, or none."""
     if fit.converged:
-        return None
-    return (
+        return []
+    return [
         f"Warning: FastICA did not converge in {fit.iterations} iterations (final change "
         f"{fit.final_change:.3g}, tolerance {fit.mix.provenance['tol']:g}); the matrix is the last "
         f"iterate: try --max-iter or another --seed"
-    )
+    ]
 
 
 def ica_report(fit: Any) -> str:
