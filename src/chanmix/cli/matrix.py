@@ -14,7 +14,7 @@ from ..matrixfiles import is_preset, matrix_table, resolve_matrix
 from ..pipeline import save_mix
 from . import groups
 from .matrix_export import export_cmd
-from .options import activation_opt, complete_matrix, complete_path, inputs_opt
+from .options import activation_opt, complete_matrix, complete_path, inputs_opt, matrix_output_opt
 
 if TYPE_CHECKING:
     from ..calibration import CalibrationOptions
@@ -78,14 +78,7 @@ def show_cmd(path: str, n_inputs: int | None, activation: str) -> None:
 
 @matrix_cmd.command("compose")
 @click.argument("paths", nargs=-1, required=True, metavar="MATRIX...", shell_complete=complete_matrix)
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    metavar="OUT.json",
-    shell_complete=complete_path,
-    help="Where to write the product.",
-)
+@matrix_output_opt
 @inputs_opt
 @activation_opt
 def compose_cmd(paths: tuple[str, ...], output: str, n_inputs: int | None, activation: str) -> None:
@@ -100,14 +93,7 @@ def compose_cmd(paths: tuple[str, ...], output: str, n_inputs: int | None, activ
 
 @matrix_cmd.command("invert")
 @click.argument("path", metavar="MATRIX", shell_complete=complete_matrix)
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    metavar="OUT.json",
-    shell_complete=complete_path,
-    help="Where to write the inverse.",
-)
+@matrix_output_opt
 @inputs_opt
 def invert_cmd(path: str, output: str, n_inputs: int | None) -> None:
     """Write the mix that undoes MATRIX: its (pseudo-)inverse, with the bias.
@@ -125,14 +111,7 @@ def invert_cmd(path: str, output: str, n_inputs: int | None) -> None:
 
 @matrix_cmd.command("calibrate")
 @click.argument("mtl", metavar="MTL", shell_complete=complete_path)
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    metavar="OUT.json",
-    shell_complete=complete_path,
-    help="Where to write the mix.",
-)
+@matrix_output_opt
 @groups.calibration_opts
 @groups.collect(options=groups.calibration_options)
 def calibrate_cmd(mtl: str, output: str, options: CalibrationOptions) -> None:
