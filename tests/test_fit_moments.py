@@ -330,3 +330,21 @@ def test_float32_statistics_are_the_same_bytes_with_and_without_the_c_kernel(mon
     for a, b in zip(results["numpy"], results["compiled"]):
         assert a.count == b.count
         assert np.array_equal(a.mean, b.mean) and np.array_equal(a.scatter, b.scatter)
+
+
+@both_products
+def test_threads_computing_at_once_get_what_one_thread_gets(products):
+    """Each thread keeps its own chunk buffer (chunks._chunk_buffer): blocks of different
+    widths and types computed at once by 4 threads equal the same blocks one at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(21)
+    blocks = [
+        (rng.normal(size=(5000, 3 + i % 4)) * 10 + 100).astype(np.float32 if i % 2 else np.uint16)
+        for i in range(24)
+    ]
+    alone = [Moments.of(b, products=products) for b in blocks]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda b: Moments.of(b, products=products), blocks))
+    for a, b in zip(alone, together):
+        assert a.count == b.count and np.array_equal(a.mean, b.mean) and np.array_equal(a.scatter, b.scatter)
