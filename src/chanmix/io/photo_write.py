@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING, BinaryIO
 import imagecodecs
 import numpy as np
 
-from .pillow import pil_image
+from .pillow import image_of, pil_image, save_options
 
 if TYPE_CHECKING:
-    from PIL import Image
+    pass
 
 __all__ = [
     "JXL_SIGNATURE",
@@ -89,20 +89,6 @@ def _rgb(pixels: np.ndarray) -> np.ndarray:
     return np.concatenate([np.repeat(pixels[..., :1], 3, axis=2), pixels[..., 1:]], axis=2)
 
 
-def _pillow_image(pixels: np.ndarray) -> Image.Image:
-    """A Pillow image of mode L, LA, RGB or RGBA from uint8 ``(H, W, 1..4)`` samples."""
-    return pil_image().fromarray(pixels[..., 0] if pixels.shape[2] == 1 else pixels)
-
-
-def _pillow_options(exif: bytes | None, icc_profile: bytes | None) -> dict:
-    options: dict = {}
-    if exif is not None:
-        options["exif"] = exif
-    if icc_profile is not None:
-        options["icc_profile"] = icc_profile
-    return options
-
-
 def save_webp(
     file: BinaryIO,
     pixels: np.ndarray,
@@ -113,7 +99,7 @@ def save_webp(
 ) -> None:
     """Write uint8 ``(H, W, 1..4)`` samples as WebP: lossy at `quality` (1 to 99), lossless
     at 100; EXIF and ICC in the file's EXIF and ICCP chunks."""
-    image = _pillow_image(_rgb(pixels))
+    image = image_of(_rgb(pixels))
     lossless = quality == 100
     image.save(
         file,
@@ -122,7 +108,7 @@ def save_webp(
         quality=100 if lossless else quality,
         method=4 if lossless else 6,
         exact=True,  # keep the colour of fully transparent pixels
-        **_pillow_options(exif, icc_profile),
+        **save_options(exif=exif, icc_profile=icc_profile),
     )
 
 
@@ -138,13 +124,13 @@ def save_avif(
     4:0:0); EXIF (its orientation also as the irot/imir properties, which Pillow adds) and ICC
     carried."""
     channels = pixels.shape[2]
-    image = _pillow_image(_rgb(pixels) if channels == 2 else pixels)  # AVIF has no grey + alpha
+    image = image_of(_rgb(pixels) if channels == 2 else pixels)  # AVIF has no grey + alpha
     image.save(
         file,
         format="AVIF",
         quality=quality,
         subsampling="4:0:0" if channels == 1 else "4:4:4",
-        **_pillow_options(exif, icc_profile),
+        **save_options(exif=exif, icc_profile=icc_profile),
     )
 
 

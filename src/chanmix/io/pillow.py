@@ -388,18 +388,17 @@ def photometric(mode: str) -> str | None:
     return _PHOTOMETRIC.get(mode, "minisblack" if mode.startswith("I;16") else None)
 
 
-def _image(pixels: np.ndarray) -> Image.Image:
+def image_of(pixels: np.ndarray) -> Image.Image:
     """A Pillow image of mode L, LA, RGB or RGBA from uint8 ``(H, W, 1..4)`` samples."""
     return pil_image().fromarray(pixels[..., 0] if pixels.shape[2] == 1 else pixels)
 
 
-def _save_options(dpi: tuple[float, float] | None, icc_profile: bytes | None) -> dict:
-    options: dict = {}
-    if dpi is not None:
-        options["dpi"] = dpi
-    if icc_profile is not None:
-        options["icc_profile"] = icc_profile
-    return options
+def save_options(
+    *, dpi: tuple[float, float] | None = None, icc_profile: bytes | None = None, exif: bytes | None = None
+) -> dict:
+    """The keywords of Pillow's ``Image.save`` for what is given (`exif` as the format takes it)."""
+    given = {"dpi": dpi, "icc_profile": icc_profile, "exif": exif}
+    return {key: value for key, value in given.items() if value is not None}
 
 
 def jpeg_encode_bytes(height: int, width: int, channels: int) -> int:
@@ -428,7 +427,7 @@ def save_jpeg(
     Chroma is kept at full resolution (4:4:4): mixed channels are often false colour, whose
     colour edges matter as much as its brightness edges.
     """
-    options = _save_options(dpi, icc_profile)
+    options = save_options(dpi=dpi, icc_profile=icc_profile)
     if exif is not None and len(exif) <= JPEG_MAX_EXIF:
         options["exif"] = EXIF_PREFIX + exif
-    _image(pixels).save(file, format="JPEG", quality=quality, subsampling=0, **options)
+    image_of(pixels).save(file, format="JPEG", quality=quality, subsampling=0, **options)
